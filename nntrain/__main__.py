@@ -1,0 +1,5 @@
+"""`python -m nntrain` runs the command-line app."""
+
+from nntrain.cli import app
+
+app(prog_name="nntrain")

@@ -1,0 +1,112 @@
+"""The self-contained weights file (`weights.npz`).
+
+Layout (all plain arrays, loadable with allow_pickle=False):
+    W0, b0, W1, b1, ...   layer arrays, W (n_in, n_out), b (n_out,)
+    opt.<state>.<i>, opt.t  optimizer state, for --resume (optional)
+    meta                  JSON text: format, format_version, config (resolved),
+                          preprocessing, epochs_run, nntrain version
+`load` checks all of it and raises UserError for anything that is not a
+complete nntrain weights file of a format this version can read.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from nntrain import __version__
+from nntrain.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS
+from nntrain.atomic import atomic_open
+from nntrain.costs import COSTS
+from nntrain.data import Preprocessing
+from nntrain.errors import UserError
+from nntrain.network import Network
+
+FORMAT = "nntrain-weights"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class Checkpoint:
+    network: Network
+    config: dict
+    preprocessing: Preprocessing
+    epochs_run: int = 0
+    optimizer_state: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def save(path: str | Path, ckpt: Checkpoint) -> None:
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "nntrain_version": __version__,
+        "config": ckpt.config,
+        "preprocessing": ckpt.preprocessing.to_json(),
+        "epochs_run": ckpt.epochs_run,
+        "layers": ckpt.network.sizes,
+        "activation": ckpt.config.get("activation"),
+        "output_activation": ckpt.network.output_activation,
+        "cost": ckpt.network.cost_name,
+    }
+    arrays: dict[str, np.ndarray] = {"meta": np.array(json.dumps(meta))}
+    for i, layer in enumerate(ckpt.network.layers):
+        arrays[f"W{i}"] = layer.W
+        arrays[f"b{i}"] = layer.b
+    for key, value in ckpt.optimizer_state.items():
+        arrays[f"opt.{key}"] = value
+    with atomic_open(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def load(path: str | Path) -> Checkpoint:
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"{path}: no such weights file")
+    if path.is_dir():
+        raise UserError(f"{path}: is a folder; give the weights.npz file inside it")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            files = {key: npz[key] for key in npz.files}
+    except ValueError as err:
+        if "pickle" in str(err).lower():
+            raise UserError(f"{path}: holds pickled Python objects, which nntrain never loads (unsafe)") from None
+        raise UserError(f"{path}: not an nntrain weights file ({err})") from None
+    except (zipfile.BadZipFile, EOFError, OSError) as err:
+        raise UserError(f"{path}: not a complete .npz file (truncated or corrupt: {err})") from None
+    meta_arr = files.get("meta")
+    if meta_arr is None or meta_arr.dtype.kind != "U" or meta_arr.ndim != 0:
+        raise UserError(f"{path}: not an nntrain weights file (no 'meta' record)")
+    try:
+        meta = json.loads(str(meta_arr))
+    except json.JSONDecodeError:
+        raise UserError(f"{path}: not an nntrain weights file (its 'meta' record is not JSON)") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise UserError(f"{path}: not an nntrain weights file")
+    version = meta.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise UserError(
+            f"{path}: weights format version {version} is newer than this nntrain reads "
+            f"({FORMAT_VERSION}); upgrade nntrain"
+        )
+    try:
+        sizes = [int(s) for s in meta["layers"]]
+        activation = meta["activation"]
+        output_activation = meta["output_activation"]
+        cost = meta["cost"]
+        weights = [files[f"W{i}"] for i in range(len(sizes) - 1)]
+        biases = [files[f"b{i}"] for i in range(len(sizes) - 1)]
+        preprocessing = Preprocessing.from_json(meta["preprocessing"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise UserError(f"{path}: incomplete nntrain weights file (missing {err})") from None
+    if activation not in ACTIVATIONS or output_activation not in OUTPUT_ACTIVATIONS or cost not in COSTS:
+        raise UserError(f"{path}: names an activation or cost this nntrain does not know")
+    for i, (W, b) in enumerate(zip(weights, biases)):
+        if W.shape != (sizes[i], sizes[i + 1]) or b.shape != (sizes[i + 1],) or W.dtype.kind != "f":
+            raise UserError(f"{path}: layer {i} arrays do not match the recorded layer sizes {sizes}")
+    network = Network.from_arrays(weights, biases, activation, output_activation, cost)
+    opt_state = {k[len("opt.") :]: v for k, v in files.items() if k.startswith("opt.")}
+    return Checkpoint(network, meta.get("config", {}), preprocessing, int(meta.get("epochs_run", 0)), opt_state)

@@ -1,0 +1,210 @@
+"""The run config: pydantic models and `load_config(path) -> RunConfig`.
+
+Allowed names come from the registries (ACTIVATIONS, COSTS, INITIALIZERS,
+OPTIMIZERS, BUILTIN_DATASETS), so adding an entry there is all it takes for
+the schema, the error messages and the README's tables to follow.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from nntrain.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS
+from nntrain.costs import COSTS
+from nntrain.errors import UserError
+from nntrain.initializers import INITIALIZERS, REFUSED_INITIALIZERS, Initializer, default_initializer
+from nntrain.optimizers import OPTIMIZERS
+
+ActivationName = Literal[tuple(ACTIVATIONS)]  # type: ignore[valid-type]
+OutputActivationName = Literal[tuple(OUTPUT_ACTIVATIONS)]  # type: ignore[valid-type]
+CostName = Literal[tuple(COSTS)]  # type: ignore[valid-type]
+
+InitConfig = Annotated[Union[tuple(INITIALIZERS.values())], Field(discriminator="name")]
+OptimizerConfig = Annotated[
+    Union[tuple(cls.Options for cls in OPTIMIZERS.values())], Field(discriminator="name")
+]
+
+
+def _name_to_mapping(value: Any) -> Any:
+    """Let a bare name stand for a mapping with only that name: `adam` == {name: adam}."""
+    return {"name": value} if isinstance(value, str) else value
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatasetConfig(Strict):
+    name: str = Field(description="a built-in dataset name, or a path to a data file")
+    target: str | None = Field(None, description="CSV: the label column (default: the last)")
+    test_split: float = Field(0.0, ge=0, lt=1, description="fraction held out for testing")
+    val_split: float = Field(0.0, ge=0, lt=1, description="fraction held out for validation")
+    standardize: bool = Field(False, description="z-score features with training-split statistics")
+
+
+class RunConfig(Strict):
+    name: str | None = Field(None, description="run name; defaults to the config file's stem")
+    seed: int = Field(0, ge=0, description="fixes initialisation, splits and batch order")
+    dataset: DatasetConfig
+    layers: list[Annotated[int, Field(gt=0)]] = Field(min_length=2, description="input, hidden..., output sizes")
+    activation: ActivationName = "sigmoid"
+    output_activation: OutputActivationName | None = None
+    cost: CostName = "mse"
+    init: InitConfig | None = None
+    optimizer: OptimizerConfig = Field(default_factory=lambda: OPTIMIZERS["sgd"].Options())
+    learning_rate: float = Field(0.1, gt=0)
+    epochs: int = Field(1000, gt=0)
+    batch_size: int | None = Field(None, gt=0, description="omitted: full batch")
+    dtype: Literal["float32", "float64"] = "float32"
+
+    _dataset_str = field_validator("dataset", "optimizer", mode="before")(lambda v: _name_to_mapping(v))
+
+    @field_validator("init", mode="before")
+    @classmethod
+    def _init_name(cls, value):
+        value = _name_to_mapping(value)
+        if isinstance(value, dict) and value.get("name") in REFUSED_INITIALIZERS:
+            raise ValueError(REFUSED_INITIALIZERS[value["name"]])
+        return value
+
+    @model_validator(mode="after")
+    def _resolve_defaults(self):
+        n_out = self.layers[-1]
+        if self.output_activation is None:
+            if self.cost == "cross_entropy":
+                self.output_activation = "softmax" if n_out > 1 else "sigmoid"
+            else:
+                self.output_activation = self.activation
+        allowed = COSTS[self.cost].output_activations
+        if allowed is not None and self.output_activation not in allowed:
+            raise ValueError(
+                f"cost {self.cost} needs output_activation {' or '.join(allowed)}, "
+                f"not {self.output_activation}"
+            )
+        if self.output_activation == "softmax" and n_out < 2:
+            raise ValueError("output_activation softmax needs at least 2 output units; use sigmoid for one")
+        if self.init is None:
+            self.init = default_initializer(self.activation)
+        return self
+
+    def resolved(self) -> dict:
+        """The config with every default filled in, as plain YAML-able data."""
+        return self.model_dump(mode="json")
+
+
+# -- loading and error messages ----------------------------------------------
+
+
+def _suggest(word: str, options) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _model_for_loc(loc: tuple) -> type[BaseModel] | None:
+    """The pydantic model whose fields an error at `loc` (minus its last part) refers to."""
+    model: type[BaseModel] | None = RunConfig
+    for part in loc[:-1]:
+        if model is None:
+            return None
+        if part == "dataset":
+            model = DatasetConfig
+        elif part == "optimizer":
+            model = None
+        elif part == "init":
+            model = None
+        elif model is None:
+            return None
+        elif isinstance(part, str) and part in OPTIMIZERS:
+            model = OPTIMIZERS[part].Options
+        elif isinstance(part, str) and part in INITIALIZERS:
+            model = INITIALIZERS[part]
+        else:
+            return None
+    return model
+
+
+def format_validation_error(err: ValidationError, source: str) -> str:
+    """One line per problem: `source: field.path: what is wrong; what is allowed`."""
+    lines = []
+    for e in err.errors():
+        loc = tuple(e["loc"])
+        # a tagged union puts the tag in the path (optimizer.adam.beta1): drop it
+        loc_shown = [str(p) for i, p in enumerate(loc) if not (i > 0 and loc[i - 1] in ("optimizer", "init"))]
+        where = ".".join(loc_shown) or "(top level)"
+        kind = e["type"]
+        if kind == "extra_forbidden":
+            key = str(loc[-1])
+            parent = _model_for_loc(loc)
+            if loc[:-1] and loc[0] in ("optimizer", "init") and len(loc) >= 2:
+                registry = OPTIMIZERS[loc[1]].Options if loc[0] == "optimizer" else INITIALIZERS[loc[1]]
+                parent = registry
+            fields = list(parent.model_fields) if parent else []
+            allowed = f" (allowed: {', '.join(fields)})" if fields else ""
+            msg = f"unknown key '{key}'{_suggest(key, fields)}{allowed}"
+        elif kind == "union_tag_invalid":
+            ctx = e.get("ctx", {})
+            msg = f"unknown name '{ctx.get('tag')}'; allowed: {ctx.get('expected_tags', '').replace(chr(39), '')}"
+        elif kind == "literal_error":
+            expected = e.get("ctx", {}).get("expected", "").replace("'", "")
+            msg = f"'{e.get('input')}' is not allowed; allowed: {expected}"
+        elif kind == "missing":
+            msg = "is required"
+        else:
+            msg = e["msg"]
+            if msg.startswith("Value error, "):
+                msg = msg[len("Value error, ") :]
+            if "input" in e and kind not in ("model_type", "dict_type") and not isinstance(e["input"], dict):
+                msg += f" (got {e['input']!r})"
+        lines.append(f"{source}: {where}: {msg}")
+    return "\n".join(lines)
+
+
+def parse_config(data: Any, source: str, default_name: str = "run") -> RunConfig:
+    """Validate already-parsed YAML data; `source` names it in error messages."""
+    if data is None:
+        raise UserError(f"{source}: the file is empty; it needs at least dataset and layers")
+    if not isinstance(data, dict):
+        raise UserError(f"{source}: the top level must be a mapping of keys (dataset: ..., layers: ...), not {type(data).__name__}")
+    try:
+        config = RunConfig.model_validate(data)
+    except ValidationError as err:
+        raise UserError(format_validation_error(err, source)) from None
+    if config.name is None:
+        config.name = default_name
+    return config
+
+
+def read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise UserError(f"{path}: is a folder, not a config file") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise UserError(f"{path}: cannot be read ({err})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
+        raise UserError(f"{path}: {where}: YAML syntax error: {err.problem}") from None
+    except yaml.YAMLError as err:
+        raise UserError(f"{path}: YAML syntax error: {err}") from None
+
+
+def load_config(path: str | Path) -> RunConfig:
+    path = Path(path)
+    return parse_config(read_yaml(path), str(path), default_name=path.stem)

@@ -1,0 +1,111 @@
+"""Weight initialisers: each is a small pydantic model of its options that
+draws a layer's (W, b) from the run's random generator.
+
+W has shape (n_in, n_out), b has shape (n_out,). `xavier` and `he` start the
+biases at zero; `normal` and `uniform` draw them from the same distribution as
+the weights, as seeds 002 and 003 do (`biases: zeros` changes that).
+
+All-zero initialisation is refused (see `ZERO_INIT_REASON`).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+ZERO_INIT_REASON = (
+    "all-zero initialisation is not allowed: every hidden unit of a layer would compute "
+    "the same output and receive the same gradient, so the units stay identical forever "
+    "(the symmetry seed 001 warns about); use xavier, he, normal or uniform"
+)
+
+
+class Initializer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    biases: Literal["zeros", "same"] = "zeros"
+
+    def weights(self, rng: np.random.Generator, n_in: int, n_out: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def draw(self, rng: np.random.Generator, n_in: int, n_out: int, dtype) -> tuple[np.ndarray, np.ndarray]:
+        W = self.weights(rng, n_in, n_out)
+        if self.biases == "same":
+            b = self.weights(rng, 1, n_out)[0]
+        else:
+            b = np.zeros(n_out)
+        return W.astype(dtype), b.astype(dtype)
+
+
+class Xavier(Initializer):
+    """Glorot: uniform in +-gain*sqrt(6/(n_in+n_out)), or normal with std gain*sqrt(2/(n_in+n_out))."""
+
+    name: Literal["xavier"] = "xavier"
+    distribution: Literal["uniform", "normal"] = "uniform"
+    gain: float = Field(1.0, gt=0)
+
+    def weights(self, rng, n_in, n_out):
+        if self.distribution == "uniform":
+            limit = self.gain * np.sqrt(6.0 / (n_in + n_out))
+            return rng.uniform(-limit, limit, (n_in, n_out))
+        return rng.normal(0.0, self.gain * np.sqrt(2.0 / (n_in + n_out)), (n_in, n_out))
+
+
+class He(Initializer):
+    """He/Kaiming: normal with std gain*sqrt(2/n_in) (seed 001), or uniform in +-gain*sqrt(6/n_in)."""
+
+    name: Literal["he"] = "he"
+    distribution: Literal["uniform", "normal"] = "normal"
+    gain: float = Field(1.0, gt=0)
+
+    def weights(self, rng, n_in, n_out):
+        if self.distribution == "normal":
+            return rng.normal(0.0, self.gain * np.sqrt(2.0 / n_in), (n_in, n_out))
+        limit = self.gain * np.sqrt(6.0 / n_in)
+        return rng.uniform(-limit, limit, (n_in, n_out))
+
+
+class Normal(Initializer):
+    name: Literal["normal"] = "normal"
+    mean: float = 0.0
+    std: float = Field(0.1, gt=0)
+    biases: Literal["zeros", "same"] = "same"
+
+    def weights(self, rng, n_in, n_out):
+        return rng.normal(self.mean, self.std, (n_in, n_out))
+
+
+class Uniform(Initializer):
+    """Uniform in [low, high): seed 003 uses [-1, 1], seed 002 [0, 1)."""
+
+    name: Literal["uniform"] = "uniform"
+    low: float = -1.0
+    high: float = 1.0
+    biases: Literal["zeros", "same"] = "same"
+
+    @model_validator(mode="after")
+    def _check_range(self):
+        if not self.low < self.high:
+            raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+        return self
+
+    def weights(self, rng, n_in, n_out):
+        return rng.uniform(self.low, self.high, (n_in, n_out))
+
+
+INITIALIZERS: dict[str, type[Initializer]] = {
+    "xavier": Xavier,
+    "he": He,
+    "normal": Normal,
+    "uniform": Uniform,
+}
+
+#: Names refused outright, with the reason.
+REFUSED_INITIALIZERS = {"zeros": ZERO_INIT_REASON, "zero": ZERO_INIT_REASON}
+
+
+def default_initializer(activation: str) -> Initializer:
+    """He for ReLU-like hidden activations, Xavier otherwise."""
+    return He() if activation in ("relu", "leaky_relu") else Xavier()

@@ -1,0 +1,179 @@
+"""The network: dense layers, forward and backward passes over a batch.
+
+Shapes: a batch X is (m, n_in), rows are samples. Layer l holds W (n_in, n_out)
+and b (n_out,), and computes a = f(X W + b), shape (m, n_out).
+
+Backward pass, with delta = dC/dz of a layer (m, n_out):
+    dW = a_prev^T delta        (n_in, n_out): the batch mean is already in delta
+    db = sum over rows of delta (n_out,)
+    dC/da_prev = delta W^T     (m, n_in), then through the previous activation.
+The output delta is (h - y) / m for fused pairs (see costs.FUSED_PAIRS),
+otherwise the cost gradient pushed through the output activation.
+
+Work buffers are allocated once per batch size and reused, so a training step
+allocates (almost) nothing. Nothing here knows about files, YAML or terminals.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+from nntrain.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS, Activation
+from nntrain.costs import COSTS, FUSED_PAIRS, Cost
+
+
+class Dense:
+    """A fully connected layer; W and b are updated in place by the optimizer."""
+
+    def __init__(self, W: np.ndarray, b: np.ndarray, activation: Activation):
+        self.W = W
+        self.b = b
+        self.activation = activation
+        self.dW = np.zeros_like(W)
+        self.db = np.zeros_like(b)
+
+    @property
+    def n_in(self) -> int:
+        return self.W.shape[0]
+
+    @property
+    def n_out(self) -> int:
+        return self.W.shape[1]
+
+
+class _Buffers:
+    """Per-batch-size work arrays: one activation and one delta array per layer."""
+
+    def __init__(self, layers: list[Dense], m: int, dtype):
+        self.a = [np.empty((m, layer.n_out), dtype) for layer in layers]
+        self.delta = [np.empty((m, layer.n_out), dtype) for layer in layers]
+        self.z_out = np.empty((m, layers[-1].n_out), dtype)
+
+
+class Network:
+    def __init__(self, layers: list[Dense], cost: str, l2: float = 0.0):
+        self.layers = layers
+        self.cost_name = cost
+        self.cost: Cost = COSTS[cost]
+        self.output_activation = layers[-1].activation.name
+        self.fused = (self.output_activation, cost) in FUSED_PAIRS
+        self.l2 = float(l2)
+        self.dtype = layers[0].W.dtype
+        self._buffers: OrderedDict[int, _Buffers] = OrderedDict()
+        self._input: np.ndarray | None = None
+
+    # -- construction -------------------------------------------------------
+    @classmethod
+    def build(cls, sizes, activation, output_activation, cost, initializer, rng, dtype=np.float32, l2=0.0):
+        """A network with layer `sizes` [n_in, hidden..., n_out], weights drawn by `initializer`."""
+        layers = []
+        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            is_output = i == len(sizes) - 2
+            act = OUTPUT_ACTIVATIONS[output_activation] if is_output else ACTIVATIONS[activation]
+            W, b = initializer.draw(rng, n_in, n_out, dtype)
+            layers.append(Dense(W, b, act))
+        return cls(layers, cost, l2)
+
+    @classmethod
+    def from_arrays(cls, weights, biases, activation, output_activation, cost, l2=0.0):
+        n = len(weights)
+        layers = [
+            Dense(W, b, OUTPUT_ACTIVATIONS[output_activation] if i == n - 1 else ACTIVATIONS[activation])
+            for i, (W, b) in enumerate(zip(weights, biases))
+        ]
+        return cls(layers, cost, l2)
+
+    @property
+    def sizes(self) -> list[int]:
+        return [self.layers[0].n_in] + [layer.n_out for layer in self.layers]
+
+    def params(self) -> list[np.ndarray]:
+        """[W0, b0, W1, b1, ...]: the arrays the optimizer updates in place."""
+        return [p for layer in self.layers for p in (layer.W, layer.b)]
+
+    def grads(self) -> list[np.ndarray]:
+        """[dW0, db0, dW1, db1, ...], filled by `backward`, aligned with `params()`."""
+        return [g for layer in self.layers for g in (layer.dW, layer.db)]
+
+    # -- passes -------------------------------------------------------------
+    def _buffers_for(self, m: int) -> _Buffers:
+        buf = self._buffers.get(m)
+        if buf is None:
+            buf = _Buffers(self.layers, m, self.dtype)
+            self._buffers[m] = buf
+            while len(self._buffers) > 3:  # batch, last partial batch, one evaluation size
+                self._buffers.popitem(last=False)
+        return buf
+
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        """Output h (m, n_out) for a batch X (m, n_in); keeps what backward needs.
+
+        The returned array is a work buffer: it is overwritten by the next call.
+        """
+        buf = self._buffers_for(X.shape[0])
+        self._input = X
+        a_prev = X
+        last = len(self.layers) - 1
+        for i, layer in enumerate(self.layers):
+            z = np.matmul(a_prev, layer.W, out=buf.a[i])
+            z += layer.b
+            if i == last:
+                np.copyto(buf.z_out, z)
+            a_prev = layer.activation.forward(z, out=z)
+        return a_prev
+
+    def cost_value(self, h: np.ndarray, Y: np.ndarray) -> float:
+        """Batch cost of the last forward pass (plus the L2 penalty l2/2 * sum ||W||^2)."""
+        m = h.shape[0]
+        value = self.cost.value(h, Y, self._buffers_for(m).z_out, self.output_activation)
+        if self.l2:
+            value += 0.5 * self.l2 * sum(float(np.vdot(layer.W, layer.W)) for layer in self.layers)
+        return value
+
+    def backward(self, Y: np.ndarray) -> None:
+        """Fill every layer's dW, db with dC/dW, dC/db for the last forward pass."""
+        X = self._input
+        m = X.shape[0]
+        buf = self._buffers_for(m)
+        h = buf.a[-1]
+        delta = buf.delta[-1]
+        if self.fused:
+            np.subtract(h, Y, out=delta)
+            delta *= 1.0 / m
+        else:
+            np.copyto(delta, self.cost.gradient(h, Y, self.output_activation))
+            delta = self.layers[-1].activation.backward(delta, h)
+        for i in range(len(self.layers) - 1, -1, -1):
+            layer = self.layers[i]
+            a_prev = buf.a[i - 1] if i > 0 else X
+            np.matmul(a_prev.T, delta, out=layer.dW)
+            np.sum(delta, axis=0, out=layer.db)
+            if self.l2:
+                layer.dW += self.l2 * layer.W
+            if i > 0:
+                prev_delta = np.matmul(delta, layer.W.T, out=buf.delta[i - 1])
+                delta = self.layers[i - 1].activation.backward(prev_delta, a_prev)
+
+    def predict(self, X: np.ndarray, chunk_rows: int = 65536, logits: bool = False):
+        """Outputs h (m, n_out) for any number of rows, in chunks of fresh arrays.
+
+        With `logits=True` returns (h, z_out), z_out being the output layer's
+        pre-activation, which cross-entropy needs for a stable cost.
+        """
+        m = X.shape[0]
+        h = np.empty((m, self.layers[-1].n_out), self.dtype)
+        z_out = np.empty_like(h) if logits else None
+        last = len(self.layers) - 1
+        for start in range(0, m, chunk_rows):
+            rows = slice(start, start + chunk_rows)
+            a = np.asarray(X[rows], dtype=self.dtype)
+            for i, layer in enumerate(self.layers):
+                z = a @ layer.W
+                z += layer.b
+                if logits and i == last:
+                    z_out[rows] = z
+                a = layer.activation.forward(z, out=z)
+            h[rows] = a
+        return (h, z_out) if logits else h

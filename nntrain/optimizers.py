@@ -1,0 +1,228 @@
+"""Optimizers: each updates (param, grad) pairs in place.
+
+`step(params, grads)` takes two equal-length lists of arrays (the network's
+W and b of every layer, and their gradients) and changes `params` in place.
+State (velocities, moment estimates) lives in arrays allocated on the first
+step and updated in place afterwards, with one scratch array per parameter, so
+a step allocates nothing. `learning_rate` is a plain attribute: the trainer
+sets it each epoch from the schedule.
+
+Each optimizer declares its options as a pydantic model (`Options`), whose
+`name` literal is the optimizer's name in the config; `OPTIMIZERS` is the one
+registry that the config schema and messages are built from.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class OptimizerOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Optimizer:
+    Options: type[OptimizerOptions] = OptimizerOptions
+    #: Names of the per-parameter state arrays, saved for `--resume`.
+    state_names: tuple[str, ...] = ()
+
+    def __init__(self, options: OptimizerOptions | None = None, learning_rate: float = 0.01):
+        self.options = options if options is not None else self.Options()
+        self.learning_rate = float(learning_rate)
+        self.t = 0  # steps taken
+        self.state: dict[str, list[np.ndarray]] = {}
+        self._scratch: list[np.ndarray] = []
+
+    def step(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
+        if not self._scratch:
+            self._scratch = [np.empty_like(p) for p in params]
+            for key in self.state_names:
+                self.state.setdefault(key, [np.zeros_like(p) for p in params])
+        self.t += 1
+        for i, (p, g) in enumerate(zip(params, grads)):
+            self._update(i, p, g, self._scratch[i])
+
+    def _update(self, i: int, p: np.ndarray, g: np.ndarray, tmp: np.ndarray) -> None:
+        raise NotImplementedError
+
+    # -- saving and restoring state (for --resume) --------------------------
+    def state_dict(self) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {"t": np.array(self.t)}
+        for key, arrays in self.state.items():
+            for i, a in enumerate(arrays):
+                out[f"{key}.{i}"] = a
+        return out
+
+    def load_state_dict(self, saved: dict[str, np.ndarray], params: list[np.ndarray]) -> None:
+        self.t = int(saved.get("t", 0))
+        for key in self.state_names:
+            arrays = []
+            for i, p in enumerate(params):
+                a = saved.get(f"{key}.{i}")
+                if a is None or a.shape != p.shape:
+                    arrays = []
+                    break
+                arrays.append(np.array(a, dtype=p.dtype))
+            if arrays:
+                self.state[key] = arrays
+
+
+class SGD(Optimizer):
+    """p <- p - lr * g"""
+
+    class Options(OptimizerOptions):
+        name: Literal["sgd"] = "sgd"
+
+    def _update(self, i, p, g, tmp):
+        np.multiply(g, self.learning_rate, out=tmp)
+        p -= tmp
+
+
+class Momentum(Optimizer):
+    """Seed 001's rule: v <- mu v - lr g;  p <- p + v"""
+
+    class Options(OptimizerOptions):
+        name: Literal["momentum"] = "momentum"
+        momentum: float = Field(0.9, ge=0, lt=1)
+
+    state_names = ("velocity",)
+
+    def _update(self, i, p, g, tmp):
+        v = self.state["velocity"][i]
+        v *= self.options.momentum
+        np.multiply(g, self.learning_rate, out=tmp)
+        v -= tmp
+        p += v
+
+
+class Nesterov(Optimizer):
+    """Nesterov momentum (as scikit-learn and PyTorch): v <- mu v - lr g;  p <- p + mu v - lr g"""
+
+    class Options(OptimizerOptions):
+        name: Literal["nesterov"] = "nesterov"
+        momentum: float = Field(0.9, ge=0, lt=1)
+
+    state_names = ("velocity",)
+
+    def _update(self, i, p, g, tmp):
+        mu = self.options.momentum
+        v = self.state["velocity"][i]
+        v *= mu
+        np.multiply(g, self.learning_rate, out=tmp)
+        v -= tmp
+        p -= tmp
+        np.multiply(v, mu, out=tmp)
+        p += tmp
+
+
+class Adagrad(Optimizer):
+    """G <- G + g^2;  p <- p - lr g / (sqrt(G) + eps)"""
+
+    class Options(OptimizerOptions):
+        name: Literal["adagrad"] = "adagrad"
+        eps: float = Field(1e-8, gt=0)
+
+    state_names = ("sum_sq",)
+
+    def _update(self, i, p, g, tmp):
+        G = self.state["sum_sq"][i]
+        np.multiply(g, g, out=tmp)
+        G += tmp
+        np.sqrt(G, out=tmp)
+        tmp += self.options.eps
+        np.divide(g, tmp, out=tmp)
+        tmp *= self.learning_rate
+        p -= tmp
+
+
+class RMSprop(Optimizer):
+    """s <- rho s + (1 - rho) g^2;  p <- p - lr g / (sqrt(s) + eps)"""
+
+    class Options(OptimizerOptions):
+        name: Literal["rmsprop"] = "rmsprop"
+        rho: float = Field(0.9, ge=0, lt=1)
+        eps: float = Field(1e-8, gt=0)
+
+    state_names = ("mean_sq",)
+
+    def _update(self, i, p, g, tmp):
+        rho = self.options.rho
+        s = self.state["mean_sq"][i]
+        s *= rho
+        np.multiply(g, g, out=tmp)
+        tmp *= 1.0 - rho
+        s += tmp
+        np.sqrt(s, out=tmp)
+        tmp += self.options.eps
+        np.divide(g, tmp, out=tmp)
+        tmp *= self.learning_rate
+        p -= tmp
+
+
+class Adam(Optimizer):
+    """m <- b1 m + (1-b1) g;  v <- b2 v + (1-b2) g^2;
+    p <- p - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)"""
+
+    class Options(OptimizerOptions):
+        name: Literal["adam"] = "adam"
+        beta1: float = Field(0.9, ge=0, lt=1)
+        beta2: float = Field(0.999, ge=0, lt=1)
+        eps: float = Field(1e-8, gt=0)
+
+    state_names = ("m", "v")
+
+    def _decay(self, p, tmp):
+        """Hook for AdamW's decoupled weight decay."""
+
+    def _update(self, i, p, g, tmp):
+        o = self.options
+        m, v = self.state["m"][i], self.state["v"][i]
+        self._decay(p, tmp)
+        m *= o.beta1
+        np.multiply(g, 1.0 - o.beta1, out=tmp)
+        m += tmp
+        v *= o.beta2
+        np.multiply(g, g, out=tmp)
+        tmp *= 1.0 - o.beta2
+        v += tmp
+        bias1 = 1.0 - o.beta1**self.t
+        bias2 = 1.0 - o.beta2**self.t
+        np.sqrt(v, out=tmp)
+        tmp *= 1.0 / np.sqrt(bias2)
+        tmp += o.eps
+        np.divide(m, tmp, out=tmp)
+        tmp *= self.learning_rate / bias1
+        p -= tmp
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay on weights (not biases): p <- p (1 - lr wd), then Adam."""
+
+    class Options(OptimizerOptions):
+        name: Literal["adamw"] = "adamw"
+        beta1: float = Field(0.9, ge=0, lt=1)
+        beta2: float = Field(0.999, ge=0, lt=1)
+        eps: float = Field(1e-8, gt=0)
+        weight_decay: float = Field(0.01, ge=0)
+
+    def _decay(self, p, tmp):
+        if p.ndim > 1:  # weights are (n_in, n_out); biases are 1-d
+            p *= 1.0 - self.learning_rate * self.options.weight_decay
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {
+    "sgd": SGD,
+    "momentum": Momentum,
+    "nesterov": Nesterov,
+    "adagrad": Adagrad,
+    "rmsprop": RMSprop,
+    "adam": Adam,
+    "adamw": AdamW,
+}
+
+
+def build_optimizer(options: OptimizerOptions, learning_rate: float) -> Optimizer:
+    return OPTIMIZERS[options.name](options, learning_rate)

@@ -1,0 +1,150 @@
+"""The training loop. It prints nothing: it reports each epoch through a callback.
+
+One epoch is one pass over the training rows: a single full-batch step when
+`batch_size` is None (the seeds' gradient descent), otherwise shuffled
+mini-batches, one permutation per epoch, each batch gathered into a reused
+buffer (`np.take(..., out=)`), so no per-batch arrays are allocated.
+
+The epoch's `cost` is the mean of the batch costs seen during the epoch
+(for full batch: the cost at the start of the step), weighted by batch size.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from nntrain.data import Dataset, Split
+from nntrain.network import Network
+from nntrain.optimizers import Optimizer
+
+HISTORY_COLUMNS = ("epoch", "cost", "val_cost", "train_accuracy", "val_accuracy", "learning_rate", "elapsed_s")
+
+
+class History:
+    """Per-epoch figures in preallocated arrays; columns that never get a value are dropped."""
+
+    def __init__(self, capacity: int):
+        self._data = {name: np.full(capacity, np.nan) for name in HISTORY_COLUMNS}
+        self.rows = 0
+
+    def append(self, **values: float) -> None:
+        for name, value in values.items():
+            self._data[name][self.rows] = value
+        self.rows += 1
+
+    def columns(self) -> list[str]:
+        return [n for n in HISTORY_COLUMNS if not np.all(np.isnan(self._data[n][: self.rows]))]
+
+    def column(self, name: str) -> np.ndarray:
+        return self._data[name][: self.rows]
+
+    def last(self) -> dict[str, float]:
+        return {n: float(self._data[n][self.rows - 1]) for n in self.columns()} if self.rows else {}
+
+
+@dataclass
+class EpochReport:
+    epoch: int
+    epochs: int
+    cost: float
+    values: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class TrainResult:
+    history: History
+    epochs_run: int
+    stop_reason: str
+    seconds: float
+
+
+def accuracy(h: np.ndarray, Y: np.ndarray) -> float:
+    """Share of rows classified right: argmax for one-hot targets, h > 0.5 for one unit."""
+    if Y.shape[1] == 1:
+        return float(np.mean((h[:, 0] > 0.5) == (Y[:, 0] > 0.5)))
+    return float(np.mean(h.argmax(axis=1) == Y.argmax(axis=1)))
+
+
+def _correct(h: np.ndarray, Y: np.ndarray) -> int:
+    if Y.shape[1] == 1:
+        return int(np.count_nonzero((h[:, 0] > 0.5) == (Y[:, 0] > 0.5)))
+    return int(np.count_nonzero(h.argmax(axis=1) == Y.argmax(axis=1)))
+
+
+def evaluate(network: Network, split: Split, classification: bool) -> dict[str, float]:
+    """Cost (and accuracy) of `network` on a whole split."""
+    h, z = network.predict(split.X, logits=True)
+    out = {"cost": network.cost.value(h, split.Y, z, network.output_activation)}
+    if classification:
+        out["accuracy"] = accuracy(h, split.Y)
+    return out
+
+
+def train(
+    network: Network,
+    optimizer: Optimizer,
+    data: Dataset,
+    epochs: int,
+    batch_size: int | None,
+    rng: np.random.Generator,
+    on_epoch: Callable[[EpochReport], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    start_epoch: int = 0,
+) -> TrainResult:
+    """Train for `epochs` more epochs (numbered from start_epoch + 1)."""
+    X, Y = data.train.X, data.train.Y
+    m = X.shape[0]
+    classification = data.is_classification
+    full_batch = batch_size is None or batch_size >= m
+    params, grads = network.params(), network.grads()
+    history = History(epochs)
+    if not full_batch:
+        xb = np.empty((batch_size, X.shape[1]), X.dtype)
+        yb = np.empty((batch_size, Y.shape[1]), Y.dtype)
+    stop_reason = "completed"
+    started = time.perf_counter()
+    for epoch in range(start_epoch + 1, start_epoch + epochs + 1):
+        if full_batch:
+            h = network.forward(X)
+            cost = network.cost_value(h, Y)
+            correct = _correct(h, Y) if classification else 0
+            network.backward(Y)
+            optimizer.step(params, grads)
+        else:
+            order = rng.permutation(m)
+            cost_sum, correct = 0.0, 0
+            for start in range(0, m, batch_size):
+                idx = order[start : start + batch_size]
+                n = len(idx)
+                xs = np.take(X, idx, axis=0, out=xb[:n])
+                ys = np.take(Y, idx, axis=0, out=yb[:n])
+                h = network.forward(xs)
+                cost_sum += network.cost_value(h, ys) * n
+                if classification:
+                    correct += _correct(h, ys)
+                network.backward(ys)
+                optimizer.step(params, grads)
+            cost = cost_sum / m
+        values = {"cost": cost, "learning_rate": optimizer.learning_rate}
+        if classification:
+            values["train_accuracy"] = correct / m
+        if data.val is not None:
+            val = evaluate(network, data.val, classification)
+            values["val_cost"] = val["cost"]
+            if classification:
+                values["val_accuracy"] = val["accuracy"]
+        values["elapsed_s"] = time.perf_counter() - started
+        history.append(epoch=epoch, **values)
+        if on_epoch is not None:
+            on_epoch(EpochReport(epoch, start_epoch + epochs, cost, values))
+        if not np.isfinite(cost):
+            stop_reason = "diverged"
+            break
+        if should_stop is not None and should_stop():
+            stop_reason = "interrupted"
+            break
+    return TrainResult(history, history.rows, stop_reason, time.perf_counter() - started)
