@@ -1,0 +1,43 @@
+"""Shared test helpers: run the real CLI in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+CONFIGS = REPO / "configs"
+
+
+def run_cli(*args: str, cwd: Path | None = None, input: str | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """`python -m nntrain ARGS` (the same Typer app the `nntrain` script runs), output captured."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env.setdefault("COLUMNS", "200")
+    return subprocess.run(
+        [sys.executable, "-m", "nntrain", *map(str, args)],
+        cwd=cwd,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+
+
+def assert_user_error(proc: subprocess.CompletedProcess, *fragments: str) -> None:
+    """Exit status 2, no traceback, and every fragment somewhere in the message."""
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 2, f"exit {proc.returncode}\n{out}"
+    assert "Traceback" not in out, out
+    for fragment in fragments:
+        assert fragment in out, f"{fragment!r} not in:\n{out}"
+
+
+@pytest.fixture
+def cli():
+    return run_cli
