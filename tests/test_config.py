@@ -1,0 +1,130 @@
+"""Config loading: defaults, resolution, and one clear line per problem."""
+
+import pytest
+import yaml
+
+from nntrain.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS
+from nntrain.config import RunConfig, load_config, parse_config
+from nntrain.costs import COSTS
+from nntrain.errors import UserError
+from nntrain.optimizers import OPTIMIZERS
+from conftest import CONFIGS
+
+BASE = {"dataset": "xor", "layers": [2, 3, 1]}
+
+
+def _error(data) -> str:
+    with pytest.raises(UserError) as info:
+        parse_config(data, "c.yaml")
+    return info.value.message
+
+
+def test_schema_names_come_from_the_registries():
+    schema = RunConfig.model_json_schema()
+    props = schema["properties"]
+    assert set(props["activation"]["enum"]) == set(ACTIVATIONS)
+    assert set(props["cost"]["enum"]) == set(COSTS)
+    out = props["output_activation"]["anyOf"][0]["enum"]
+    assert set(out) == set(OUTPUT_ACTIVATIONS)
+    opt_tags = set(schema["properties"]["optimizer"]["discriminator"]["mapping"])
+    assert opt_tags == set(OPTIMIZERS)
+
+
+def test_defaults_are_filled_in():
+    c = parse_config(BASE, "c.yaml", default_name="xor")
+    assert c.name == "xor" and c.seed == 0 and c.cost == "mse" and c.optimizer.name == "sgd"
+    assert c.output_activation == "sigmoid" and c.init.name == "xavier" and c.batch_size is None
+    resolved = c.resolved()
+    assert resolved["dataset"] == {"name": "xor", "target": None, "test_split": 0.0, "val_split": 0.0, "standardize": False}
+    assert parse_config(resolved, "again.yaml") == c
+
+
+@pytest.mark.parametrize(
+    "layers,cost,expected",
+    [([2, 3, 1], "cross_entropy", "sigmoid"), ([2, 3, 4], "cross_entropy", "softmax"), ([2, 3, 4], "mse", "tanh")],
+)
+def test_output_activation_default(layers, cost, expected):
+    c = parse_config({**BASE, "layers": layers, "cost": cost, "activation": "tanh"}, "c.yaml")
+    assert c.output_activation == expected
+
+
+def test_optimizer_as_name_or_mapping():
+    assert parse_config({**BASE, "optimizer": "momentum"}, "c.yaml").optimizer.momentum == 0.9
+    c = parse_config({**BASE, "optimizer": {"name": "adam", "beta1": 0.8}}, "c.yaml")
+    assert (c.optimizer.beta1, c.optimizer.beta2) == (0.8, 0.999)
+
+
+def test_unknown_key_suggests_the_closest():
+    msg = _error({**BASE, "learnin_rate": 0.1})
+    assert msg.startswith("c.yaml: learnin_rate: unknown key") and "did you mean 'learning_rate'" in msg
+
+
+def test_unknown_optimizer_option_names_the_allowed_ones():
+    msg = _error({**BASE, "optimizer": {"name": "adam", "beta": 0.9}})
+    assert "optimizer.beta: unknown key 'beta'" in msg and "beta1" in msg
+
+
+@pytest.mark.parametrize(
+    "field,value,fragment",
+    [
+        ("activation", "sigmoi", "allowed: sigmoid, tanh, relu, leaky_relu or linear"),
+        ("cost", "hinge", "allowed: mse or cross_entropy"),
+        ("optimizer", "adm", "allowed: sgd, momentum, nesterov"),
+        ("init", "glorot", "allowed: xavier, he, normal, uniform"),
+    ],
+)
+def test_unknown_names_list_the_valid_ones(field, value, fragment):
+    msg = _error({**BASE, field: value})
+    assert msg.startswith(f"c.yaml: {field}:") and fragment in msg
+
+
+@pytest.mark.parametrize(
+    "data,fragment",
+    [
+        ({**BASE, "layers": [2, 0, 1]}, "layers.1"),
+        ({**BASE, "layers": [2]}, "layers"),
+        ({**BASE, "epochs": 0}, "epochs"),
+        ({**BASE, "learning_rate": -0.1}, "learning_rate"),
+        ({**BASE, "batch_size": 0}, "batch_size"),
+        ({**BASE, "epochs": "many"}, "epochs"),
+        ({**BASE, "dataset": {"name": "xor", "test_split": 1.5}}, "dataset.test_split"),
+        ({"layers": [2, 1]}, "dataset: is required"),
+    ],
+)
+def test_bad_values_name_the_field(data, fragment):
+    assert fragment in _error(data)
+
+
+def test_several_problems_one_line_each():
+    msg = _error({**BASE, "epochs": 0, "activation": "nope", "extra": 1})
+    assert len(msg.splitlines()) == 3
+
+
+def test_cross_entropy_needs_probability_outputs():
+    assert "needs output_activation sigmoid or softmax" in _error({**BASE, "cost": "cross_entropy", "output_activation": "tanh"})
+    assert "softmax needs at least 2 output units" in _error({**BASE, "output_activation": "softmax"})
+
+
+def test_yaml_file_errors(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("dataset: xor\nlayers: [2, 3\n")
+    with pytest.raises(UserError, match=r"bad.yaml: line \d+, column \d+: YAML syntax error"):
+        load_config(bad)
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("")
+    with pytest.raises(UserError, match="empty"):
+        load_config(empty)
+    listy = tmp_path / "list.yaml"
+    listy.write_text("- 1\n- 2\n")
+    with pytest.raises(UserError, match="top level must be a mapping"):
+        load_config(listy)
+    with pytest.raises(UserError, match="no such file"):
+        load_config(tmp_path / "missing.yaml")
+
+
+@pytest.mark.parametrize("path", sorted(CONFIGS.glob("*.yaml")), ids=lambda p: p.name)
+def test_shipped_configs_load_and_say_which_seed(path):
+    config = load_config(path)
+    assert config.name == path.stem
+    assert "seed 0" in path.read_text().split("\n", 1)[0] or "seed" in path.read_text().lower()
+    assert yaml.safe_load(path.read_text())["dataset"]

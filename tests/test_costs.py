@@ -1,0 +1,69 @@
+"""Costs: values against the seeds' formulas, gradients against finite differences, fused deltas."""
+
+import numpy as np
+import pytest
+
+from nntrain.activations import OUTPUT_ACTIVATIONS
+from nntrain.costs import COSTS, FUSED_PAIRS
+
+rng = np.random.default_rng(3)
+
+
+def _outputs(act_name, m=5, k=3):
+    z = rng.normal(0, 1.5, (m, k))
+    return z, OUTPUT_ACTIVATIONS[act_name].forward(z.copy())
+
+
+def test_mse_is_the_seeds_half_mean_squared_error():
+    h = np.array([[0.51], [0.52]])
+    y = np.zeros((2, 1))
+    # seed 000: 1/(2m) * sum (h - y)^2 with m = 2
+    assert COSTS["mse"].value(h, y, h, "linear") == pytest.approx((0.51**2 + 0.52**2) / 4)
+
+
+def test_binary_cross_entropy_formula():
+    z, h = _outputs("sigmoid")
+    y = (rng.random(h.shape) > 0.5).astype(float)
+    expected = -np.mean(np.sum(y * np.log(h) + (1 - y) * np.log(1 - h), axis=1))
+    assert COSTS["cross_entropy"].value(h, y, z, "sigmoid") == pytest.approx(expected, rel=1e-12)
+
+
+def test_categorical_cross_entropy_formula():
+    z, h = _outputs("softmax")
+    y = np.eye(3)[rng.integers(0, 3, 5)]
+    expected = -np.mean(np.sum(y * np.log(h), axis=1))
+    assert COSTS["cross_entropy"].value(h, y, z, "softmax") == pytest.approx(expected, rel=1e-12)
+
+
+def test_cross_entropy_of_saturated_outputs_is_finite():
+    z = np.array([[800.0], [-800.0]])
+    h = OUTPUT_ACTIVATIONS["sigmoid"].forward(z.copy())
+    y = np.array([[0.0], [1.0]])  # confidently wrong
+    assert COSTS["cross_entropy"].value(h, y, z, "sigmoid") == pytest.approx(800.0)
+
+
+@pytest.mark.parametrize(
+    "cost,act",
+    [("mse", a) for a in OUTPUT_ACTIVATIONS] + [("cross_entropy", "sigmoid"), ("cross_entropy", "softmax")],
+)
+def test_gradient_through_activation_matches_finite_differences(cost, act):
+    """dC/dz via cost.gradient + activation.backward equals central differences of C(f(z))."""
+    z, h = _outputs(act)
+    y = np.eye(3)[rng.integers(0, 3, 5)] if act == "softmax" else rng.random(h.shape)
+    c, f = COSTS[cost], OUTPUT_ACTIVATIONS[act]
+    analytic = f.backward(c.gradient(h, y, act), h)
+    numeric = np.zeros_like(z)
+    eps = 1e-6
+    for idx in np.ndindex(z.shape):
+        zp, zm = z.copy(), z.copy()
+        zp[idx] += eps
+        zm[idx] -= eps
+        numeric[idx] = (c.value(f.forward(zp.copy()), y, zp, act) - c.value(f.forward(zm.copy()), y, zm, act)) / (2 * eps)
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-9)
+    if (act, cost) in FUSED_PAIRS:
+        np.testing.assert_allclose((h - y) / z.shape[0], numeric, rtol=1e-5, atol=1e-9)
+
+
+def test_cross_entropy_refuses_nothing_but_declares_its_outputs():
+    assert COSTS["cross_entropy"].output_activations == ("sigmoid", "softmax")
+    assert COSTS["mse"].output_activations is None
