@@ -93,7 +93,7 @@ class EpochPrinter:
             now = time.perf_counter()
             if now - self._last_draw > 0.1 or report.epoch == report.epochs:
                 self._last_draw = now
-                self.progress.update(self.task, completed=report.epoch, cost=f"{report.cost:.6g}")
+                self.progress.update(self.task, completed=report.epoch, total=report.epochs, cost=f"{report.cost:.6g}")
                 self.progress.refresh()
         elif report.epoch % self.every == 0 or report.epoch == report.epochs:
             extra = "".join(
@@ -104,7 +104,8 @@ class EpochPrinter:
 
 def _print_summary(summary) -> None:
     m = summary.metrics
-    line = f"[bold green]done[/] {m['epochs_run']} epochs in {m['train_seconds']:.2f} s, final cost {m['final_cost']:.6g}"
+    resumed = f" ({m['epochs_run'] - m['resumed_from_epoch']} after resuming)" if m.get("resumed_from_epoch") else ""
+    line = f"[bold green]done[/] {m['epochs_run']} epochs{resumed} in {m['train_seconds']:.2f} s, final cost {m['final_cost']:.6g}"
     if "test_accuracy" in m:
         line += f", test accuracy {m['test_accuracy']:.4f}"
     elif "test_cost" in m:
