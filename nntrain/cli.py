@@ -93,7 +93,7 @@ class EpochPrinter:
             now = time.perf_counter()
             if now - self._last_draw > 0.1 or report.epoch == report.epochs:
                 self._last_draw = now
-                self.progress.update(self.task, completed=report.epoch, cost=f"{report.cost:.6g}")
+                self.progress.update(self.task, completed=report.epoch, total=report.epochs, cost=f"{report.cost:.6g}")
                 self.progress.refresh()
         elif report.epoch % self.every == 0 or report.epoch == report.epochs:
             extra = "".join(
@@ -104,7 +104,8 @@ class EpochPrinter:
 
 def _print_summary(summary) -> None:
     m = summary.metrics
-    line = f"[bold green]done[/] {m['epochs_run']} epochs in {m['train_seconds']:.2f} s, final cost {m['final_cost']:.6g}"
+    resumed = f" ({m['epochs_run'] - m['resumed_from_epoch']} after resuming)" if m.get("resumed_from_epoch") else ""
+    line = f"[bold green]done[/] {m['epochs_run']} epochs{resumed} in {m['train_seconds']:.2f} s, final cost {m['final_cost']:.6g}"
     if "test_accuracy" in m:
         line += f", test accuracy {m['test_accuracy']:.4f}"
     elif "test_cost" in m:
@@ -143,23 +144,53 @@ def run(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder (default: runs/<name>)."),
     force: bool = typer.Option(False, "--force", help="Overwrite the files of an earlier run in the run folder."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the final summary."),
+    overrides: list[str] = typer.Option(
+        [], "--set", metavar="KEY=VALUE",
+        help="Override a config value (dotted path, value parsed as YAML), e.g. --set optimizer.name=adam. Repeatable.",
+    ),
+    resume: Optional[Path] = typer.Option(
+        None, "--resume", metavar="WEIGHTS", help="Continue from a weights.npz: its weights, optimizer state and epoch count."
+    ),
 ) -> None:
-    """Train the network a config describes and write weights, history, config and metrics."""
+    """Train the network a config describes and write weights, history, config and metrics.
+
+    Exit status: 0 done, 2 bad input, 3 training diverged (files still written).
+    """
     from nntrain.config import load_config
     from nntrain.runner import run_training
 
     with user_errors():
-        config = load_config(config_path)
+        config = load_config(config_path, overrides)
         out_dir = out if out is not None else Path("runs") / config.name
         interactive = console.is_terminal and not quiet
         printer = EpochPrinter(config.name, config.epochs, interactive)
         if quiet:
-            summary = run_training(config, out_dir, force=force, config_dir=config_path.parent)
+            summary = run_training(config, out_dir, force=force, config_dir=config_path.parent, resume=resume)
         else:
             with printer:
-                summary = run_training(config, out_dir, force=force, on_epoch=printer, config_dir=config_path.parent)
+                summary = run_training(
+                    config, out_dir, force=force, on_epoch=printer, config_dir=config_path.parent, resume=resume
+                )
             _print_small_predictions(summary)
         _print_summary(summary)
+    if summary.metrics["stop_reason"] == "diverged":
+        _report_divergence(summary, config.learning_rate)
+        raise typer.Exit(EXIT_DIVERGED)
+
+
+#: Exit status of `nntrain run` when the cost became non-finite.
+EXIT_DIVERGED = 3
+
+
+def _report_divergence(summary, learning_rate: float) -> None:
+    epoch = summary.metrics["epochs_run"]
+    cost = summary.result.history.last().get("cost", float("nan"))
+    err_console.print(
+        f"[bold red]error:[/] training diverged at epoch {epoch} (cost {cost}); kept the last finite weights. "
+        f"Try a smaller learning rate, e.g. --set learning_rate={learning_rate / 10:g}",
+        markup=True,
+        soft_wrap=True,
+    )
 
 
 # --- gradcheck and predict ----------------------------------------------------
@@ -169,6 +200,28 @@ def run(
 
 
 # --- schema ---------------------------------------------------------------------
+
+
+@app.command()
+def schema(
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the schema to this file instead of printing it."),
+) -> None:
+    """Print the config's JSON Schema, for editors to check YAML as it is typed."""
+    import json
+
+    from nntrain.atomic import write_text
+    from nntrain.config import json_schema
+
+    text = json.dumps(json_schema(), indent=2) + "\n"
+    with user_errors():
+        if output is None:
+            sys.stdout.write(text)
+            return
+        try:
+            write_text(output, text)
+        except OSError as err:
+            raise UserError(f"{output}: cannot write the schema here ({err.strerror or err})") from None
+        console.print(f"wrote the config schema to {output}")
 
 
 if __name__ == "__main__":  # pragma: no cover

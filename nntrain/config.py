@@ -7,6 +7,7 @@ the schema, the error messages and the README's tables to follow.
 
 from __future__ import annotations
 
+import copy
 import difflib
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
@@ -26,6 +27,8 @@ from nntrain.costs import COSTS
 from nntrain.errors import UserError
 from nntrain.initializers import INITIALIZERS, REFUSED_INITIALIZERS, Initializer, default_initializer
 from nntrain.optimizers import OPTIMIZERS
+from nntrain.schedules import SCHEDULES
+from nntrain.stopping import MONITORS
 
 ActivationName = Literal[tuple(ACTIVATIONS)]  # type: ignore[valid-type]
 OutputActivationName = Literal[tuple(OUTPUT_ACTIVATIONS)]  # type: ignore[valid-type]
@@ -35,6 +38,11 @@ InitConfig = Annotated[Union[tuple(INITIALIZERS.values())], Field(discriminator=
 OptimizerConfig = Annotated[
     Union[tuple(cls.Options for cls in OPTIMIZERS.values())], Field(discriminator="name")
 ]
+ScheduleConfig = Annotated[Union[tuple(SCHEDULES.values())], Field(discriminator="name")]
+MonitorName = Literal[tuple(MONITORS)]  # type: ignore[valid-type]
+
+#: Fields that take a bare name for a mapping holding only that name, with the registry of names.
+NAMED_FIELDS = {"optimizer": OPTIMIZERS, "init": INITIALIZERS, "lr_schedule": SCHEDULES}
 
 
 def _name_to_mapping(value: Any) -> Any:
@@ -54,6 +62,13 @@ class DatasetConfig(Strict):
     standardize: bool = Field(False, description="z-score features with training-split statistics")
 
 
+class EarlyStoppingConfig(Strict):
+    patience: int = Field(20, gt=0, description="epochs without improvement before stopping")
+    min_delta: float = Field(0.0, ge=0, description="smallest change that counts as improvement")
+    monitor: MonitorName = Field("val_cost", description="the history column watched")
+    restore_best: bool = Field(True, description="keep the weights of the best epoch, not the last")
+
+
 class RunConfig(Strict):
     name: str | None = Field(None, description="run name; defaults to the config file's stem")
     seed: int = Field(0, ge=0, description="fixes initialisation, splits and batch order")
@@ -68,8 +83,20 @@ class RunConfig(Strict):
     epochs: int = Field(1000, gt=0)
     batch_size: int | None = Field(None, gt=0, description="omitted: full batch")
     dtype: Literal["float32", "float64"] = "float32"
+    lr_schedule: ScheduleConfig = Field(default_factory=lambda: SCHEDULES["constant"](), description="learning-rate schedule")
+    l2: float = Field(0.0, ge=0, description="weight decay: adds l2/2 * sum ||W||^2 to the cost (biases excluded)")
+    tolerance: float | None = Field(None, gt=0, description="stop when the cost changes by less than this between epochs")
+    early_stopping: EarlyStoppingConfig | None = Field(None, description="stop when the monitored figure stops improving")
 
-    _dataset_str = field_validator("dataset", "optimizer", mode="before")(lambda v: _name_to_mapping(v))
+    _dataset_str = field_validator("dataset", "optimizer", "lr_schedule", mode="before")(lambda v: _name_to_mapping(v))
+
+    @field_validator("early_stopping", mode="before")
+    @classmethod
+    def _early_stopping_flag(cls, value):
+        """`early_stopping: true` means the defaults, `false` means off."""
+        if value is True:
+            return {}
+        return None if value is False else value
 
     @field_validator("init", mode="before")
     @classmethod
@@ -120,9 +147,9 @@ def _model_for_loc(loc: tuple) -> type[BaseModel] | None:
             return None
         if part == "dataset":
             model = DatasetConfig
-        elif part == "optimizer":
-            model = None
-        elif part == "init":
+        elif part == "early_stopping":
+            model = EarlyStoppingConfig
+        elif part in NAMED_FIELDS:
             model = None
         elif model is None:
             return None
@@ -130,26 +157,52 @@ def _model_for_loc(loc: tuple) -> type[BaseModel] | None:
             model = OPTIMIZERS[part].Options
         elif isinstance(part, str) and part in INITIALIZERS:
             model = INITIALIZERS[part]
+        elif isinstance(part, str) and part in SCHEDULES:
+            model = SCHEDULES[part]
         else:
             return None
     return model
 
 
-def format_validation_error(err: ValidationError, source: str) -> str:
-    """One line per problem: `source: field.path: what is wrong; what is allowed`."""
+def format_validation_error(err: ValidationError, source: str, overrides: list[str] = ()) -> str:
+    """One line per problem: `source: field.path: what is wrong; what is allowed`.
+
+    A problem at a path set by `--set KEY=VALUE` (an item of `overrides`) names
+    that option instead of `source`.
+    """
+    lines = []
+    for where, msg in _problems(err):
+        origin = source
+        for item in overrides:
+            key = item.partition("=")[0].strip()
+            if _same_branch(key, where):
+                origin = f"--set {item}"
+        lines.append(f"{origin}: {where}: {msg}")
+    return "\n".join(lines)
+
+
+def _same_branch(a: str, b: str) -> bool:
+    """True when dotted path `a` lies on `b`'s path or below it, or the other way round."""
+    pa, pb = a.split("."), b.split(".")
+    n = min(len(pa), len(pb))
+    return pa[:n] == pb[:n]
+
+
+def _problems(err: ValidationError) -> list[tuple[str, str]]:
+    """(dotted field path, what is wrong and what is allowed) for each problem."""
     lines = []
     for e in err.errors():
         loc = tuple(e["loc"])
         # a tagged union puts the tag in the path (optimizer.adam.beta1): drop it
-        loc_shown = [str(p) for i, p in enumerate(loc) if not (i > 0 and loc[i - 1] in ("optimizer", "init"))]
+        loc_shown = [str(p) for i, p in enumerate(loc) if not (i > 0 and loc[i - 1] in NAMED_FIELDS)]
         where = ".".join(loc_shown) or "(top level)"
         kind = e["type"]
         if kind == "extra_forbidden":
             key = str(loc[-1])
             parent = _model_for_loc(loc)
-            if loc[:-1] and loc[0] in ("optimizer", "init") and len(loc) >= 2:
-                registry = OPTIMIZERS[loc[1]].Options if loc[0] == "optimizer" else INITIALIZERS[loc[1]]
-                parent = registry
+            if loc[:-1] and loc[0] in NAMED_FIELDS and len(loc) >= 2:
+                entry = NAMED_FIELDS[loc[0]][loc[1]]
+                parent = getattr(entry, "Options", entry)
             fields = list(parent.model_fields) if parent else []
             allowed = f" (allowed: {', '.join(fields)})" if fields else ""
             msg = f"unknown key '{key}'{_suggest(key, fields)}{allowed}"
@@ -167,20 +220,23 @@ def format_validation_error(err: ValidationError, source: str) -> str:
                 msg = msg[len("Value error, ") :]
             if "input" in e and kind not in ("model_type", "dict_type") and not isinstance(e["input"], dict):
                 msg += f" (got {e['input']!r})"
-        lines.append(f"{source}: {where}: {msg}")
-    return "\n".join(lines)
+        lines.append((where, msg))
+    return lines
 
 
-def parse_config(data: Any, source: str, default_name: str = "run") -> RunConfig:
-    """Validate already-parsed YAML data; `source` names it in error messages."""
+def parse_config(data: Any, source: str, default_name: str = "run", overrides: list[str] = ()) -> RunConfig:
+    """Validate already-parsed YAML data (with `overrides` applied, see `apply_overrides`);
+    `source` names it in error messages."""
     if data is None:
         raise UserError(f"{source}: the file is empty; it needs at least dataset and layers")
     if not isinstance(data, dict):
         raise UserError(f"{source}: the top level must be a mapping of keys (dataset: ..., layers: ...), not {type(data).__name__}")
+    if overrides:
+        data = apply_overrides(data, overrides)
     try:
         config = RunConfig.model_validate(data)
     except ValidationError as err:
-        raise UserError(format_validation_error(err, source)) from None
+        raise UserError(format_validation_error(err, source, overrides)) from None
     if config.name is None:
         config.name = default_name
     return config
@@ -205,6 +261,59 @@ def read_yaml(path: Path) -> Any:
         raise UserError(f"{path}: YAML syntax error: {err}") from None
 
 
-def load_config(path: str | Path) -> RunConfig:
+def load_config(path: str | Path, overrides: list[str] = ()) -> RunConfig:
+    """The config file at `path`, with `--set KEY=VALUE` items `overrides` applied, validated."""
     path = Path(path)
-    return parse_config(read_yaml(path), str(path), default_name=path.stem)
+    return parse_config(read_yaml(path), str(path), default_name=path.stem, overrides=overrides)
+
+
+# -- --set KEY=VALUE overrides -----------------------------------------------
+
+
+def apply_overrides(data: dict, overrides: list[str]) -> dict:
+    """A copy of config data with each `KEY=VALUE` applied: KEY a dotted path into
+    mappings (missing mappings are created; a bare name such as `optimizer: sgd`
+    becomes `{name: sgd}`), VALUE parsed as YAML. Validation happens afterwards,
+    on the result, exactly as for the file."""
+    data = copy.deepcopy(data)
+    for item in overrides:
+        key, eq, text = item.partition("=")
+        key = key.strip()
+        parts = key.split(".")
+        if not eq or not key or "" in parts:
+            raise UserError(f"--set {item}: expected KEY=VALUE with a dotted KEY, e.g. --set optimizer.name=adam")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise UserError(f"--set {item}: the value is not valid YAML; quote text with spaces or colons") from None
+        node = data
+        for depth, part in enumerate(parts[:-1]):
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            elif isinstance(child, str) and (part in NAMED_FIELDS or part == "dataset") and depth == 0:
+                child = node[part] = {"name": child}
+            elif not isinstance(child, dict):
+                where = ".".join(parts[: depth + 1])
+                raise UserError(f"--set {item}: {where} is {child!r}, not a mapping, so it has no key '{parts[depth + 1]}'")
+            node = child
+        node[parts[-1]] = value
+    return data
+
+
+def json_schema() -> dict:
+    """RunConfig's JSON Schema, widened where the loader is more lenient than the
+    models: a bare name for a named mapping, a path string for dataset,
+    true/false for early_stopping."""
+    schema = RunConfig.model_json_schema()
+    props = schema["properties"]
+    for field, registry in NAMED_FIELDS.items():
+        props[field] = {"anyOf": [{"enum": list(registry)}, props[field]], **_keep_doc(props[field])}
+    props["dataset"] = {"anyOf": [{"type": "string"}, props["dataset"]], **_keep_doc(props["dataset"])}
+    props["early_stopping"]["anyOf"].insert(0, {"type": "boolean"})
+    schema["title"] = "nntrain run config"
+    return schema
+
+
+def _keep_doc(prop: dict) -> dict:
+    return {k: prop[k] for k in ("description", "default") if k in prop}

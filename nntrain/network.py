@@ -127,10 +127,13 @@ class Network:
     def cost_value(self, h: np.ndarray, Y: np.ndarray) -> float:
         """Batch cost of the last forward pass (plus the L2 penalty l2/2 * sum ||W||^2)."""
         m = h.shape[0]
-        value = self.cost.value(h, Y, self._buffers_for(m).z_out, self.output_activation)
-        if self.l2:
-            value += 0.5 * self.l2 * sum(float(np.vdot(layer.W, layer.W)) for layer in self.layers)
-        return value
+        return self.cost.value(h, Y, self._buffers_for(m).z_out, self.output_activation) + self.l2_penalty()
+
+    def l2_penalty(self) -> float:
+        """l2/2 * sum over layers of ||W||^2 (biases excluded); 0 without l2."""
+        if not self.l2:
+            return 0.0
+        return 0.5 * self.l2 * sum(float(np.vdot(layer.W, layer.W)) for layer in self.layers)
 
     def backward(self, Y: np.ndarray) -> None:
         """Fill every layer's dW, db with dC/dW, dC/db for the last forward pass."""

@@ -16,8 +16,9 @@ from nntrain.config import RunConfig
 from nntrain.errors import UserError
 from nntrain.network import Network
 from nntrain.optimizers import build_optimizer
-from nntrain.outputs import RUN_FILES, write_config, write_history, write_metrics
-from nntrain.train import EpochReport, TrainResult, evaluate, train
+from nntrain.outputs import RUN_FILES, read_history, write_config, write_history, write_metrics
+from nntrain.stopping import EarlyStopping
+from nntrain.train import EpochReport, History, TrainResult, evaluate, train
 
 
 @dataclass
@@ -74,6 +75,51 @@ def load_data(config: RunConfig, rng: np.random.Generator, base_dir: Path | None
     return dataset
 
 
+def build_early_stopping(config: RunConfig, dataset: data_mod.Dataset, params) -> EarlyStopping | None:
+    spec = config.early_stopping
+    if spec is None:
+        return None
+    if spec.monitor.startswith("val_") and dataset.val is None:
+        raise UserError(
+            f"early_stopping.monitor: {spec.monitor} needs a validation split; "
+            f"set dataset.val_split (e.g. 0.2) or monitor cost"
+        )
+    if spec.monitor.endswith("accuracy") and not dataset.is_classification:
+        raise UserError(f"early_stopping.monitor: {spec.monitor} needs a classification dataset; monitor a cost")
+    return EarlyStopping(params, spec.monitor, spec.patience, spec.min_delta, spec.restore_best)
+
+
+def resume_from(path: Path, config: RunConfig, network: Network, optimizer) -> int:
+    """Copy the weights and optimizer state saved at `path` into `network` and
+    `optimizer`; the number of epochs already run."""
+    ckpt = checkpoint.load(path)
+    saved = ckpt.network
+    if saved.sizes != network.sizes:
+        raise UserError(
+            f"--resume {path}: its layers {saved.sizes} do not match the config's layers {network.sizes}"
+        )
+    for what, mine, theirs in (
+        ("activation", config.activation, ckpt.config.get("activation")),
+        ("output_activation", network.output_activation, saved.output_activation),
+        ("cost", network.cost_name, saved.cost_name),
+    ):
+        if mine != theirs:
+            raise UserError(f"--resume {path}: it was trained with {what} {theirs}, the config says {mine}")
+    params = network.params()
+    for p, q in zip(params, saved.params()):
+        np.copyto(p, q, casting="unsafe")
+    saved_optimizer = (ckpt.config.get("optimizer") or {}).get("name")
+    if saved_optimizer == config.optimizer.name:
+        optimizer.load_state_dict(ckpt.optimizer_state, params)
+    return ckpt.epochs_run
+
+
+def skip_batch_orders(rng: np.random.Generator, m: int, epochs: int) -> None:
+    """Advance `rng` past the batch orders of `epochs` earlier epochs (train draws one permutation of m per epoch)."""
+    for _ in range(epochs):
+        rng.permutation(m)
+
+
 def run_training(
     config: RunConfig,
     out_dir: Path,
@@ -81,26 +127,48 @@ def run_training(
     on_epoch: Callable[[EpochReport], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     config_dir: Path | None = None,
+    resume: Path | None = None,
 ) -> RunSummary:
-    prepare_out_dir(out_dir, force)
+    """Train `config`, write the run files to `out_dir`. With `resume` (a weights.npz),
+    start from its weights and optimizer state and continue its epoch numbering."""
+    # resuming inside the run's own folder continues that run: its files are replaced, its history kept
+    same_folder = resume is not None and Path(resume).resolve().parent == out_dir.resolve()
+    previous = read_history(out_dir / "history.csv") if same_folder else []
+    prepare_out_dir(out_dir, force or same_folder)
     init_rng, split_rng, batch_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(3))
     dataset = load_data(config, split_rng, config_dir)
     dtype = np.dtype(config.dtype)
     network = Network.build(
-        config.layers, config.activation, config.output_activation, config.cost, config.init, init_rng, dtype
+        config.layers, config.activation, config.output_activation, config.cost, config.init, init_rng, dtype,
+        l2=config.l2,
     )
     optimizer = build_optimizer(config.optimizer, config.learning_rate)
+    start_epoch = 0
+    if resume is not None:
+        start_epoch = resume_from(Path(resume), config, network, optimizer)
+        if config.batch_size is not None and config.batch_size < len(dataset.train):
+            skip_batch_orders(batch_rng, len(dataset.train), start_epoch)
+    early_stopping = build_early_stopping(config, dataset, network.params())
     result = train(
         network, optimizer, dataset, config.epochs, config.batch_size, batch_rng,
-        on_epoch=on_epoch, should_stop=should_stop,
+        on_epoch=on_epoch, should_stop=should_stop, start_epoch=start_epoch,
+        schedule=config.lr_schedule, tolerance=config.tolerance, early_stopping=early_stopping,
     )
+    history = result.history
+    if previous:
+        history = History.concat(History.from_rows(previous), history)
     last = result.history.last()
     metrics: dict = {
         "final_cost": last.get("cost"),
-        "epochs_run": result.epochs_run,
+        "epochs_run": result.last_epoch,
         "train_seconds": round(result.seconds, 6),
         "stop_reason": result.stop_reason,
     }
+    if start_epoch:
+        metrics["resumed_from_epoch"] = start_epoch
+    if result.best_epoch is not None:
+        metrics["best_epoch"] = result.best_epoch
+        metrics[f"best_{early_stopping.monitor}"] = result.best_value
     for key in ("train_accuracy", "val_cost", "val_accuracy"):
         if key in last:
             metrics[f"final_{key}"] = last[key]
@@ -110,10 +178,10 @@ def run_training(
         if "accuracy" in test:
             metrics["test_accuracy"] = test["accuracy"]
     resolved = config.resolved()
-    ckpt = checkpoint.Checkpoint(network, resolved, dataset.preprocessing, result.epochs_run, optimizer.state_dict())
+    ckpt = checkpoint.Checkpoint(network, resolved, dataset.preprocessing, result.last_epoch, optimizer.state_dict())
     files = [out_dir / name for name in RUN_FILES]
     checkpoint.save(files[0], ckpt)
-    write_history(files[1], result.history)
+    write_history(files[1], history)
     write_config(files[2], resolved)
     write_metrics(files[3], metrics)
     return RunSummary(out_dir, metrics, result, dataset, network, files)

@@ -20,6 +20,8 @@ import numpy as np
 from nntrain.data import Dataset, Split
 from nntrain.network import Network
 from nntrain.optimizers import Optimizer
+from nntrain.schedules import Constant, Schedule
+from nntrain.stopping import EarlyStopping, FiniteGuard, ToleranceStop
 
 HISTORY_COLUMNS = ("epoch", "cost", "val_cost", "train_accuracy", "val_accuracy", "learning_rate", "elapsed_s")
 
@@ -42,6 +44,23 @@ class History:
     def column(self, name: str) -> np.ndarray:
         return self._data[name][: self.rows]
 
+    @classmethod
+    def from_rows(cls, rows: list[dict[str, float]]) -> "History":
+        history = cls(len(rows))
+        for row in rows:
+            history.append(**row)
+        return history
+
+    @classmethod
+    def concat(cls, first: "History", second: "History") -> "History":
+        """One history holding the rows of `first`, then those of `second`."""
+        both = cls(first.rows + second.rows)
+        for name in HISTORY_COLUMNS:
+            both._data[name][: first.rows] = first.column(name)
+            both._data[name][first.rows :] = second.column(name)
+        both.rows = first.rows + second.rows
+        return both
+
     def last(self) -> dict[str, float]:
         return {n: float(self._data[n][self.rows - 1]) for n in self.columns()} if self.rows else {}
 
@@ -58,8 +77,11 @@ class EpochReport:
 class TrainResult:
     history: History
     epochs_run: int
-    stop_reason: str
+    stop_reason: str  # completed | tolerance | early_stopping | diverged | interrupted
     seconds: float
+    last_epoch: int = 0  # global number of the last epoch run
+    best_epoch: int | None = None  # early stopping: the epoch whose weights were kept
+    best_value: float | None = None  # early stopping: the monitored figure at best_epoch
 
 
 def accuracy(h: np.ndarray, Y: np.ndarray) -> float:
@@ -76,9 +98,9 @@ def _correct(h: np.ndarray, Y: np.ndarray) -> int:
 
 
 def evaluate(network: Network, split: Split, classification: bool) -> dict[str, float]:
-    """Cost (and accuracy) of `network` on a whole split."""
+    """Cost (plus the L2 penalty, as the training cost) and accuracy of `network` on a whole split."""
     h, z = network.predict(split.X, logits=True)
-    out = {"cost": network.cost.value(h, split.Y, z, network.output_activation)}
+    out = {"cost": network.cost.value(h, split.Y, z, network.output_activation) + network.l2_penalty()}
     if classification:
         out["accuracy"] = accuracy(h, split.Y)
     return out
@@ -94,8 +116,18 @@ def train(
     on_epoch: Callable[[EpochReport], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     start_epoch: int = 0,
+    schedule: Schedule | None = None,
+    tolerance: float | None = None,
+    early_stopping: EarlyStopping | None = None,
 ) -> TrainResult:
-    """Train for `epochs` more epochs (numbered from start_epoch + 1)."""
+    """Train for `epochs` more epochs (numbered from start_epoch + 1).
+
+    Before each epoch the optimizer's learning_rate is set from `schedule`
+    (applied to the optimizer's rate when called). After each epoch: a
+    non-finite cost stops with "diverged" and restores the last finite
+    parameters; then `tolerance`, `early_stopping` and `should_stop` are asked.
+    With `early_stopping`, its best parameters are restored at the end.
+    """
     X, Y = data.train.X, data.train.Y
     m = X.shape[0]
     classification = data.is_classification
@@ -105,9 +137,16 @@ def train(
     if not full_batch:
         xb = np.empty((batch_size, X.shape[1]), X.dtype)
         yb = np.empty((batch_size, Y.shape[1]), Y.dtype)
+    schedule = schedule if schedule is not None else Constant()
+    base_lr = optimizer.learning_rate
+    last_epoch = start_epoch + epochs
+    schedule_monitor = schedule.monitored(data.val is not None)
+    flat = ToleranceStop(tolerance) if tolerance is not None else None
+    guard = FiniteGuard(params)
     stop_reason = "completed"
     started = time.perf_counter()
-    for epoch in range(start_epoch + 1, start_epoch + epochs + 1):
+    for epoch in range(start_epoch + 1, last_epoch + 1):
+        optimizer.learning_rate = schedule.rate(base_lr, epoch, last_epoch)
         if full_batch:
             h = network.forward(X)
             cost = network.cost_value(h, Y)
@@ -141,10 +180,22 @@ def train(
         history.append(epoch=epoch, **values)
         if on_epoch is not None:
             on_epoch(EpochReport(epoch, start_epoch + epochs, cost, values))
-        if not np.isfinite(cost):
+        if guard.update(cost, params):
+            guard.restore(params)
             stop_reason = "diverged"
+            break
+        schedule.observe(values[schedule_monitor])
+        if flat is not None and flat.update(cost):
+            stop_reason = "tolerance"
+            break
+        if early_stopping is not None and early_stopping.update(epoch, values, params):
+            stop_reason = "early_stopping"
             break
         if should_stop is not None and should_stop():
             stop_reason = "interrupted"
             break
-    return TrainResult(history, history.rows, stop_reason, time.perf_counter() - started)
+    result = TrainResult(history, history.rows, stop_reason, time.perf_counter() - started, start_epoch + history.rows)
+    if early_stopping is not None and early_stopping.best_epoch:
+        early_stopping.restore(params)
+        result.best_epoch, result.best_value = early_stopping.best_epoch, early_stopping.best_value
+    return result

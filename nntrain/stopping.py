@@ -1,0 +1,105 @@
+"""Stopping rules the training loop consults after each epoch.
+
+- `ToleranceStop`: the cost changed by less than `tolerance` since the last epoch
+  (the seeds' "stop on a precision").
+- `EarlyStopping`: the monitored figure has not improved for `patience` epochs;
+  keeps a copy of the best parameters and can put them back.
+- `FiniteGuard`: keeps a copy of the last parameters that were all finite and
+  came from an epoch with a finite cost, to restore after a divergence.
+
+Parameter copies live in arrays allocated once (`np.copyto` each epoch), so no
+rule allocates per epoch.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+#: Figures early stopping can monitor, and whether larger is better.
+MONITORS = {"cost": False, "val_cost": False, "train_accuracy": True, "val_accuracy": True}
+
+
+class ParamSnapshot:
+    """A preallocated copy of a list of parameter arrays."""
+
+    def __init__(self, params: list[np.ndarray]):
+        self.arrays = [np.empty_like(p) for p in params]
+        self.taken = False
+
+    def take(self, params: list[np.ndarray]) -> None:
+        for dst, src in zip(self.arrays, params):
+            np.copyto(dst, src)
+        self.taken = True
+
+    def restore(self, params: list[np.ndarray]) -> None:
+        if self.taken:
+            for dst, src in zip(params, self.arrays):
+                np.copyto(dst, src)
+
+
+class ToleranceStop:
+    """Stop when |cost - previous cost| < tolerance."""
+
+    def __init__(self, tolerance: float):
+        self.tolerance = tolerance
+        self.previous = math.nan
+
+    def update(self, cost: float) -> bool:
+        flat = abs(cost - self.previous) < self.tolerance  # False on the first epoch (nan)
+        self.previous = cost
+        return flat
+
+
+class EarlyStopping:
+    """Stop when `monitor` has not improved by more than `min_delta` for `patience` epochs.
+
+    `update` records the best epoch (and copies its parameters when
+    `restore_best`); `restore` puts the best parameters back into `params`.
+    """
+
+    def __init__(self, params: list[np.ndarray], monitor: str, patience: int, min_delta: float = 0.0, restore_best: bool = True):
+        self.monitor = monitor
+        self.sign = -1.0 if MONITORS[monitor] else 1.0  # compare sign * value: smaller is better
+        self.patience = patience
+        self.min_delta = min_delta
+        self.best_value = math.nan
+        self.best_epoch = 0
+        self.waited = 0
+        self.best = ParamSnapshot(params) if restore_best else None
+
+    def update(self, epoch: int, values: dict[str, float], params: list[np.ndarray]) -> bool:
+        value = values[self.monitor]
+        improved = math.isfinite(value) and (
+            self.best_epoch == 0 or self.sign * value < self.sign * self.best_value - self.min_delta
+        )
+        if improved:
+            self.best_value, self.best_epoch, self.waited = value, epoch, 0
+            if self.best is not None:
+                self.best.take(params)
+            return False
+        self.waited += 1
+        return self.waited >= self.patience
+
+    def restore(self, params: list[np.ndarray]) -> None:
+        if self.best is not None:
+            self.best.restore(params)
+
+
+class FiniteGuard:
+    """Remembers the last all-finite parameters from an epoch with a finite cost."""
+
+    def __init__(self, params: list[np.ndarray]):
+        self.last = ParamSnapshot(params)
+
+    def update(self, cost: float, params: list[np.ndarray]) -> bool:
+        """True when training diverged (non-finite cost or parameters)."""
+        # a sum is finite iff every entry is (short of overflow, itself a divergence), without a mask array
+        if math.isfinite(cost) and all(math.isfinite(float(np.sum(p))) for p in params):
+            self.last.take(params)
+            return False
+        return True
+
+    def restore(self, params: list[np.ndarray]) -> None:
+        self.last.restore(params)

@@ -1,0 +1,155 @@
+"""Reproducibility, --set overrides, --resume and the schema command."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+from nntrain.config import apply_overrides, json_schema, parse_config
+from nntrain.errors import UserError
+from nntrain.optimizers import OPTIMIZERS
+from nntrain.runner import run_training
+from nntrain.schedules import SCHEDULES
+from tests.conftest import CONFIGS, assert_user_error, run_cli
+
+MINI_BATCH = {"dataset": "half_adder", "layers": [2, 4, 2], "cost": "mse", "optimizer": "adam",
+              "learning_rate": 0.05, "epochs": 40, "batch_size": 3, "init": "normal"}
+
+
+def arrays(path):
+    with np.load(path, allow_pickle=False) as npz:
+        return {k: npz[k] for k in npz.files if k != "meta"}
+
+
+def history_rows(path, drop=("elapsed_s",)):
+    with open(path) as f:
+        return [{k: v for k, v in row.items() if k not in drop} for row in csv.DictReader(f)]
+
+
+def assert_same_arrays(a, b):
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+# -- reproducibility ------------------------------------------------------------
+
+
+def test_same_seed_gives_bit_identical_weights_and_history(tmp_path):
+    for out in ("a", "b"):
+        run_training(parse_config({**MINI_BATCH, "seed": 7}, "t"), tmp_path / out)
+    assert_same_arrays(arrays(tmp_path / "a/weights.npz"), arrays(tmp_path / "b/weights.npz"))
+    assert history_rows(tmp_path / "a/history.csv") == history_rows(tmp_path / "b/history.csv")
+
+
+def test_different_seeds_differ(tmp_path):
+    for seed in (7, 8):
+        run_training(parse_config({**MINI_BATCH, "seed": seed}, "t"), tmp_path / str(seed))
+    a, b = arrays(tmp_path / "7/weights.npz"), arrays(tmp_path / "8/weights.npz")
+    assert not np.array_equal(a["W0"], b["W0"])
+    assert history_rows(tmp_path / "7/history.csv") != history_rows(tmp_path / "8/history.csv")
+
+
+# -- --set ------------------------------------------------------------------------
+
+
+def test_overrides_apply_dotted_paths_with_yaml_values():
+    data = {"dataset": "xor", "layers": [2, 3, 1], "optimizer": "sgd"}
+    got = apply_overrides(data, ["optimizer.name=adam", "optimizer.beta1=0.5", "learning_rate=0.01",
+                                 "layers=[2, 5, 1]", "dataset.val_split=0.25"])
+    assert got == {"dataset": {"name": "xor", "val_split": 0.25}, "layers": [2, 5, 1],
+                   "optimizer": {"name": "adam", "beta1": 0.5}, "learning_rate": 0.01}
+    assert data["optimizer"] == "sgd"  # the input is left alone
+
+
+@pytest.mark.parametrize("item", ["epochs", "=3", "optimizer..name=adam"])
+def test_malformed_override_is_a_user_error(item):
+    with pytest.raises(UserError, match="--set"):
+        apply_overrides({}, [item])
+
+
+def test_set_changes_the_run_and_the_recorded_config(tmp_path):
+    proc = run_cli("run", CONFIGS / "xor.yaml", "--out", tmp_path, "-q", "--set", "optimizer.name=adam",
+                   "--set", "learning_rate=0.01", "--set", "epochs=50")
+    assert proc.returncode == 0, proc.stderr
+    recorded = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    assert recorded["optimizer"] == {"name": "adam", "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
+    assert (recorded["learning_rate"], recorded["epochs"]) == (0.01, 50)
+    assert len(history_rows(tmp_path / "history.csv")) == 50
+
+
+def test_set_errors_name_the_option_and_match_the_files_messages(tmp_path):
+    bad_file = tmp_path / "bad.yaml"
+    bad_file.write_text("dataset: xor\nlayers: [2, 3, 1]\noptimizer: {name: adam, beta3: 1}\n")
+    from_file = run_cli("run", bad_file, "--out", tmp_path / "r")
+    from_set = run_cli("run", CONFIGS / "xor.yaml", "--out", tmp_path / "r", "--set", "optimizer.name=adam",
+                       "--set", "optimizer.beta3=1")
+    message = "optimizer.beta3: unknown key 'beta3'; did you mean 'beta2'?"
+    assert_user_error(from_file, f"{bad_file}: {message}")
+    assert_user_error(from_set, f"--set optimizer.beta3=1: {message}")
+    assert_user_error(run_cli("run", CONFIGS / "xor.yaml", "--set", "lerning_rate=1"),
+                      "--set lerning_rate=1", "unknown key 'lerning_rate'; did you mean 'learning_rate'?")
+    assert_user_error(run_cli("run", CONFIGS / "xor.yaml", "--set", "epochs=many"),
+                      "--set epochs=many: epochs:", "integer")
+    assert_user_error(run_cli("run", CONFIGS / "xor.yaml", "--set", "epochs"), "--set epochs: expected KEY=VALUE")
+    assert_user_error(run_cli("run", CONFIGS / "xor.yaml", "--set", "epochs.max=3"), "--set epochs.max=3", "not a mapping")
+
+
+# -- --resume -----------------------------------------------------------------------
+
+
+def test_resume_full_batch_sgd_10_plus_10_equals_20(tmp_path):
+    run = lambda *args: run_cli("run", CONFIGS / "xor.yaml", "-q", *args)
+    assert run("--out", tmp_path / "split", "--set", "epochs=10").returncode == 0
+    proc = run("--out", tmp_path / "split", "--set", "epochs=10", "--resume", tmp_path / "split/weights.npz")
+    assert proc.returncode == 0, proc.stderr
+    assert run("--out", tmp_path / "straight", "--set", "epochs=20").returncode == 0
+    assert_same_arrays(arrays(tmp_path / "split/weights.npz"), arrays(tmp_path / "straight/weights.npz"))
+    resumed = history_rows(tmp_path / "split/history.csv")
+    assert [int(r["epoch"]) for r in resumed] == list(range(1, 21))
+    assert resumed == history_rows(tmp_path / "straight/history.csv")
+    metrics = json.loads((tmp_path / "split/metrics.json").read_text())
+    assert (metrics["epochs_run"], metrics["resumed_from_epoch"]) == (20, 10)
+
+
+def test_resume_mini_batch_adam_with_schedule_matches_a_straight_run(tmp_path):
+    config = {**MINI_BATCH, "lr_schedule": {"name": "step", "step_size": 7, "gamma": 0.5}}
+    run_training(parse_config({**config, "epochs": 25}, "t"), tmp_path / "a")
+    run_training(parse_config({**config, "epochs": 15}, "t"), tmp_path / "b", resume=tmp_path / "a/weights.npz")
+    run_training(parse_config({**config, "epochs": 40}, "t"), tmp_path / "c")
+    assert_same_arrays(arrays(tmp_path / "b/weights.npz"), arrays(tmp_path / "c/weights.npz"))
+    # written to another folder: only the new epochs, numbered on from 26
+    assert [int(r["epoch"]) for r in history_rows(tmp_path / "b/history.csv")] == list(range(26, 41))
+
+
+def test_resume_errors(tmp_path):
+    assert run_cli("run", CONFIGS / "xor.yaml", "-q", "--out", tmp_path / "x", "--set", "epochs=2").returncode == 0
+    assert_user_error(
+        run_cli("run", CONFIGS / "xor.yaml", "--out", tmp_path / "y", "--set", "layers=[2, 4, 1]",
+                "--resume", tmp_path / "x/weights.npz"),
+        "--resume", "layers [2, 3, 1] do not match the config's layers [2, 4, 1]",
+    )
+    assert_user_error(run_cli("run", CONFIGS / "xor.yaml", "--out", tmp_path / "y", "--resume", tmp_path / "none.npz"),
+                      "none.npz: no such weights file")
+
+
+# -- schema ---------------------------------------------------------------------------
+
+
+def test_schema_command_prints_the_config_schema(tmp_path):
+    proc = run_cli("schema")
+    assert proc.returncode == 0, proc.stderr
+    schema = json.loads(proc.stdout)
+    assert schema == json.loads(json.dumps(json_schema()))
+    props = schema["properties"]
+    assert {"lr_schedule", "l2", "tolerance", "early_stopping", "optimizer"} <= set(props)
+    assert schema["additionalProperties"] is False
+    assert props["optimizer"]["anyOf"][0]["enum"] == list(OPTIMIZERS)  # a bare name is allowed
+    assert props["lr_schedule"]["anyOf"][0]["enum"] == list(SCHEDULES)
+    assert set(schema["required"]) == {"dataset", "layers"}
+    assert run_cli("schema", "--output", tmp_path / "s.json").returncode == 0
+    assert json.loads((tmp_path / "s.json").read_text()) == schema

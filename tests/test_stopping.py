@@ -1,0 +1,147 @@
+"""Tolerance, early stopping (with restored best weights), divergence, and l2."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from nntrain.config import parse_config
+from nntrain.data import Dataset, Preprocessing, Split
+from nntrain.initializers import Xavier
+from nntrain.network import Network
+from nntrain.optimizers import build_optimizer, OPTIMIZERS
+from nntrain.runner import run_training
+from nntrain.stopping import EarlyStopping
+from nntrain.train import evaluate, train
+from tests.conftest import CONFIGS, assert_user_error, run_cli
+
+BITS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
+
+
+def xor_net(l2=0.0, seed=0):
+    return Network.build([2, 3, 1], "tanh", "sigmoid", "cross_entropy", Xavier(), np.random.default_rng(seed), np.float64, l2=l2)
+
+
+def split(y):
+    return Split(BITS.copy(), np.array(y, dtype=np.float64)[:, None])
+
+
+def test_early_stopping_stops_before_epochs_and_restores_the_best_weights():
+    # validation labels are XOR's opposite: the better the fit, the worse val_cost, so it must stop
+    data = Dataset(split([0, 1, 1, 0]), split([1, 0, 0, 1]), None, Preprocessing(["a", "b"], ["y"], [0, 1]))
+    net = xor_net()
+    params = net.params()
+    stopper = EarlyStopping(params, "val_cost", patience=5)
+    result = train(net, build_optimizer(OPTIMIZERS["sgd"].Options(), 0.5), data, 1000, None, np.random.default_rng(0),
+                   early_stopping=stopper)
+    val = result.history.column("val_cost")
+    assert result.stop_reason == "early_stopping"
+    assert result.epochs_run < 1000
+    assert result.best_epoch == int(np.argmin(val)) + 1
+    assert result.epochs_run == result.best_epoch + 5
+    assert val[-1] > result.best_value
+    # the network now holds the best epoch's weights: its val cost is the recorded best, not the last
+    assert evaluate(net, data.val, True)["cost"] == result.best_value
+
+
+def test_early_stopping_on_cost_writes_best_epoch_and_stop_reason(tmp_path):
+    proc = run_cli(
+        "run", CONFIGS / "xor.yaml", "--out", tmp_path, "-q", "--set", "epochs=3000", "--set", "learning_rate=20",
+        "--set", "early_stopping={monitor: cost, patience: 3, min_delta: 0.01}",
+    )
+    assert proc.returncode == 0, proc.stderr
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["stop_reason"] == "early_stopping"
+    assert metrics["epochs_run"] == metrics["best_epoch"] + 3 < 3000
+    history = np.genfromtxt(tmp_path / "history.csv", delimiter=",", names=True)
+    assert metrics["best_cost"] == history["cost"][metrics["best_epoch"] - 1]
+    assert "stopped early: early_stopping" in proc.stdout
+
+
+def test_early_stopping_on_val_cost_needs_a_validation_split(tmp_path):
+    proc = run_cli("run", CONFIGS / "xor.yaml", "--out", tmp_path, "--set", "early_stopping=true")
+    assert_user_error(proc, "early_stopping.monitor: val_cost needs a validation split", "val_split")
+
+
+def test_tolerance_stops_on_a_flat_cost(tmp_path):
+    proc = run_cli("run", CONFIGS / "xor.yaml", "--out", tmp_path, "-q", "--set", "tolerance=1e-5")
+    assert proc.returncode == 0, proc.stderr
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    cost = np.genfromtxt(tmp_path / "history.csv", delimiter=",", names=True)["cost"]
+    steps = np.abs(np.diff(cost))
+    assert metrics["stop_reason"] == "tolerance"
+    assert len(cost) == metrics["epochs_run"] < 10000
+    assert steps[-1] < 1e-5 and np.all(steps[:-1] >= 1e-5)
+
+
+def test_tolerance_must_be_positive(tmp_path):
+    assert_user_error(run_cli("run", CONFIGS / "xor.yaml", "--out", tmp_path, "--set", "tolerance=0"),
+                      "--set tolerance=0: tolerance:", "greater than 0")
+
+
+def test_divergence_keeps_finite_weights_and_exits_3(tmp_path):
+    proc = run_cli(
+        "run", CONFIGS / "xor.yaml", "--out", tmp_path, "-q", "--set", "cost=mse", "--set", "activation=relu",
+        "--set", "output_activation=linear", "--set", "learning_rate=100",
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 3, out
+    assert "Traceback" not in out
+    assert "diverged" in out and "smaller learning rate" in out and "--set learning_rate=10" in out
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["stop_reason"] == "diverged"
+    cost = np.genfromtxt(tmp_path / "history.csv", delimiter=",", names=True)["cost"]
+    assert not np.isfinite(cost[-1]) and np.all(np.isfinite(cost[:-1]))
+    with np.load(tmp_path / "weights.npz", allow_pickle=False) as npz:
+        assert all(np.all(np.isfinite(npz[k])) for k in npz.files if k[0] in "Wb")
+
+
+# -- l2 -----------------------------------------------------------------------
+
+
+def test_l2_gradient_matches_finite_differences():
+    net = xor_net(l2=0.3, seed=1)
+    Y = np.array([[0.0], [1.0], [1.0], [0.0]])
+
+    def cost():
+        return net.cost_value(net.forward(BITS), Y)
+
+    net.forward(BITS)
+    net.backward(Y)
+    analytic = [g.copy() for g in net.grads()]
+    eps = 1e-6
+    for p, g in zip(net.params(), analytic):
+        numeric = np.zeros_like(p)
+        for i in np.ndindex(p.shape):
+            keep = p[i]
+            p[i] = keep + eps
+            up = cost()
+            p[i] = keep - eps
+            down = cost()
+            p[i] = keep
+            numeric[i] = (up - down) / (2 * eps)
+        np.testing.assert_allclose(g, numeric, rtol=1e-6, atol=1e-9)
+
+
+def test_l2_penalty_is_half_l2_times_squared_weights_without_biases():
+    plain, decayed = xor_net(), xor_net(l2=0.3)
+    for layer in decayed.layers:
+        layer.b += 5.0  # biases must not count
+    for layer in plain.layers:
+        layer.b += 5.0
+    Y = np.array([[0.0], [1.0], [1.0], [0.0]])
+    expected = 0.15 * sum(np.sum(layer.W**2) for layer in plain.layers)
+    gap = decayed.cost_value(decayed.forward(BITS), Y) - plain.cost_value(plain.forward(BITS), Y)
+    assert gap == pytest.approx(expected, rel=1e-12)
+    assert decayed.l2_penalty() == pytest.approx(expected, rel=1e-12)
+
+
+def test_l2_from_the_config_shrinks_the_weights(tmp_path):
+    base = {"dataset": "xor", "layers": [2, 3, 1], "cost": "cross_entropy", "learning_rate": 1.0, "epochs": 300, "dtype": "float64"}
+    free = run_training(parse_config(base, "t"), tmp_path / "a")
+    decayed = run_training(parse_config({**base, "l2": 0.05}, "t"), tmp_path / "b")
+    norm = lambda s: sum(np.sum(layer.W**2) for layer in s.network.layers)
+    assert norm(decayed) < norm(free)
+    assert decayed.metrics["final_cost"] >= decayed.network.l2_penalty() > 0
