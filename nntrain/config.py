@@ -7,7 +7,6 @@ the schema, the error messages and the README's tables to follow.
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -16,6 +15,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
@@ -23,6 +23,8 @@ from pydantic import (
 
 from nntrain.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from nntrain.costs import COSTS
+from nntrain import config_errors
+from nntrain.config_errors import KeyLines
 from nntrain.errors import UserError
 from nntrain.initializers import INITIALIZERS, REFUSED_INITIALIZERS, Initializer, default_initializer
 from nntrain.optimizers import OPTIMIZERS
@@ -43,7 +45,7 @@ def _name_to_mapping(value: Any) -> Any:
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class DatasetConfig(Strict):
@@ -68,6 +70,10 @@ class RunConfig(Strict):
     epochs: int = Field(1000, gt=0)
     batch_size: int | None = Field(None, gt=0, description="omitted: full batch")
     dtype: Literal["float32", "float64"] = "float32"
+
+    # where the config came from, to place errors found later (layers vs data): see `where`
+    _source: str = PrivateAttr("config")
+    _lines: dict = PrivateAttr(default_factory=dict)
 
     _dataset_str = field_validator("dataset", "optimizer", mode="before")(lambda v: _name_to_mapping(v))
 
@@ -99,6 +105,11 @@ class RunConfig(Strict):
             self.init = default_initializer(self.activation)
         return self
 
+    def where(self, field: str) -> str:
+        """`file: line N: field`, for messages about a field found wrong after loading."""
+        line = self._lines.get((field,))
+        return f"{self._source}: {f'line {line}: ' if line else ''}{field}"
+
     def resolved(self) -> dict:
         """The config with every default filled in, as plain YAML-able data."""
         return self.model_dump(mode="json")
@@ -107,104 +118,38 @@ class RunConfig(Strict):
 # -- loading and error messages ----------------------------------------------
 
 
-def _suggest(word: str, options) -> str:
-    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
+def format_validation_error(err: ValidationError, source: str, lines: KeyLines | None = None) -> str:
+    """One line per problem: `source: line N: field.path: what is wrong; what is allowed`."""
+    return config_errors.format_validation_error(err, source, RunConfig, lines)
 
 
-def _model_for_loc(loc: tuple) -> type[BaseModel] | None:
-    """The pydantic model whose fields an error at `loc` (minus its last part) refers to."""
-    model: type[BaseModel] | None = RunConfig
-    for part in loc[:-1]:
-        if model is None:
-            return None
-        if part == "dataset":
-            model = DatasetConfig
-        elif part == "optimizer":
-            model = None
-        elif part == "init":
-            model = None
-        elif model is None:
-            return None
-        elif isinstance(part, str) and part in OPTIMIZERS:
-            model = OPTIMIZERS[part].Options
-        elif isinstance(part, str) and part in INITIALIZERS:
-            model = INITIALIZERS[part]
-        else:
-            return None
-    return model
-
-
-def format_validation_error(err: ValidationError, source: str) -> str:
-    """One line per problem: `source: field.path: what is wrong; what is allowed`."""
-    lines = []
-    for e in err.errors():
-        loc = tuple(e["loc"])
-        # a tagged union puts the tag in the path (optimizer.adam.beta1): drop it
-        loc_shown = [str(p) for i, p in enumerate(loc) if not (i > 0 and loc[i - 1] in ("optimizer", "init"))]
-        where = ".".join(loc_shown) or "(top level)"
-        kind = e["type"]
-        if kind == "extra_forbidden":
-            key = str(loc[-1])
-            parent = _model_for_loc(loc)
-            if loc[:-1] and loc[0] in ("optimizer", "init") and len(loc) >= 2:
-                registry = OPTIMIZERS[loc[1]].Options if loc[0] == "optimizer" else INITIALIZERS[loc[1]]
-                parent = registry
-            fields = list(parent.model_fields) if parent else []
-            allowed = f" (allowed: {', '.join(fields)})" if fields else ""
-            msg = f"unknown key '{key}'{_suggest(key, fields)}{allowed}"
-        elif kind == "union_tag_invalid":
-            ctx = e.get("ctx", {})
-            msg = f"unknown name '{ctx.get('tag')}'; allowed: {ctx.get('expected_tags', '').replace(chr(39), '')}"
-        elif kind == "literal_error":
-            expected = e.get("ctx", {}).get("expected", "").replace("'", "")
-            msg = f"'{e.get('input')}' is not allowed; allowed: {expected}"
-        elif kind == "missing":
-            msg = "is required"
-        else:
-            msg = e["msg"]
-            if msg.startswith("Value error, "):
-                msg = msg[len("Value error, ") :]
-            if "input" in e and kind not in ("model_type", "dict_type") and not isinstance(e["input"], dict):
-                msg += f" (got {e['input']!r})"
-        lines.append(f"{source}: {where}: {msg}")
-    return "\n".join(lines)
-
-
-def parse_config(data: Any, source: str, default_name: str = "run") -> RunConfig:
-    """Validate already-parsed YAML data; `source` names it in error messages."""
+def parse_config(data: Any, source: str, default_name: str = "run", lines: KeyLines | None = None) -> RunConfig:
+    """Validate already-parsed YAML data; `source` (and `lines`, key path -> line) place errors."""
     if data is None:
         raise UserError(f"{source}: the file is empty; it needs at least dataset and layers")
     if not isinstance(data, dict):
-        raise UserError(f"{source}: the top level must be a mapping of keys (dataset: ..., layers: ...), not {type(data).__name__}")
+        raise UserError(
+            f"{source}: the top level must be a mapping of keys (dataset: ..., layers: ...), "
+            f"not {type(data).__name__}"
+        )
     try:
         config = RunConfig.model_validate(data)
     except ValidationError as err:
-        raise UserError(format_validation_error(err, source)) from None
+        raise UserError(format_validation_error(err, source, lines)) from None
+    except RecursionError:
+        raise UserError(f"{source}: the config refers to itself (a YAML alias inside its own anchor)") from None
     if config.name is None:
         config.name = default_name
+    config._source, config._lines = source, dict(lines or {})
     return config
 
 
 def read_yaml(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise UserError(f"{path}: is a folder, not a config file") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise UserError(f"{path}: cannot be read ({err})") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
-        raise UserError(f"{path}: {where}: YAML syntax error: {err.problem}") from None
-    except yaml.YAMLError as err:
-        raise UserError(f"{path}: YAML syntax error: {err}") from None
+    """The YAML data in `path`; any problem reading or parsing it is a UserError."""
+    return config_errors.parse_yaml(config_errors.read_text(path), str(path))[0]
 
 
 def load_config(path: str | Path) -> RunConfig:
     path = Path(path)
-    return parse_config(read_yaml(path), str(path), default_name=path.stem)
+    data, lines = config_errors.parse_yaml(config_errors.read_text(path), str(path))
+    return parse_config(data, str(path), default_name=path.stem, lines=lines)
