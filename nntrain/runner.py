@@ -69,7 +69,10 @@ def _writing(path: Path) -> Iterator[None]:
 def load_data(config: RunConfig, rng: np.random.Generator, base_dir: Path | None = None) -> data_mod.Dataset:
     """The config's dataset, encoded, split and checked against `layers`."""
     spec = config.dataset
-    raw = data_mod.load_raw(spec.name)
+    try:
+        raw = data_mod.load_raw(spec.name)
+    except UserError as err:
+        raise UserError(_placed_in_config(config, err.message)) from None
     n_features = raw.X.shape[1]
     if config.layers[0] != n_features:
         raise UserError(
