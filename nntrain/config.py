@@ -81,7 +81,7 @@ class RunConfig(Strict):
     @classmethod
     def _init_name(cls, value):
         value = _name_to_mapping(value)
-        if isinstance(value, dict) and value.get("name") in REFUSED_INITIALIZERS:
+        if isinstance(value, dict) and isinstance(value.get("name"), str) and value["name"] in REFUSED_INITIALIZERS:
             raise ValueError(REFUSED_INITIALIZERS[value["name"]])
         return value
 

@@ -40,19 +40,32 @@ def read_text(path: Path) -> str:
 
 def parse_yaml(text: str, source: str) -> tuple[Any, KeyLines]:
     """The YAML document in `text` as plain data, and the line of every key in it."""
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as err:
         raise UserError(f"{source}: {_describe_yaml_error(err)}") from None
+    except yaml.reader.ReaderError as err:
+        line = text.count("\n", 0, err.position) + 1
+        column = err.position - (text.rfind("\n", 0, err.position) + 1) + 1
+        raise UserError(
+            f"{source}: line {line}, column {column}: YAML syntax error: "
+            f"control character U+{_code_point(err.character):04X} is not allowed in YAML text"
+        ) from None
     except yaml.YAMLError as err:
         raise UserError(f"{source}: YAML syntax error: {' '.join(str(err).split())}") from None
     except RecursionError:
         raise UserError(f"{source}: the YAML is nested too deeply to be a config") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return data, key_lines(node)
+
+
+def _code_point(character: int | str | bytes) -> int:
+    return character if isinstance(character, int) else ord(character[:1] or "\0")
 
 
 def _place(mark: yaml.Mark) -> str:

@@ -15,6 +15,7 @@ CATALOGUE = {
     "yaml_syntax": ("dataset: xor\nlayers: [2, 3\n", ["line 3, column 1", "YAML syntax error", "flow sequence at line 2"]),
     "yaml_bad_indent": ("dataset: xor\n  layers: [2, 3, 1]\n", ["line 2, column 9", "YAML syntax error"]),
     "yaml_tab": ("\tdataset: xor\n", ["line 1, column 1", "'\\t'"]),
+    "control_character": ("dataset: xor\nla\x08yers: [2, 3, 1]\n", ["line 2, column 3", "control character U+0008"]),
     "two_documents": ("dataset: xor\n---\nlayers: [2]\n", ["line 2", "a single document"]),
     "empty_file": ("", ["the file is empty", "dataset and layers"]),
     "only_comments": ("# nothing here\n", ["the file is empty"]),
