@@ -252,7 +252,9 @@ def format_validation_error(
         shown, field, holder = _walk(root, tuple(e["loc"]))
         line = _line_of(shown, lines or {})
         where = f"line {line}: " if line else ""
-        field_path = "".join(f"[{p}]" if isinstance(p, int) and e["type"] != "invalid_key" else f".{p}" for p in shown).lstrip(".")
+        field_path = "".join(
+            f"[{p}]" if isinstance(p, int) and e["type"] != "invalid_key" else f".{p}" for p in shown
+        ).lstrip(".")
         field_path = f"{field_path}: " if field_path else ""
-        out.append(f"{source}: {where}{field_path}{_describe(e, field, holder)}")
-    return "\n".join(out)
+        out.append((line or 0, f"{source}: {where}{field_path}{_describe(e, field, holder)}"))
+    return "\n".join(text for _, text in sorted(out, key=lambda item: item[0]))  # in file order
