@@ -12,7 +12,6 @@ complete nntrain weights file of a format this version can read.
 from __future__ import annotations
 
 import json
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,36 +61,61 @@ def save(path: str | Path, ckpt: Checkpoint) -> None:
         np.savez(f, **arrays)
 
 
-def load(path: str | Path) -> Checkpoint:
-    path = Path(path)
+ZIP_MAGIC = b"PK\x03\x04"
+
+
+def _read_arrays(path: Path) -> dict[str, np.ndarray]:
+    """Every array in the .npz at `path`; UserError unless it is a readable, pickle-free .npz."""
     if not path.exists():
         raise UserError(f"{path}: no such weights file")
     if path.is_dir():
         raise UserError(f"{path}: is a folder; give the weights.npz file inside it")
     try:
+        with open(path, "rb") as f:
+            head = f.read(len(ZIP_MAGIC))
+    except OSError as err:
+        raise UserError(f"{path}: cannot be read ({err.strerror or err})") from None
+    if not head:
+        raise UserError(f"{path}: is empty, not a weights file")
+    if head != ZIP_MAGIC:
+        raise UserError(f"{path}: not an .npz file; give the weights.npz that `nntrain run` wrote")
+    try:
         with np.load(path, allow_pickle=False) as npz:
-            files = {key: npz[key] for key in npz.files}
+            return {key: npz[key] for key in npz.files}
     except ValueError as err:
         if "pickle" in str(err).lower():
             raise UserError(f"{path}: holds pickled Python objects, which nntrain never loads (unsafe)") from None
-        raise UserError(f"{path}: not an nntrain weights file ({err})") from None
-    except (zipfile.BadZipFile, EOFError, OSError) as err:
         raise UserError(f"{path}: not a complete .npz file (truncated or corrupt: {err})") from None
+    except Exception as err:  # zipfile, zlib and numpy header errors of a damaged archive
+        raise UserError(f"{path}: not a complete .npz file (truncated or corrupt: {err})") from None
+
+
+def _read_meta(path: Path, files: dict[str, np.ndarray]) -> dict:
     meta_arr = files.get("meta")
     if meta_arr is None or meta_arr.dtype.kind != "U" or meta_arr.ndim != 0:
         raise UserError(f"{path}: not an nntrain weights file (no 'meta' record)")
     try:
         meta = json.loads(str(meta_arr))
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         raise UserError(f"{path}: not an nntrain weights file (its 'meta' record is not JSON)") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise UserError(f"{path}: not an nntrain weights file")
     version = meta.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise UserError(f"{path}: weights file has no valid format version ({version!r})")
+    if version > FORMAT_VERSION:
         raise UserError(
             f"{path}: weights format version {version} is newer than this nntrain reads "
             f"({FORMAT_VERSION}); upgrade nntrain"
         )
+    return meta
+
+
+def load(path: str | Path) -> Checkpoint:
+    """The checkpoint in `path`; any problem with the file is a UserError naming it."""
+    path = Path(path)
+    files = _read_arrays(path)
+    meta = _read_meta(path, files)
     try:
         sizes = [int(s) for s in meta["layers"]]
         activation = meta["activation"]
@@ -100,13 +124,17 @@ def load(path: str | Path) -> Checkpoint:
         weights = [files[f"W{i}"] for i in range(len(sizes) - 1)]
         biases = [files[f"b{i}"] for i in range(len(sizes) - 1)]
         preprocessing = Preprocessing.from_json(meta["preprocessing"])
-    except (KeyError, TypeError, ValueError) as err:
-        raise UserError(f"{path}: incomplete nntrain weights file (missing {err})") from None
+        epochs_run = int(meta.get("epochs_run", 0))
+        config = dict(meta.get("config") or {})
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise UserError(f"{path}: incomplete nntrain weights file (missing or bad {err})") from None
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise UserError(f"{path}: recorded layer sizes {sizes} are not a network")
     if activation not in ACTIVATIONS or output_activation not in OUTPUT_ACTIVATIONS or cost not in COSTS:
         raise UserError(f"{path}: names an activation or cost this nntrain does not know")
     for i, (W, b) in enumerate(zip(weights, biases)):
-        if W.shape != (sizes[i], sizes[i + 1]) or b.shape != (sizes[i + 1],) or W.dtype.kind != "f":
+        if W.shape != (sizes[i], sizes[i + 1]) or b.shape != (sizes[i + 1],) or W.dtype.kind != "f" or b.dtype != W.dtype:
             raise UserError(f"{path}: layer {i} arrays do not match the recorded layer sizes {sizes}")
     network = Network.from_arrays(weights, biases, activation, output_activation, cost)
     opt_state = {k[len("opt.") :]: v for k, v in files.items() if k.startswith("opt.")}
-    return Checkpoint(network, meta.get("config", {}), preprocessing, int(meta.get("epochs_run", 0)), opt_state)
+    return Checkpoint(network, config, preprocessing, epochs_run, opt_state)

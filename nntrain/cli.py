@@ -19,6 +19,7 @@ from rich.table import Table
 
 from nntrain import __version__
 from nntrain.errors import UserError
+from nntrain.interrupt import StopOnSigint
 
 app = typer.Typer(
     help="Train feed-forward neural networks from a YAML config.",
@@ -39,6 +40,20 @@ def user_errors() -> Iterator[None]:
         for line in err.message.splitlines():
             err_console.print(f"[bold red]error:[/] {line}", markup=True, soft_wrap=True)
         raise typer.Exit(err.exit_code) from None
+
+
+EXIT_INTERRUPTED = 130  # the shell's 128 + SIGINT
+FIRST_CTRL_C = "interrupt: stopping after this epoch and saving the run; press Ctrl-C again to quit at once"
+
+
+@contextmanager
+def _exit_130_on_ctrl_c() -> Iterator[None]:
+    """A Ctrl-C not handled as a graceful stop (before training, or the second one) exits 130 at once."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        err_console.print("interrupted: stopped at once; files already written are complete, the rest were not written")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
 def _version(value: bool) -> None:
@@ -159,20 +174,25 @@ def run(
     from nntrain.config import load_config
     from nntrain.runner import run_training
 
-    with user_errors():
+    with user_errors(), _exit_130_on_ctrl_c():
         config = load_config(config_path, overrides)
         out_dir = out if out is not None else Path("runs") / config.name
         interactive = console.is_terminal and not quiet
         printer = EpochPrinter(config.name, config.epochs, interactive)
-        if quiet:
-            summary = run_training(config, out_dir, force=force, config_dir=config_path.parent, resume=resume)
-        else:
-            with printer:
-                summary = run_training(
-                    config, out_dir, force=force, on_epoch=printer, config_dir=config_path.parent, resume=resume
-                )
-            _print_small_predictions(summary)
+        with StopOnSigint(notice=FIRST_CTRL_C) as stop:
+            options = dict(force=force, should_stop=stop.requested, config_dir=config_path.parent, resume=resume)
+            if quiet:
+                summary = run_training(config, out_dir, **options)
+            else:
+                with printer:
+                    summary = run_training(config, out_dir, on_epoch=printer, **options)
+                _print_small_predictions(summary)
         _print_summary(summary)
+        if summary.metrics.get("stop_reason") == "interrupted":
+            err_console.print(
+                f"interrupted: saved the {summary.metrics['epochs_run']} epoch(s) done to {summary.out_dir}/"
+            )
+            raise typer.Exit(EXIT_INTERRUPTED)
     if summary.metrics["stop_reason"] == "diverged":
         _report_divergence(summary, config.learning_rate)
         raise typer.Exit(EXIT_DIVERGED)

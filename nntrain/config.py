@@ -8,7 +8,6 @@ the schema, the error messages and the README's tables to follow.
 from __future__ import annotations
 
 import copy
-import difflib
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -17,6 +16,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
@@ -24,6 +24,8 @@ from pydantic import (
 
 from nntrain.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from nntrain.costs import COSTS
+from nntrain import config_errors
+from nntrain.config_errors import KeyLines
 from nntrain.errors import UserError
 from nntrain.initializers import INITIALIZERS, REFUSED_INITIALIZERS, Initializer, default_initializer
 from nntrain.optimizers import OPTIMIZERS
@@ -51,7 +53,7 @@ def _name_to_mapping(value: Any) -> Any:
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class DatasetConfig(Strict):
@@ -88,6 +90,10 @@ class RunConfig(Strict):
     tolerance: float | None = Field(None, gt=0, description="stop when the cost changes by less than this between epochs")
     early_stopping: EarlyStoppingConfig | None = Field(None, description="stop when the monitored figure stops improving")
 
+    # where the config came from, to place errors found later (layers vs data): see `where`
+    _source: str = PrivateAttr("config")
+    _lines: dict = PrivateAttr(default_factory=dict)
+
     _dataset_str = field_validator("dataset", "optimizer", "lr_schedule", mode="before")(lambda v: _name_to_mapping(v))
 
     @field_validator("early_stopping", mode="before")
@@ -102,7 +108,7 @@ class RunConfig(Strict):
     @classmethod
     def _init_name(cls, value):
         value = _name_to_mapping(value)
-        if isinstance(value, dict) and value.get("name") in REFUSED_INITIALIZERS:
+        if isinstance(value, dict) and isinstance(value.get("name"), str) and value["name"] in REFUSED_INITIALIZERS:
             raise ValueError(REFUSED_INITIALIZERS[value["name"]])
         return value
 
@@ -126,6 +132,11 @@ class RunConfig(Strict):
             self.init = default_initializer(self.activation)
         return self
 
+    def where(self, field: str) -> str:
+        """`file: line N: field`, for messages about a field found wrong after loading."""
+        line = self._lines.get((field,))
+        return f"{self._source}: {f'line {line}: ' if line else ''}{field}"
+
     def resolved(self) -> dict:
         """The config with every default filled in, as plain YAML-able data."""
         return self.model_dump(mode="json")
@@ -134,51 +145,23 @@ class RunConfig(Strict):
 # -- loading and error messages ----------------------------------------------
 
 
-def _suggest(word: str, options) -> str:
-    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
-
-
-def _model_for_loc(loc: tuple) -> type[BaseModel] | None:
-    """The pydantic model whose fields an error at `loc` (minus its last part) refers to."""
-    model: type[BaseModel] | None = RunConfig
-    for part in loc[:-1]:
-        if model is None:
-            return None
-        if part == "dataset":
-            model = DatasetConfig
-        elif part == "early_stopping":
-            model = EarlyStoppingConfig
-        elif part in NAMED_FIELDS:
-            model = None
-        elif model is None:
-            return None
-        elif isinstance(part, str) and part in OPTIMIZERS:
-            model = OPTIMIZERS[part].Options
-        elif isinstance(part, str) and part in INITIALIZERS:
-            model = INITIALIZERS[part]
-        elif isinstance(part, str) and part in SCHEDULES:
-            model = SCHEDULES[part]
-        else:
-            return None
-    return model
-
-
-def format_validation_error(err: ValidationError, source: str, overrides: list[str] = ()) -> str:
-    """One line per problem: `source: field.path: what is wrong; what is allowed`.
+def format_validation_error(
+    err: ValidationError, source: str, lines: KeyLines | None = None, overrides: list[str] = ()
+) -> str:
+    """One line per problem: `source: line N: field.path: what is wrong; what is allowed`.
 
     A problem at a path set by `--set KEY=VALUE` (an item of `overrides`) names
-    that option instead of `source`.
+    that option instead of the file.
     """
-    lines = []
-    for where, msg in _problems(err):
-        origin = source
+
+    def origin(field_path: str) -> str | None:
+        found = None
         for item in overrides:
-            key = item.partition("=")[0].strip()
-            if _same_branch(key, where):
-                origin = f"--set {item}"
-        lines.append(f"{origin}: {where}: {msg}")
-    return "\n".join(lines)
+            if _same_branch(item.partition("=")[0].strip(), field_path):
+                found = f"--set {item}"
+        return found
+
+    return config_errors.format_validation_error(err, source, RunConfig, lines, origin)
 
 
 def _same_branch(a: str, b: str) -> bool:
@@ -188,83 +171,42 @@ def _same_branch(a: str, b: str) -> bool:
     return pa[:n] == pb[:n]
 
 
-def _problems(err: ValidationError) -> list[tuple[str, str]]:
-    """(dotted field path, what is wrong and what is allowed) for each problem."""
-    lines = []
-    for e in err.errors():
-        loc = tuple(e["loc"])
-        # a tagged union puts the tag in the path (optimizer.adam.beta1): drop it
-        loc_shown = [str(p) for i, p in enumerate(loc) if not (i > 0 and loc[i - 1] in NAMED_FIELDS)]
-        where = ".".join(loc_shown) or "(top level)"
-        kind = e["type"]
-        if kind == "extra_forbidden":
-            key = str(loc[-1])
-            parent = _model_for_loc(loc)
-            if loc[:-1] and loc[0] in NAMED_FIELDS and len(loc) >= 2:
-                entry = NAMED_FIELDS[loc[0]][loc[1]]
-                parent = getattr(entry, "Options", entry)
-            fields = list(parent.model_fields) if parent else []
-            allowed = f" (allowed: {', '.join(fields)})" if fields else ""
-            msg = f"unknown key '{key}'{_suggest(key, fields)}{allowed}"
-        elif kind == "union_tag_invalid":
-            ctx = e.get("ctx", {})
-            msg = f"unknown name '{ctx.get('tag')}'; allowed: {ctx.get('expected_tags', '').replace(chr(39), '')}"
-        elif kind == "literal_error":
-            expected = e.get("ctx", {}).get("expected", "").replace("'", "")
-            msg = f"'{e.get('input')}' is not allowed; allowed: {expected}"
-        elif kind == "missing":
-            msg = "is required"
-        else:
-            msg = e["msg"]
-            if msg.startswith("Value error, "):
-                msg = msg[len("Value error, ") :]
-            if "input" in e and kind not in ("model_type", "dict_type") and not isinstance(e["input"], dict):
-                msg += f" (got {e['input']!r})"
-        lines.append((where, msg))
-    return lines
-
-
-def parse_config(data: Any, source: str, default_name: str = "run", overrides: list[str] = ()) -> RunConfig:
-    """Validate already-parsed YAML data (with `overrides` applied, see `apply_overrides`);
-    `source` names it in error messages."""
+def parse_config(
+    data: Any, source: str, default_name: str = "run", lines: KeyLines | None = None, overrides: list[str] = ()
+) -> RunConfig:
+    """Validate already-parsed YAML data, with `--set` `overrides` applied (see `apply_overrides`);
+    `source` (and `lines`, key path -> line) place errors."""
     if data is None:
         raise UserError(f"{source}: the file is empty; it needs at least dataset and layers")
     if not isinstance(data, dict):
-        raise UserError(f"{source}: the top level must be a mapping of keys (dataset: ..., layers: ...), not {type(data).__name__}")
+        raise UserError(
+            f"{source}: the top level must be a mapping of keys (dataset: ..., layers: ...), "
+            f"not {type(data).__name__}"
+        )
     if overrides:
         data = apply_overrides(data, overrides)
     try:
         config = RunConfig.model_validate(data)
     except ValidationError as err:
-        raise UserError(format_validation_error(err, source, overrides)) from None
+        raise UserError(format_validation_error(err, source, lines, overrides)) from None
+    except RecursionError:
+        raise UserError(f"{source}: the config refers to itself (a YAML alias inside its own anchor)") from None
     if config.name is None:
         config.name = default_name
+    config._source, config._lines = source, dict(lines or {})
     return config
 
 
 def read_yaml(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise UserError(f"{path}: is a folder, not a config file") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise UserError(f"{path}: cannot be read ({err})") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
-        raise UserError(f"{path}: {where}: YAML syntax error: {err.problem}") from None
-    except yaml.YAMLError as err:
-        raise UserError(f"{path}: YAML syntax error: {err}") from None
+    """The YAML data in `path`; any problem reading or parsing it is a UserError."""
+    return config_errors.parse_yaml(config_errors.read_text(path), str(path))[0]
 
 
 def load_config(path: str | Path, overrides: list[str] = ()) -> RunConfig:
     """The config file at `path`, with `--set KEY=VALUE` items `overrides` applied, validated."""
     path = Path(path)
-    return parse_config(read_yaml(path), str(path), default_name=path.stem, overrides=overrides)
+    data, lines = config_errors.parse_yaml(config_errors.read_text(path), str(path))
+    return parse_config(data, str(path), default_name=path.stem, lines=lines, overrides=overrides)
 
 
 # -- --set KEY=VALUE overrides -----------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -10,13 +11,74 @@ import yaml
 
 from nntrain.atomic import atomic_open, write_text
 from nntrain.errors import UserError
-from nntrain.train import HISTORY_COLUMNS, History
+from nntrain.train import HISTORY_COLUMNS, EpochReport, History
 
 RUN_FILES = ("weights.npz", "history.csv", "config.yaml", "metrics.json")
 
 
 def _fmt(value: float) -> str:
     return "" if np.isnan(value) else repr(float(value))
+
+
+def _row(columns: list[str], values: dict[str, float]) -> str:
+    return ",".join(
+        str(int(values[name])) if name == "epoch" else _fmt(values.get(name, float("nan"))) for name in columns
+    ) + "\n"
+
+
+class HistoryWriter:
+    """Appends a history.csv row per epoch while training runs, so a killed run keeps its history.
+
+    Use it as the runner's `on_epoch` callback. The header comes from the first
+    epoch's figures (the columns History keeps, in HISTORY_COLUMNS order). Rows
+    are buffered and written out about every `flush_seconds`, not once per
+    epoch. When training ends, `write_history` replaces this file atomically
+    with the complete one.
+    """
+
+    def __init__(self, path: Path, flush_seconds: float = 1.0, earlier_rows: list[dict[str, float]] = ()):
+        self.path = path
+        self.flush_seconds = flush_seconds
+        self._earlier = list(earlier_rows)  # a resumed run's history, rewritten ahead of the new rows
+        self._file = open(path, "w", encoding="utf-8", newline="")
+        self._columns: list[str] | None = None
+        self._pending: list[str] = []
+        self._last_flush = time.monotonic()
+
+    def __call__(self, report: EpochReport) -> None:
+        values = {"epoch": report.epoch, **report.values}
+        if self._columns is None:
+            self._columns = [c for c in HISTORY_COLUMNS if c in values]
+            self._pending.append(",".join(self._columns) + "\n")
+            self._pending.extend(_row(self._columns, row) for row in self._earlier)
+        self._pending.append(_row(self._columns, values))
+        if time.monotonic() - self._last_flush >= self.flush_seconds:
+            self.flush()
+
+    def flush(self) -> None:
+        self._file.write("".join(self._pending))
+        self._pending.clear()
+        self._file.flush()
+        self._last_flush = time.monotonic()
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self.flush()
+            self._file.close()
+
+    def __enter__(self) -> "HistoryWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def remove_run_files(out_dir: Path) -> None:
+    """Delete an earlier run's files (and temp files a killed write left), for --force."""
+    for name in RUN_FILES:
+        (out_dir / name).unlink(missing_ok=True)
+        for leftover in out_dir.glob(f".{name}.*.tmp"):
+            leftover.unlink(missing_ok=True)
 
 
 def write_history(path: Path, history: History) -> None:

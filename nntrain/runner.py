@@ -5,9 +5,10 @@ The CLI calls this with a reporter for the terminal; tests call it directly.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -16,7 +17,15 @@ from nntrain.config import RunConfig
 from nntrain.errors import UserError
 from nntrain.network import Network
 from nntrain.optimizers import build_optimizer
-from nntrain.outputs import RUN_FILES, read_history, write_config, write_history, write_metrics
+from nntrain.outputs import (
+    RUN_FILES,
+    HistoryWriter,
+    read_history,
+    remove_run_files,
+    write_config,
+    write_history,
+    write_metrics,
+)
 from nntrain.stopping import EarlyStopping
 from nntrain.train import EpochReport, History, TrainResult, evaluate, train
 
@@ -48,31 +57,57 @@ def prepare_out_dir(out_dir: Path, force: bool) -> None:
         raise UserError(f"{out_dir}: cannot write the run folder here ({err.strerror or err})") from None
 
 
+@contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """A failed write (full disk, permissions) becomes a UserError naming the file."""
+    try:
+        yield
+    except OSError as err:
+        raise UserError(
+            f"{path}: cannot write ({err.strerror or err}); earlier complete files in {path.parent} are kept"
+        ) from None
+
+
 def load_data(config: RunConfig, rng: np.random.Generator, base_dir: Path | None = None) -> data_mod.Dataset:
     """The config's dataset, encoded, split and checked against `layers`."""
     spec = config.dataset
-    raw = data_mod.load_raw(spec.name)
+    try:
+        raw = data_mod.load_raw(spec.name)
+    except UserError as err:
+        raise UserError(_placed_in_config(config, err.message)) from None
     n_features = raw.X.shape[1]
     if config.layers[0] != n_features:
         raise UserError(
-            f"layers: the input layer has {config.layers[0]} unit(s) but dataset '{spec.name}' has "
+            f"{config.where('layers')}: the input layer has {config.layers[0]} unit(s) but dataset '{spec.name}' has "
             f"{n_features} feature(s); set the first entry of layers to {n_features}"
         )
-    dataset = data_mod.prepare(
-        raw,
-        config.layers[-1],
-        rng,
-        dtype=np.dtype(config.dtype),
-        test_split=spec.test_split,
-        val_split=spec.val_split,
-        standardize=spec.standardize,
-    )
+    try:
+        dataset = data_mod.prepare(
+            raw,
+            config.layers[-1],
+            rng,
+            dtype=np.dtype(config.dtype),
+            test_split=spec.test_split,
+            val_split=spec.val_split,
+            standardize=spec.standardize,
+        )
+    except UserError as err:
+        raise UserError(_placed_in_config(config, err.message)) from None
     if config.batch_size is not None and config.batch_size > len(dataset.train):
         raise UserError(
-            f"batch_size: {config.batch_size} is larger than the {len(dataset.train)} training rows; "
+            f"{config.where('batch_size')}: {config.batch_size} is larger than the {len(dataset.train)} training rows; "
             f"use at most {len(dataset.train)}, or omit it for full batch"
         )
     return dataset
+
+
+def _placed_in_config(config: RunConfig, message: str) -> str:
+    """Prefix `field: ...` lines (a config field that does not fit the data) with the config's file and line."""
+    lines = []
+    for line in message.splitlines():
+        field, sep, rest = line.partition(": ")
+        lines.append(f"{config.where(field)}: {rest}" if sep and field in RunConfig.model_fields else line)
+    return "\n".join(lines)
 
 
 def build_early_stopping(config: RunConfig, dataset: data_mod.Dataset, params) -> EarlyStopping | None:
@@ -149,11 +184,21 @@ def run_training(
         if config.batch_size is not None and config.batch_size < len(dataset.train):
             skip_batch_orders(batch_rng, len(dataset.train), start_epoch)
     early_stopping = build_early_stopping(config, dataset, network.params())
-    result = train(
-        network, optimizer, dataset, config.epochs, config.batch_size, batch_rng,
-        on_epoch=on_epoch, should_stop=should_stop, start_epoch=start_epoch,
-        schedule=config.lr_schedule, tolerance=config.tolerance, early_stopping=early_stopping,
-    )
+    files = [out_dir / name for name in RUN_FILES]
+    if force and not same_folder:  # a continued run keeps its complete files until the new ones replace them
+        remove_run_files(out_dir)
+    with _writing(files[1]), HistoryWriter(files[1], earlier_rows=previous) as live_history:
+
+        def report(epoch: EpochReport) -> None:
+            live_history(epoch)
+            if on_epoch is not None:
+                on_epoch(epoch)
+
+        result = train(
+            network, optimizer, dataset, config.epochs, config.batch_size, batch_rng,
+            on_epoch=report, should_stop=should_stop, start_epoch=start_epoch,
+            schedule=config.lr_schedule, tolerance=config.tolerance, early_stopping=early_stopping,
+        )
     history = result.history
     if previous:
         history = History.concat(History.from_rows(previous), history)
@@ -179,9 +224,12 @@ def run_training(
             metrics["test_accuracy"] = test["accuracy"]
     resolved = config.resolved()
     ckpt = checkpoint.Checkpoint(network, resolved, dataset.preprocessing, result.last_epoch, optimizer.state_dict())
-    files = [out_dir / name for name in RUN_FILES]
-    checkpoint.save(files[0], ckpt)
-    write_history(files[1], history)
-    write_config(files[2], resolved)
-    write_metrics(files[3], metrics)
+    with _writing(files[0]):
+        checkpoint.save(files[0], ckpt)
+    with _writing(files[1]):
+        write_history(files[1], history)
+    with _writing(files[2]):
+        write_config(files[2], resolved)
+    with _writing(files[3]):
+        write_metrics(files[3], metrics)
     return RunSummary(out_dir, metrics, result, dataset, network, files)

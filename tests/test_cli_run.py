@@ -90,7 +90,9 @@ def test_bad_config_exits_2_naming_file_and_field(tmp_path):
     cfg = tmp_path / "bad.yaml"
     cfg.write_text("dataset: xor\nlayers: [2, 3, 1]\nactivation: sigmoidd\noptimiser: adam\n")
     proc = run_cli("run", cfg, "--out", tmp_path / "out")
-    assert_user_error(proc, "bad.yaml: activation:", "bad.yaml: optimiser: unknown key", "did you mean 'optimizer'")
+    assert_user_error(
+        proc, "bad.yaml: line 3: activation:", "bad.yaml: line 4: optimiser: unknown key", "did you mean 'optimizer'"
+    )
     assert not (tmp_path / "out").exists()
 
 

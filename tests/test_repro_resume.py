@@ -88,13 +88,13 @@ def test_set_errors_name_the_option_and_match_the_files_messages(tmp_path):
     from_file = run_cli("run", bad_file, "--out", tmp_path / "r")
     from_set = run_cli("run", CONFIGS / "xor.yaml", "--out", tmp_path / "r", "--set", "optimizer.name=adam",
                        "--set", "optimizer.beta3=1")
-    message = "optimizer.beta3: unknown key 'beta3'; did you mean 'beta2'?"
-    assert_user_error(from_file, f"{bad_file}: {message}")
+    message = "optimizer.beta3: unknown key 'beta3' (did you mean 'beta2'?)"
+    assert_user_error(from_file, f"{bad_file}: line 3: {message}")
     assert_user_error(from_set, f"--set optimizer.beta3=1: {message}")
     assert_user_error(run_cli("run", CONFIGS / "xor.yaml", "--set", "lerning_rate=1"),
-                      "--set lerning_rate=1", "unknown key 'lerning_rate'; did you mean 'learning_rate'?")
+                      "--set lerning_rate=1", "unknown key 'lerning_rate' (did you mean 'learning_rate'?)")
     assert_user_error(run_cli("run", CONFIGS / "xor.yaml", "--set", "epochs=many"),
-                      "--set epochs=many: epochs:", "integer")
+                      "--set epochs=many: epochs:", "not a whole number")
     assert_user_error(run_cli("run", CONFIGS / "xor.yaml", "--set", "epochs"), "--set epochs: expected KEY=VALUE")
     assert_user_error(run_cli("run", CONFIGS / "xor.yaml", "--set", "epochs.max=3"), "--set epochs.max=3", "not a mapping")
 

@@ -78,7 +78,7 @@ def test_tolerance_stops_on_a_flat_cost(tmp_path):
 
 def test_tolerance_must_be_positive(tmp_path):
     assert_user_error(run_cli("run", CONFIGS / "xor.yaml", "--out", tmp_path, "--set", "tolerance=0"),
-                      "--set tolerance=0: tolerance:", "greater than 0")
+                      "--set tolerance=0: tolerance:", "allowed: a number > 0")
 
 
 def test_divergence_keeps_finite_weights_and_exits_3(tmp_path):

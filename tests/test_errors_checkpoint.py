@@ -1,0 +1,107 @@
+"""Weights files that are not complete nntrain weights files end in a UserError naming the file."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from nntrain import checkpoint
+from nntrain.config import parse_config
+from nntrain.errors import UserError
+from nntrain.runner import run_training
+
+
+@pytest.fixture(scope="module")
+def good_weights(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    config = parse_config({"dataset": "xor", "layers": [2, 3, 1], "epochs": 5}, "test")
+    run_training(config, out)
+    return out / "weights.npz"
+
+
+def _load_error(path) -> str:
+    with pytest.raises(UserError) as info:
+        checkpoint.load(path)
+    assert str(path) in info.value.message
+    return info.value.message
+
+
+def test_good_file_loads(good_weights):
+    ckpt = checkpoint.load(good_weights)
+    assert ckpt.network.sizes == [2, 3, 1] and ckpt.epochs_run == 5
+
+
+def test_missing(tmp_path):
+    assert "no such weights file" in _load_error(tmp_path / "weights.npz")
+
+
+def test_folder(tmp_path):
+    assert "is a folder" in _load_error(tmp_path)
+
+
+def test_empty(tmp_path):
+    (tmp_path / "w.npz").write_bytes(b"")
+    assert "is empty" in _load_error(tmp_path / "w.npz")
+
+
+def test_random_bytes_not_zip(tmp_path):
+    (tmp_path / "w.npz").write_bytes(np.random.default_rng(0).bytes(500))
+    assert "not an .npz file" in _load_error(tmp_path / "w.npz")
+
+
+def test_plain_npy_file(tmp_path):
+    np.save(tmp_path / "w.npy", np.zeros(3))
+    assert "not an .npz file" in _load_error(tmp_path / "w.npy")
+
+
+@pytest.mark.parametrize("fraction", [0.1, 0.5, 0.9, 0.999])
+def test_truncated(tmp_path, good_weights, fraction):
+    data = good_weights.read_bytes()
+    (tmp_path / "w.npz").write_bytes(data[: int(len(data) * fraction)])
+    assert "not a complete .npz file" in _load_error(tmp_path / "w.npz")
+
+
+def test_every_truncation_is_a_user_error(tmp_path, good_weights):
+    data = good_weights.read_bytes()
+    path = tmp_path / "w.npz"
+    for n in range(0, len(data), 7):
+        path.write_bytes(data[:n])
+        with pytest.raises(UserError):
+            checkpoint.load(path)
+
+
+def test_foreign_npz(tmp_path):
+    np.savez(tmp_path / "w.npz", X=np.zeros((3, 2)), y=np.zeros(3))
+    assert "not an nntrain weights file" in _load_error(tmp_path / "w.npz")
+
+
+def test_pickled_object_array(tmp_path):
+    np.savez(tmp_path / "w.npz", meta=np.array([{"format": "nntrain-weights"}], dtype=object))
+    assert "pickled Python objects" in _load_error(tmp_path / "w.npz")
+
+
+def _rewrite_meta(src, dst, change) -> None:
+    with np.load(src) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    meta = json.loads(str(arrays["meta"]))
+    change(meta)
+    arrays["meta"] = np.array(json.dumps(meta))
+    np.savez(dst, **arrays)
+
+
+def test_newer_format_version(tmp_path, good_weights):
+    _rewrite_meta(good_weights, tmp_path / "w.npz", lambda m: m.update(format_version=checkpoint.FORMAT_VERSION + 1))
+    message = _load_error(tmp_path / "w.npz")
+    assert f"version {checkpoint.FORMAT_VERSION + 1} is newer" in message and "upgrade nntrain" in message
+
+
+def test_layer_sizes_that_do_not_match_arrays(tmp_path, good_weights):
+    _rewrite_meta(good_weights, tmp_path / "w.npz", lambda m: m.update(layers=[2, 4, 1]))
+    assert "do not match the recorded layer sizes" in _load_error(tmp_path / "w.npz")
+
+
+def test_meta_without_preprocessing(tmp_path, good_weights):
+    _rewrite_meta(good_weights, tmp_path / "w.npz", lambda m: m.pop("preprocessing"))
+    assert "incomplete nntrain weights file" in _load_error(tmp_path / "w.npz")

@@ -1,0 +1,80 @@
+"""The run folder: never silently mixed with an earlier run, unwritable places and full disks are clean errors."""
+
+from __future__ import annotations
+
+import errno
+import os
+
+import pytest
+
+from nntrain import atomic
+from nntrain.config import parse_config
+from nntrain.errors import UserError
+from nntrain.outputs import RUN_FILES
+from nntrain.runner import run_training
+from tests.conftest import assert_user_error, run_cli
+
+CONFIG = "dataset: xor\nlayers: [2, 3, 1]\nepochs: 20\n"
+
+
+def test_existing_run_is_refused_then_force_overwrites(tmp_path):
+    (tmp_path / "c.yaml").write_text(CONFIG)
+    first = run_cli("run", "c.yaml", "--out", "out", "-q", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    before = (tmp_path / "out" / "weights.npz").read_bytes()
+    (tmp_path / "c.yaml").write_text(CONFIG.replace("epochs: 20", "epochs: 30"))
+
+    again = run_cli("run", "c.yaml", "--out", "out", "-q", cwd=tmp_path)
+    assert_user_error(again, "out: already holds a run", "--force")
+    assert (tmp_path / "out" / "weights.npz").read_bytes() == before
+
+    forced = run_cli("run", "c.yaml", "--out", "out", "-q", "--force", cwd=tmp_path)
+    assert forced.returncode == 0, forced.stderr
+    assert '"epochs_run": 30' in (tmp_path / "out" / "metrics.json").read_text()
+
+
+def test_force_removes_old_run_files_and_leftover_temp_files(tmp_path):
+    config = parse_config({"dataset": "xor", "layers": [2, 3, 1], "epochs": 3}, "test")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "metrics.json").write_text("{}")
+    (out / ".weights.npz.abc123.tmp").write_bytes(b"half a file")
+    with pytest.raises(UserError, match="already holds a run"):
+        run_training(config, out)
+    run_training(config, out, force=True)
+    assert sorted(p.name for p in out.iterdir()) == sorted(RUN_FILES)
+
+
+def test_out_below_a_regular_file(tmp_path):
+    (tmp_path / "c.yaml").write_text(CONFIG)
+    (tmp_path / "afile").write_text("not a folder")
+    proc = run_cli("run", "c.yaml", "--out", "afile/sub", "-q", cwd=tmp_path)
+    assert_user_error(proc, "afile/sub: cannot write the run folder here")
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root may write to read-only folders")
+def test_read_only_folder(tmp_path):
+    (tmp_path / "c.yaml").write_text(CONFIG)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        proc = run_cli("run", "c.yaml", "--out", "locked/run", "-q", cwd=tmp_path)
+    finally:
+        locked.chmod(0o700)
+    assert_user_error(proc, "locked/run: cannot write the run folder here")
+
+
+def test_full_disk_is_a_user_error_and_leaves_no_half_files(tmp_path, monkeypatch):
+    config = parse_config({"dataset": "xor", "layers": [2, 3, 1], "epochs": 3}, "test")
+
+    def disk_full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(atomic.os, "fsync", disk_full)
+    with pytest.raises(UserError) as info:
+        run_training(config, tmp_path / "out")
+    assert "weights.npz: cannot write" in info.value.message
+    assert os.strerror(errno.ENOSPC) in info.value.message
+    left = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert "weights.npz" not in left and not [n for n in left if n.endswith(".tmp")]

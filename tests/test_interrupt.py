@@ -1,0 +1,137 @@
+"""Ctrl-C saves what was done (exit 130); kill -9 leaves the history so far and no half weights file."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nntrain import checkpoint
+from nntrain.interrupt import StopOnSigint
+from nntrain.outputs import HistoryWriter, write_history
+from nntrain.train import EpochReport, History
+from tests.conftest import REPO
+
+LONG_RUN = "dataset: xor\nlayers: [2, 3, 1]\ncost: cross_entropy\nlearning_rate: 0.5\nepochs: 1000000\n"
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+
+
+def _start_run(tmp_path: Path) -> subprocess.Popen:
+    (tmp_path / "long.yaml").write_text(LONG_RUN)
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.Popen(
+        [sys.executable, "-m", "nntrain", "run", "long.yaml", "--out", "out", "-q"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def _wait_for_history_rows(proc: subprocess.Popen, history: Path, rows: int = 5, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"run ended early: {proc.communicate()}")
+        if history.exists() and history.read_text().count("\n") > rows:
+            return
+        time.sleep(0.05)
+    proc.kill()
+    pytest.fail("history.csv got no rows while training")
+
+
+def _rows(history: Path) -> list[dict]:
+    with history.open() as f:
+        return list(csv.DictReader(f))
+
+
+def test_ctrl_c_saves_the_run_and_exits_130(tmp_path):
+    proc = _start_run(tmp_path)
+    out = tmp_path / "out"
+    _wait_for_history_rows(proc, out / "history.csv")
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stdout + stderr
+    assert "Traceback" not in stdout + stderr
+    assert "interrupted" in stderr
+
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["stop_reason"] == "interrupted"
+    assert 0 < metrics["epochs_run"] < 1_000_000
+    rows = _rows(out / "history.csv")
+    assert len(rows) == metrics["epochs_run"]
+    assert int(rows[-1]["epoch"]) == metrics["epochs_run"]
+    assert float(rows[-1]["cost"]) == metrics["final_cost"]
+
+    ckpt = checkpoint.load(out / "weights.npz")
+    assert ckpt.epochs_run == metrics["epochs_run"]
+    outputs = ckpt.network.predict(np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32))
+    assert outputs.shape == (4, 1) and np.all(np.isfinite(outputs))
+
+
+def test_two_ctrl_c_exit_130_without_traceback_or_half_files(tmp_path):
+    proc = _start_run(tmp_path)
+    out = tmp_path / "out"
+    _wait_for_history_rows(proc, out / "history.csv")
+    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stdout + stderr
+    assert "Traceback" not in stdout + stderr
+    if (out / "weights.npz").exists():  # the first Ctrl-C may have finished saving before the second came
+        checkpoint.load(out / "weights.npz")
+
+
+def test_kill_9_leaves_history_so_far_and_no_half_weights(tmp_path):
+    proc = _start_run(tmp_path)
+    out = tmp_path / "out"
+    _wait_for_history_rows(proc, out / "history.csv", rows=20)
+    proc.kill()
+    proc.communicate(timeout=60)
+    lines = (out / "history.csv").read_text().splitlines()
+    assert lines[0].split(",")[:2] == ["epoch", "cost"]
+    epochs = [int(line.split(",")[0]) for line in lines[1:-1]]  # the last line may be cut mid-write
+    assert len(epochs) >= 19 and epochs == list(range(1, len(epochs) + 1))
+    if (out / "weights.npz").exists():
+        checkpoint.load(out / "weights.npz")
+
+
+def test_stop_on_sigint_first_sets_flag_second_raises():
+    before = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        with StopOnSigint() as stop:
+            assert not stop.requested()
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.01)  # let the handler run
+            assert stop.requested()
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)  # interrupted by the second SIGINT
+            pytest.fail("second SIGINT did not interrupt")
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def _report(epoch: int) -> EpochReport:
+    values = {"cost": 1.0 / epoch, "learning_rate": 0.1, "elapsed_s": epoch * 0.01}
+    return EpochReport(epoch, 100, values["cost"], values)
+
+
+def test_history_writer_flushes_while_running_and_matches_final_file(tmp_path):
+    live_path, final_path = tmp_path / "live.csv", tmp_path / "final.csv"
+    history = History(10)
+    with HistoryWriter(live_path, flush_seconds=3600) as writer:
+        for epoch in range(1, 4):
+            writer(_report(epoch))
+            history.append(epoch=epoch, **_report(epoch).values)
+        assert live_path.read_text() == ""  # buffered: not flushed within the hour
+        writer.flush_seconds = 0
+        writer(_report(4))
+        history.append(epoch=4, **_report(4).values)
+        assert live_path.read_text().count("\n") == 5  # header + 4 rows on disk
+    write_history(final_path, history)
+    assert live_path.read_text() == final_path.read_text()
