@@ -223,6 +223,67 @@ def gradcheck(
 
 
 
+def _print_prediction_table(out, cols, outputs, feature_rows=None) -> None:
+    """A rich table per chunk of outputs (one for any ordinary input)."""
+    from nntrain.predict import table_rows
+
+    target = Console(file=out, highlight=False) if out is not None else console
+    for i, h in enumerate(outputs):
+        table = Table(box=box.SIMPLE_HEAD, show_header=i == 0)
+        for name in cols.names:
+            table.add_column(name, justify="left" if name == "prediction" else "right")
+        for row in table_rows(cols, h):
+            table.add_row(*row)
+        target.print(table)
+
+
+@app.command(context_settings={"ignore_unknown_options": True})
+def predict(
+    weights: Path = typer.Argument(..., metavar="WEIGHTS", help="A weights.npz written by nntrain run."),
+    rows: Optional[list[str]] = typer.Argument(None, metavar="[ROW]...", help="Inputs as comma-separated features, e.g. 0,1."),
+    input_file: Optional[str] = typer.Option(None, "--input", "-i", metavar="FILE", help="CSV with a header, .npz with X, or - for CSV on standard input."),
+    fmt: str = typer.Option("table", "--format", "-f", metavar="table|csv|json", help="table for people; csv or json for programs."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="FILE", help="Write here (atomically) instead of standard output."),
+) -> None:
+    """Predict outputs for new inputs with a trained network and its saved preprocessing."""
+    from nntrain import checkpoint
+    from nntrain import predict as pr
+    from nntrain.atomic import atomic_open
+
+    with user_errors():
+        if fmt not in pr.FORMATS:
+            raise UserError(f"--format: '{fmt}' is not allowed; allowed: {', '.join(pr.FORMATS)}")
+        if rows and input_file is not None:
+            raise UserError("give inputs either as ROW arguments or with --input FILE, not both")
+        if not rows and input_file is None:
+            raise UserError("no inputs: give ROWs like 0,1 or --input FILE (CSV, .npz, or - for standard input)")
+        ckpt = checkpoint.load(weights)
+        if rows:
+            chunks = iter([pr.parse_rows(rows, pr._feature_names(ckpt))])
+        else:
+            chunks = pr.input_chunks(input_file, ckpt)
+        cols = pr.OutputColumns.for_checkpoint(ckpt)
+        outputs = pr.predict_chunks(ckpt, chunks)
+        number_fmt = pr.number_format(ckpt)
+
+        def write(out) -> None:
+            if fmt == "table":
+                _print_prediction_table(out, cols, outputs)
+            elif fmt == "csv":
+                pr.write_csv(out, cols, outputs, number_fmt)
+            else:
+                pr.write_json(out, cols, outputs, number_fmt)
+
+        if output is None:
+            write(None if fmt == "table" else sys.stdout)
+        else:
+            try:
+                with atomic_open(output, "w") as out:
+                    write(out)
+            except (FileNotFoundError, PermissionError, IsADirectoryError) as err:
+                raise UserError(f"{output}: cannot write the output file ({err.strerror})") from None
+
+
 # --- evaluate and plot --------------------------------------------------------
 
 
