@@ -82,7 +82,9 @@ def _parse_csv_chunk(lines: list[str], first_line: int, usecols: list[int], n_co
         X = np.loadtxt(lines, delimiter=",", quotechar='"', usecols=usecols, ndmin=2, dtype=np.float64, comments=None)
     except ValueError:
         X = None  # find the first bad cell for the message
-    if X is not None and X.shape[0] == len(lines):
+    # loadtxt ignores columns outside usecols, so count the separators too (vectorised)
+    widths_ok = bool((np.char.count(np.array(lines), ",") == n_columns - 1).all())
+    if X is not None and X.shape[0] == len(lines) and widths_ok:
         _check_finite(X, lambda i: f"{source}: line {first_line + i}", [header[j] for j in usecols], 0)
         return X
     for i, cells in enumerate(csv.reader(lines)):
@@ -94,6 +96,9 @@ def _parse_csv_chunk(lines: list[str], first_line: int, usecols: list[int], n_co
                 float(cells[j])
             except ValueError:
                 raise _bad_value(where, header[j], cells[j]) from None
+    if X is not None and X.shape[0] == len(lines):  # only quoted commas made the counts differ
+        _check_finite(X, lambda i: f"{source}: line {first_line + i}", [header[j] for j in usecols], 0)
+        return X
     raise UserError(f"{source}: could not read the rows from line {first_line} as numbers")
 
 
