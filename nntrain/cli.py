@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
@@ -214,6 +215,124 @@ def _report_divergence(summary, learning_rate: float) -> None:
 
 
 # --- gradcheck and predict ----------------------------------------------------
+
+
+def _gradcheck_table(results) -> Table:
+    table = Table(title="gradient check: backprop vs central differences (float64)", box=box.SIMPLE_HEAD)
+    table.add_column("network", overflow="fold", min_width=11)
+    for name, justify in (("tensor", "left"), ("shape", "left"), ("n", "right"), ("~0", "right"),
+                          ("kinks", "right"), ("rel err", "right"), ("abs err", "right"), ("verdict", "left")):
+        table.add_column(name, justify=justify, no_wrap=True)
+    previous = None
+    for r in results:
+        style = {"pass": "green", "FAIL": "bold red", "skipped": "yellow"}[r.verdict]
+        table.add_row(
+            r.case if r.case != previous else "", r.tensor, "x".join(map(str, r.shape)), str(r.checked),
+            str(r.near_zero), str(r.skipped), f"{r.max_rel_error:.2e}", f"{r.max_abs_error:.2e}",
+            f"[{style}]{r.verdict}[/]",
+        )
+        previous = r.case
+    table.caption = (
+        "n: entries compared; ~0: pairs both below 1e-6 (pass); kinks: entries skipped because "
+        "a perturbation crossed a ReLU kink; rel err: max |a-n|/max(|a|,|n|)"
+    )
+    return table
+
+
+@app.command()
+def gradcheck(
+    config_path: Optional[Path] = typer.Argument(
+        None, metavar="[CONFIG]", help="Check this config's network on its data; omitted: check every activation and cost."
+    ),
+    max_entries: int = typer.Option(100, "--max-entries", min=1, help="Entries checked per W or b (a random sample when larger)."),
+    samples: int = typer.Option(8, "--samples", min=1, help="CONFIG: rows of the training data used."),
+    threshold: float = typer.Option(1e-7, "--threshold", min=0.0, help="Largest relative error that passes."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed for the random networks and the entry sample."),
+) -> None:
+    """Compare backpropagation with finite differences; exit 0 when every tensor passes, 1 otherwise."""
+    from nntrain import gradcheck as gc
+
+    with user_errors():
+        if config_path is None:
+            results = gc.check_implementation(seed=seed, max_entries=max_entries, threshold=threshold)
+        else:
+            from nntrain.config import load_config
+
+            results = gc.check_config(load_config(config_path), samples=samples, max_entries=max_entries, threshold=threshold)
+    console.print(_gradcheck_table(results))
+    failed = [r for r in results if not r.passed]
+    worst = max(r.max_rel_error for r in results)
+    skipped = sum(r.skipped for r in results)
+    summary = (
+        f"{len(results)} tensors, {sum(r.checked for r in results)} entries checked, {skipped} skipped at ReLU kinks; "
+        f"largest relative error {worst:.2e} (threshold {threshold:g})"
+    )
+    if failed:
+        console.print(f"[bold red]FAILED[/] {len(failed)} of {len(results)} tensors: {summary}")
+        raise typer.Exit(1)
+    console.print(f"[bold green]passed[/] {summary}")
+
+
+
+def _print_prediction_table(out, cols, outputs, feature_rows=None) -> None:
+    """A rich table per chunk of outputs (one for any ordinary input)."""
+    from nntrain.predict import table_rows
+
+    target = Console(file=out, highlight=False) if out is not None else console
+    for i, h in enumerate(outputs):
+        table = Table(box=box.SIMPLE_HEAD, show_header=i == 0)
+        for name in cols.names:
+            table.add_column(name, justify="left" if name == "prediction" else "right")
+        for row in table_rows(cols, h):
+            table.add_row(*row)
+        target.print(table)
+
+
+@app.command(context_settings={"ignore_unknown_options": True})
+def predict(
+    weights: Path = typer.Argument(..., metavar="WEIGHTS", help="A weights.npz written by nntrain run."),
+    rows: Optional[list[str]] = typer.Argument(None, metavar="[ROW]...", help="Inputs as comma-separated features, e.g. 0,1."),
+    input_file: Optional[str] = typer.Option(None, "--input", "-i", metavar="FILE", help="CSV with a header, .npz with X, or - for CSV on standard input."),
+    fmt: str = typer.Option("table", "--format", "-f", metavar="table|csv|json", help="table for people; csv or json for programs."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="FILE", help="Write here (atomically) instead of standard output."),
+) -> None:
+    """Predict outputs for new inputs with a trained network and its saved preprocessing."""
+    from nntrain import checkpoint
+    from nntrain import predict as pr
+    from nntrain.atomic import atomic_open
+
+    with user_errors():
+        if fmt not in pr.FORMATS:
+            raise UserError(f"--format: '{fmt}' is not allowed; allowed: {', '.join(pr.FORMATS)}")
+        if rows and input_file is not None:
+            raise UserError("give inputs either as ROW arguments or with --input FILE, not both")
+        if not rows and input_file is None:
+            raise UserError("no inputs: give ROWs like 0,1 or --input FILE (CSV, .npz, or - for standard input)")
+        ckpt = checkpoint.load(weights)
+        if rows:
+            chunks = iter([pr.parse_rows(rows, pr._feature_names(ckpt))])
+        else:
+            chunks = pr.input_chunks(input_file, ckpt)
+        cols = pr.OutputColumns.for_checkpoint(ckpt)
+        outputs = pr.predict_chunks(ckpt, chunks)
+        number_fmt = pr.number_format(ckpt)
+
+        def write(out) -> None:
+            if fmt == "table":
+                _print_prediction_table(out, cols, outputs)
+            elif fmt == "csv":
+                pr.write_csv(out, cols, outputs, number_fmt)
+            else:
+                pr.write_json(out, cols, outputs, number_fmt)
+
+        if output is None:
+            write(None if fmt == "table" else sys.stdout)
+        else:
+            try:
+                with atomic_open(output, "w") as out:
+                    write(out)
+            except (FileNotFoundError, PermissionError, IsADirectoryError) as err:
+                raise UserError(f"{output}: cannot write the output file ({err.strerror})") from None
 
 
 # --- evaluate and plot --------------------------------------------------------

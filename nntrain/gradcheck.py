@@ -1,0 +1,282 @@
+"""Finite-difference gradient checks: backpropagation against central differences.
+
+For every parameter entry p, the numerical derivative n is a 6th-order central
+difference of the batch cost C (the network's own `cost_value`, so it includes
+the L2 term when the network has one):
+    n = sum_k w_k (C(p + k eps) - C(p - k eps)) / eps,  k = 1, 2, 3
+and is compared with the analytic gradient a from `Network.backward`. The figure
+reported per tensor is the largest relative error |a - n| / max(|a|, |n|) over
+its checked entries.
+
+Accuracy, in float64 (the check always runs in float64): the rounding noise of
+n is about 1e-16 |C| / eps, and its truncation error is of order eps^6. With
+eps = 2e-3 both stay near 1e-13 absolute. A plain two-point difference cannot
+reach the 1e-7 relative threshold: at its best step (about 1e-5) its noise is
+about 1e-11, i.e. above 1e-7 relative for every entry below 1e-4, which random
+sigmoid and leaky-ReLU networks have plenty of.
+
+Two refinements keep the check honest:
+- Near-zero pairs: when both |a| and |n| are below `ZERO_FLOOR` (1e-6) the entry
+  passes and is counted as `near_zero`. Below that size the noise of n (about
+  1e-13) is no longer 1e-7 of the value, so a relative error would measure the
+  noise, not the code. A broken derivative still shows: it is wrong on the
+  larger entries (typically 1e-3 to 1e-1) of the same tensors.
+- Kinks: ReLU and leaky ReLU have a kink at z = 0 where a difference quotient
+  straddles two slopes. For every perturbation the check records on which side
+  of 0 each pre-activation of a kinked layer lies; an entry whose perturbation
+  (up to +-3 eps) moves any of them across 0 is *skipped* (counted, not
+  compared) rather than failed.
+
+Large tensors are checked on a sample of `max_entries` entries drawn from each
+tensor separately, so every W and b is covered. Nothing here prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from nntrain.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS
+from nntrain.costs import COSTS
+from nntrain.network import Dense, Network
+
+EPS = 2e-3
+THRESHOLD = 1e-7
+ZERO_FLOOR = 1e-6
+#: 6th-order central difference: (multiple of eps, weight of C(p + k eps) - C(p - k eps)).
+STENCIL = ((1, 3 / 4), (2, -3 / 20), (3, 1 / 60))
+
+#: The self-check network: inputs, two hidden layers, several outputs; and its batch size.
+SELF_CHECK_SIZES = (4, 5, 4, 3)
+SELF_CHECK_SAMPLES = 6
+#: L2 strength of the extra self-check case that covers the regularisation term.
+SELF_CHECK_L2 = 0.1
+
+
+@dataclass
+class TensorResult:
+    """The comparison for one parameter tensor of one network."""
+
+    case: str
+    tensor: str  # "W0", "b0", "W1", ...
+    shape: tuple[int, ...]
+    checked: int  # entries compared
+    skipped: int  # entries whose perturbation crossed a kink
+    near_zero: int  # checked entries with both |a| and |n| below ZERO_FLOOR (they pass)
+    max_rel_error: float  # over the checked entries; 0.0 when none were checked
+    max_abs_error: float
+    threshold: float
+
+    @property
+    def verdict(self) -> str:
+        if self.checked == 0:
+            return "skipped"
+        return "pass" if self.max_rel_error < self.threshold else "FAIL"
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict != "FAIL"
+
+
+def relative_error(a: np.ndarray, n: np.ndarray, floor: float | None = None) -> np.ndarray:
+    """|a - n| / max(|a|, |n|) element-wise; 0 where both are below `floor`."""
+    floor = ZERO_FLOOR if floor is None else floor
+    a = np.asarray(a, dtype=np.float64)
+    n = np.asarray(n, dtype=np.float64)
+    scale = np.maximum(np.abs(a), np.abs(n))
+    small = scale < floor
+    return np.where(small, 0.0, np.abs(a - n) / np.where(small, 1.0, scale))
+
+
+def _kink_pattern(layers: list[Dense], X: np.ndarray) -> list[np.ndarray]:
+    """For each layer with a kinked activation, the boolean array z > 0, shape (m, n_out)."""
+    pattern = []
+    a = X
+    for layer in layers:
+        z = a @ layer.W + layer.b
+        if layer.activation.has_kink:
+            pattern.append(z > 0)
+        a = layer.activation.forward(z)
+    return pattern
+
+
+def _same_pattern(p: list[np.ndarray], q: list[np.ndarray]) -> bool:
+    return all(np.array_equal(x, y) for x, y in zip(p, q))
+
+
+def _tensor_names(network: Network) -> list[str]:
+    return [name for i in range(len(network.layers)) for name in (f"W{i}", f"b{i}")]
+
+
+def check_network(
+    network: Network,
+    X: np.ndarray,
+    Y: np.ndarray,
+    case: str,
+    rng: np.random.Generator | None = None,
+    max_entries: int | None = None,
+    eps: float = EPS,
+    threshold: float = THRESHOLD,
+) -> list[TensorResult]:
+    """Compare `network`'s backprop gradients on (X, Y) with central differences.
+
+    The network must hold float64 arrays (it is perturbed in place and restored).
+    With `max_entries`, tensors larger than that are checked on a random sample
+    of that many entries each (drawn from `rng`).
+    """
+    if network.dtype != np.float64:
+        raise ValueError("gradient checks need a float64 network")
+    X = np.asarray(X, dtype=np.float64)
+    Y = np.asarray(Y, dtype=np.float64)
+    rng = rng if rng is not None else np.random.default_rng(0)
+
+    network.forward(X)
+    network.backward(Y)
+    analytic = [g.copy() for g in network.grads()]
+    has_kinks = any(layer.activation.has_kink for layer in network.layers)
+    base_pattern = _kink_pattern(network.layers, X) if has_kinks else []
+
+    def cost() -> float:
+        return network.cost_value(network.forward(X), Y)
+
+    def crosses_kink() -> bool:
+        return has_kinks and not _same_pattern(_kink_pattern(network.layers, X), base_pattern)
+
+    results = []
+    for name, param, grad in zip(_tensor_names(network), network.params(), analytic):
+        flat = param.reshape(-1)  # a view: writes go to the layer's array
+        if max_entries is not None and flat.size > max_entries:
+            entries = np.sort(rng.choice(flat.size, size=max_entries, replace=False))
+        else:
+            entries = np.arange(flat.size)
+        numeric = np.empty(len(entries))
+        skip = np.zeros(len(entries), dtype=bool)
+        for k, idx in enumerate(entries):  # one entry at a time: this is what a finite difference is
+            orig = flat[idx]
+            total = 0.0
+            for step, weight in STENCIL:
+                flat[idx] = orig + step * eps
+                c_plus = cost()
+                skip[k] |= crosses_kink()
+                flat[idx] = orig - step * eps
+                c_minus = cost()
+                skip[k] |= crosses_kink()
+                total += weight * (c_plus - c_minus)
+            flat[idx] = orig
+            numeric[k] = total / eps
+        a = grad.reshape(-1)[entries][~skip]
+        n = numeric[~skip]
+        rel = relative_error(a, n)
+        results.append(
+            TensorResult(
+                case=case,
+                tensor=name,
+                shape=tuple(param.shape),
+                checked=int(len(a)),
+                skipped=int(skip.sum()),
+                near_zero=int((np.maximum(np.abs(a), np.abs(n)) < ZERO_FLOOR).sum()),
+                max_rel_error=float(rel.max()) if len(rel) else 0.0,
+                max_abs_error=float(np.abs(a - n).max()) if len(a) else 0.0,
+                threshold=threshold,
+            )
+        )
+    return results
+
+
+# -- the self-check: every registry entry ------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    """One network of the self-check: hidden activation, output activation, cost, L2."""
+
+    activation: str
+    output_activation: str
+    cost: str
+    l2: float = 0.0
+
+    @property
+    def label(self) -> str:
+        text = f"{self.activation} -> {self.output_activation} + {self.cost}"
+        return text + (f" + l2 {self.l2:g}" if self.l2 else "")
+
+
+def valid_output_pairs() -> list[tuple[str, str]]:
+    """Every (output activation, cost) pair the config accepts, from the registries."""
+    return [
+        (output, cost_name)
+        for cost_name, cost in COSTS.items()
+        for output in (cost.output_activations or tuple(OUTPUT_ACTIVATIONS))
+    ]
+
+
+def self_check_cases() -> list[Case]:
+    """Every hidden activation crossed with every valid output/cost pair, plus one L2 case."""
+    cases = [Case(act, out, cost) for act in ACTIVATIONS for out, cost in valid_output_pairs()]
+    cases.append(Case("tanh", "sigmoid", "mse", l2=SELF_CHECK_L2))
+    return cases
+
+
+def random_problem(case: Case, rng: np.random.Generator, sizes=SELF_CHECK_SIZES, m: int = SELF_CHECK_SAMPLES):
+    """A float64 network for `case` with random weights and biases, plus a batch (X, Y).
+
+    Weights ~ N(0, 1/n_in) and biases ~ N(0, 0.5^2), so no unit saturates and
+    biases are not zero (their gradients are checked at a generic point).
+    Targets suit the cost: one-hot for softmax + cross_entropy, 0/1 for sigmoid
+    + cross_entropy, uniform in (0, 1) otherwise.
+    """
+    weights = [rng.normal(0.0, 1.0 / np.sqrt(n_in), (n_in, n_out)) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+    biases = [rng.normal(0.0, 0.5, n_out) for n_out in sizes[1:]]
+    network = Network.from_arrays(weights, biases, case.activation, case.output_activation, case.cost, l2=case.l2)
+    X = rng.normal(0.0, 1.0, (m, sizes[0]))
+    k = sizes[-1]
+    if case.cost == "cross_entropy" and case.output_activation == "softmax":
+        Y = np.eye(k)[rng.integers(0, k, m)]
+    elif case.cost == "cross_entropy":
+        Y = rng.integers(0, 2, (m, k)).astype(np.float64)
+    else:
+        Y = rng.uniform(0.0, 1.0, (m, k))
+    return network, X, Y
+
+
+def check_implementation(
+    seed: int = 0,
+    max_entries: int | None = None,
+    eps: float = EPS,
+    threshold: float = THRESHOLD,
+    cases: list[Case] | None = None,
+) -> list[TensorResult]:
+    """Check backprop for every case of `self_check_cases()` on small random networks."""
+    rng = np.random.default_rng(seed)
+    results = []
+    for case in cases if cases is not None else self_check_cases():
+        network, X, Y = random_problem(case, rng)
+        results += check_network(network, X, Y, case.label, rng, max_entries, eps, threshold)
+    return results
+
+
+# -- a config's network --------------------------------------------------------
+
+
+def check_config(
+    config,
+    samples: int = 8,
+    max_entries: int | None = 100,
+    eps: float = EPS,
+    threshold: float = THRESHOLD,
+) -> list[TensorResult]:
+    """Check the network a RunConfig describes, initialised as `nntrain run` would
+    (same seed and initialiser, but float64), on its first `samples` training rows."""
+    from nntrain.runner import load_data  # runner imports the whole training stack
+
+    init_rng, split_rng, _ = (np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(3))
+    dataset = load_data(config, split_rng)
+    network = Network.build(
+        config.layers, config.activation, config.output_activation, config.cost, config.init, init_rng,
+        dtype=np.float64, l2=getattr(config, "l2", 0.0) or 0.0,  # regularisation, when the config has it
+    )
+    X = dataset.train.X[:samples].astype(np.float64)
+    Y = dataset.train.Y[:samples].astype(np.float64)
+    label = f"{config.name} ({len(X)} samples)"
+    return check_network(network, X, Y, label, np.random.default_rng(config.seed), max_entries, eps, threshold)

@@ -1,0 +1,162 @@
+"""Gradient checks: the self-check passes, a broken derivative fails, kinks are skipped,
+and nntrain's gradients match torch autograd for every registry entry."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from nntrain import activations, gradcheck as gc
+from nntrain.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS
+from nntrain.cli import app
+from nntrain.costs import COSTS
+from nntrain.network import Network
+from tests.conftest import CONFIGS, assert_user_error, run_cli
+
+
+def test_relative_error_treats_a_pair_of_near_zeros_as_equal():
+    err = gc.relative_error(np.array([0.0, 1e-8, 1.0, 2.0]), np.array([0.0, -1e-8, 1.1, 2.0]))
+    assert err[0] == 0.0 and err[1] == 0.0
+    assert err[2] == pytest.approx(0.1 / 1.1)
+    assert err[3] == 0.0
+
+
+def test_cases_cover_every_activation_and_every_valid_output_cost_pair():
+    cases = gc.self_check_cases()
+    assert {c.activation for c in cases} == set(ACTIVATIONS)
+    pairs = {(c.output_activation, c.cost) for c in cases}
+    assert ("softmax", "cross_entropy") in pairs and ("sigmoid", "cross_entropy") in pairs
+    assert {o for o, c in pairs if c == "mse"} == set(OUTPUT_ACTIVATIONS)
+    assert not any(c == "cross_entropy" and o not in COSTS[c].output_activations for o, c in pairs)
+    assert any(c.l2 > 0 for c in cases)
+
+
+def test_self_check_passes_below_threshold_for_every_tensor():
+    results = gc.check_implementation(seed=0)
+    assert len(results) == 6 * len(gc.self_check_cases())
+    assert {r.tensor for r in results} == {"W0", "b0", "W1", "b1", "W2", "b2"}
+    smooth = [r for r in results if not ACTIVATIONS[r.case.split(" ")[0]].has_kink]
+    assert all(r.checked > 0 and r.max_rel_error < 1e-7 for r in smooth)
+    assert all(r.passed for r in results)
+
+
+class _BrokenTanh(activations.Tanh):
+    """tanh whose derivative is off by 1 % (1.01 (1 - a^2))."""
+
+    def backward(self, grad_a, a):
+        grad_a *= 1.01 * (1.0 - a * a)
+        return grad_a
+
+
+def test_a_broken_derivative_is_reported():
+    broken = _BrokenTanh()
+    cases = [gc.Case("tanh", "sigmoid", "mse"), gc.Case("sigmoid", "tanh", "mse"), gc.Case("sigmoid", "sigmoid", "mse")]
+    original = (ACTIVATIONS["tanh"], OUTPUT_ACTIVATIONS["tanh"])
+    ACTIVATIONS["tanh"] = OUTPUT_ACTIVATIONS["tanh"] = broken
+    try:
+        results = gc.check_implementation(cases=cases)
+    finally:
+        ACTIVATIONS["tanh"], OUTPUT_ACTIVATIONS["tanh"] = original
+    by_case = {}
+    for r in results:
+        by_case.setdefault(r.case, []).append(r)
+    # a hidden tanh is behind W0, b0, W1, b1; an output tanh is behind every tensor
+    assert {r.tensor for r in by_case["tanh -> sigmoid + mse"] if not r.passed} == {"W0", "b0", "W1", "b1"}
+    assert all(not r.passed for r in by_case["sigmoid -> tanh + mse"])
+    assert all(r.passed for r in by_case["sigmoid -> sigmoid + mse"])
+
+
+def test_cli_exits_1_and_names_the_failing_rows_when_a_derivative_is_broken(monkeypatch):
+    monkeypatch.setattr(activations.Sigmoid, "backward", lambda self, g, a: g * a)  # drops the (1 - a) factor
+    result = CliRunner().invoke(app, ["gradcheck"], env={"COLUMNS": "200"})
+    assert result.exit_code == 1, result.output
+    assert "FAILED" in result.output
+    failing = [line for line in result.output.splitlines() if "FAIL" in line and "FAILED" not in line]
+    assert failing and any("sigmoid ->" in line for line in failing)
+
+
+def test_kink_crossings_are_skipped_not_failed():
+    # every pre-activation of the hidden ReLU layer sits 1e-4 from 0, closer than the perturbation
+    W = [np.full((1, 2), 1.0), np.array([[1.0], [-1.0]])]
+    b = [np.array([-1.0 + 1e-4, -1.0 - 1e-4]), np.array([0.0])]
+    network = Network.from_arrays(W, b, "relu", "linear", "mse")
+    X, Y = np.array([[1.0]]), np.array([[3.0]])
+    results = {r.tensor: r for r in gc.check_network(network, X, Y, "kinks")}
+    assert results["W0"].skipped == 2 and results["W0"].verdict == "skipped"
+    assert results["b0"].skipped == 2
+    assert results["W1"].checked == 2 and results["W1"].passed
+
+
+def test_max_entries_samples_every_tensor():
+    rng = np.random.default_rng(1)
+    network, X, Y = gc.random_problem(gc.Case("tanh", "linear", "mse"), rng, sizes=(30, 40, 2), m=5)
+    results = gc.check_network(network, X, Y, "big", rng, max_entries=7)
+    assert [(r.tensor, r.checked + r.skipped) for r in results] == [("W0", 7), ("b0", 7), ("W1", 7), ("b1", 2)]
+    assert all(r.passed for r in results)
+
+
+def test_cli_self_check_exits_0():
+    proc = run_cli("gradcheck")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "passed" in proc.stdout and "FAIL" not in proc.stdout
+
+
+def test_cli_checks_a_config(tmp_path):
+    proc = run_cli("gradcheck", CONFIGS / "xor.yaml")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for tensor in ("W0", "b0", "W1", "b1"):
+        assert tensor in proc.stdout
+    assert "xor" in proc.stdout
+
+
+def test_cli_config_errors_are_user_errors(tmp_path):
+    assert_user_error(run_cli("gradcheck", tmp_path / "missing.yaml"), "missing.yaml", "no such file")
+
+
+# -- parity with torch autograd --------------------------------------------------
+
+TORCH_ACT = {
+    "sigmoid": lambda t, z: t.sigmoid(z),
+    "tanh": lambda t, z: t.tanh(z),
+    "relu": lambda t, z: t.relu(z),
+    "leaky_relu": lambda t, z: t.nn.functional.leaky_relu(z, 0.01),
+    "linear": lambda t, z: z,
+    "softmax": lambda t, z: t.softmax(z, dim=1),
+}
+
+
+def _torch_cost(torch, case, h, z, Y):
+    m = Y.shape[0]
+    if case.cost == "mse":
+        return ((h - Y) ** 2).sum() / (2 * m)
+    if case.output_activation == "softmax":
+        return -(Y * torch.log_softmax(z, dim=1)).sum() / m
+    return torch.nn.functional.binary_cross_entropy_with_logits(z, Y, reduction="sum") / m
+
+
+@pytest.mark.parametrize("case", gc.self_check_cases(), ids=lambda c: c.label)
+def test_gradients_match_torch_autograd(case):
+    torch = pytest.importorskip("torch")
+    assert set(TORCH_ACT) == set(OUTPUT_ACTIVATIONS)
+    rng = np.random.default_rng(7)
+    network, X, Y = gc.random_problem(case, rng, sizes=(3, 6, 5, 4), m=9)
+    network.forward(X)
+    network.backward(Y)
+    params = [torch.tensor(p.T.copy() if p.ndim == 2 else p.copy(), dtype=torch.float64, requires_grad=True)
+              for p in network.params()]  # torch weights are (out, in)
+    a = torch.tensor(X)
+    n_layers = len(network.layers)
+    for i in range(n_layers):
+        z = torch.nn.functional.linear(a, params[2 * i], params[2 * i + 1])
+        act = case.output_activation if i == n_layers - 1 else case.activation
+        a = TORCH_ACT[act](torch, z)
+    cost = _torch_cost(torch, case, a, z, torch.tensor(Y))
+    cost = cost + 0.5 * case.l2 * sum((p**2).sum() for p in params[::2])
+    cost.backward()
+    assert network.cost_value(network.forward(X), Y) == pytest.approx(cost.item(), rel=1e-12)
+    network.forward(X)
+    network.backward(Y)
+    for name, ours, theirs in zip(gc._tensor_names(network), network.grads(), params):
+        expected = theirs.grad.numpy()
+        np.testing.assert_allclose(ours, expected.T if ours.ndim == 2 else expected, rtol=1e-9, atol=1e-13, err_msg=name)

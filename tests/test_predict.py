@@ -1,0 +1,165 @@
+"""`nntrain predict` through the real CLI: outputs, input forms, and every error path."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+from nntrain import checkpoint
+from nntrain.data import Preprocessing
+from nntrain.network import Network
+from tests.conftest import CONFIGS, assert_user_error, run_cli
+
+
+@pytest.fixture(scope="module")
+def xor_weights(tmp_path_factory):
+    out = tmp_path_factory.mktemp("xor")
+    proc = run_cli("run", CONFIGS / "xor.yaml", "--out", out, "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    return out / "weights.npz"
+
+
+@pytest.fixture(scope="module")
+def standardised_regression(tmp_path_factory):
+    """y = 2 x1 - x0 learned exactly (a linear layer), with saved standardisation and named targets."""
+    path = tmp_path_factory.mktemp("reg") / "weights.npz"
+    mean, std = np.array([10.0, -5.0]), np.array([2.0, 4.0])
+    # on standardised u = (x - mean)/std: y = 2 (4 u1 - 5) - (2 u0 + 10) = -2 u0 + 8 u1 - 20
+    W = np.array([[-2.0], [8.0]])
+    b = np.array([-20.0])
+    net = Network.from_arrays([W], [b], "linear", "linear", "mse")
+    pre = Preprocessing(["x0", "x1"], ["target"], None, mean, std)
+    checkpoint.save(path, checkpoint.Checkpoint(net, {"activation": "linear"}, pre))
+    return path
+
+
+def _csv_rows(text: str) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_xor_predicts_its_truth_table_as_csv(xor_weights):
+    proc = run_cli("predict", xor_weights, "0,0", "0,1", "1,0", "1,1", "--format", "csv")
+    assert proc.returncode == 0, proc.stderr
+    rows = _csv_rows(proc.stdout)
+    assert [r["prediction"] for r in rows] == ["0", "1", "1", "0"]
+    assert list(rows[0]) == ["prediction", "prob_0", "prob_1"]
+    for r in rows:
+        assert float(r["prob_0"]) + float(r["prob_1"]) == pytest.approx(1.0, abs=1e-6)
+        assert float(r[f"prob_{r['prediction']}"]) > 0.5
+
+
+def test_json_output_parses(xor_weights):
+    proc = run_cli("predict", xor_weights, "0,0", "1,1", "0,1", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert [d["prediction"] for d in data] == [0, 0, 1]
+    assert set(data[0]) == {"prediction", "prob_0", "prob_1"}
+
+
+def test_table_is_the_default(xor_weights):
+    proc = run_cli("predict", xor_weights, "0,1")
+    assert proc.returncode == 0, proc.stderr
+    assert "prediction" in proc.stdout and "prob_1" in proc.stdout
+
+
+def test_saved_standardisation_is_applied_and_targets_name_the_columns(standardised_regression, tmp_path):
+    proc = run_cli("predict", standardised_regression, "10,-5", "12,-1", "-3,7", "--format", "csv")
+    assert proc.returncode == 0, proc.stderr
+    rows = _csv_rows(proc.stdout)
+    assert [float(r["target"]) for r in rows] == pytest.approx([2 * -5 - 10, 2 * -1 - 12, 2 * 7 + 3])
+
+
+def test_csv_input_matches_columns_by_name_and_ignores_the_target(standardised_regression, tmp_path):
+    data = tmp_path / "in.csv"
+    data.write_text("target,x1,x0\n99,-5,10\n99,-1,12\n")
+    out = tmp_path / "out.json"
+    proc = run_cli("predict", standardised_regression, "--input", data, "--format", "json", "--output", out)
+    assert proc.returncode == 0, proc.stderr
+    assert [d["target"] for d in json.loads(out.read_text())] == pytest.approx([-20.0, -14.0])
+
+
+def test_csv_by_position_from_stdin_and_npz_input(standardised_regression, tmp_path):
+    proc = run_cli("predict", standardised_regression, "--input", "-", "--format", "csv", input="p,q\n10,-5\n")
+    assert proc.returncode == 0, proc.stderr
+    assert float(_csv_rows(proc.stdout)[0]["target"]) == pytest.approx(-20.0)
+    npz = tmp_path / "in.npz"
+    np.savez(npz, X=np.array([[12.0, -1.0]]))
+    proc = run_cli("predict", standardised_regression, "--input", npz, "--format", "csv")
+    assert proc.returncode == 0, proc.stderr
+    assert float(_csv_rows(proc.stdout)[0]["target"]) == pytest.approx(-14.0)
+
+
+def test_chunked_csv_reading_keeps_every_row_in_order(standardised_regression, tmp_path, monkeypatch):
+    from nntrain import predict as pr
+
+    X = np.random.default_rng(0).normal(size=(1000, 2))
+    text = "x0,x1\n" + "\n".join(f"{a},{b}" for a, b in X) + "\n"
+    chunks = list(pr.read_csv_chunks(io.StringIO(text), "mem", ["x0", "x1"], [], chunk_rows=64))
+    assert len(chunks) == 16 and max(len(c) for c in chunks) == 64
+    np.testing.assert_allclose(np.concatenate(chunks), X)
+
+
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (["1,2,3"], ["row 1", "3 value(s)", "takes 2"]),
+        (["1,2", "3,abc"], ["row 2", "column 2 (x1)", "'abc' is not a number"]),
+        ([], ["no inputs"]),
+        (["1,2", "--format", "xml"], ["--format", "allowed: table, csv, json"]),
+    ],
+)
+def test_bad_rows_and_options(standardised_regression, args, fragments):
+    assert_user_error(run_cli("predict", standardised_regression, *args), *fragments)
+
+
+def test_bad_csv_cell_names_line_and_column(standardised_regression, tmp_path):
+    data = tmp_path / "in.csv"
+    data.write_text("x0,x1\n1,2\n3,oops\n")
+    assert_user_error(run_cli("predict", standardised_regression, "--input", data), "in.csv", "line 3", "column x1", "'oops'")
+    data.write_text("x0,x1\n1,2,3\n")
+    assert_user_error(run_cli("predict", standardised_regression, "--input", data), "line 2", "3 value(s)")
+    data.write_text("x0,z\n1,2\n")
+    assert_user_error(run_cli("predict", standardised_regression, "--input", data), "missing feature column(s) x1")
+    assert_user_error(run_cli("predict", standardised_regression, "--input", tmp_path / "nope.csv"), "nope.csv", "no such input file")
+
+
+def _weights_errors(tmp_path, good):
+    raw = good.read_bytes()
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(raw[: len(raw) // 2])
+    foreign = tmp_path / "foreign.npz"
+    np.savez(foreign, W0=np.zeros((2, 2)))
+    pickled = tmp_path / "pickled.npz"
+    np.savez(pickled, meta=np.array([{"format": "nntrain-weights"}], dtype=object))
+    newer = tmp_path / "newer.npz"
+    with np.load(good) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    meta = json.loads(str(arrays["meta"]))
+    meta["format_version"] = checkpoint.FORMAT_VERSION + 1
+    arrays["meta"] = np.array(json.dumps(meta))
+    np.savez(newer, **arrays)
+    return [
+        (tmp_path / "missing.npz", "no such weights file"),
+        (truncated, "truncated or corrupt"),
+        (foreign, "not an nntrain weights file"),
+        (pickled, "pickled"),
+        (newer, "newer than this nntrain reads"),
+    ]
+
+
+def test_weights_file_errors(standardised_regression, tmp_path):
+    for path, fragment in _weights_errors(tmp_path, standardised_regression):
+        assert_user_error(run_cli("predict", path, "1,2"), path.name, fragment)
+
+
+def test_output_file_is_written_whole(xor_weights, tmp_path):
+    out = tmp_path / "pred.csv"
+    proc = run_cli("predict", xor_weights, "0,1", "--format", "csv", "--output", out)
+    assert proc.returncode == 0, proc.stderr
+    assert _csv_rows(out.read_text())[0]["prediction"] == "1"
+    assert list(tmp_path.iterdir()) == [out]
