@@ -274,7 +274,7 @@ def check_config(
     dataset = load_data(config, split_rng)
     network = Network.build(
         config.layers, config.activation, config.output_activation, config.cost, config.init, init_rng,
-        dtype=np.float64, l2=getattr(config, "l2", 0.0) or 0.0,  # regularisation, when the config has it
+        dtype=np.float64, l2=config.l2,  # the config's regularisation is part of its cost
     )
     X = dataset.train.X[:samples].astype(np.float64)
     Y = dataset.train.Y[:samples].astype(np.float64)
