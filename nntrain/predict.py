@@ -87,7 +87,7 @@ def _parse_csv_chunk(lines: list[str], first_line: int, usecols: list[int], n_co
     if X is not None and X.shape[0] == len(lines) and widths_ok:
         _check_finite(X, lambda i: f"{source}: line {first_line + i}", [header[j] for j in usecols], 0)
         return X
-    for i, cells in enumerate(csv.reader(lines)):
+    for i, cells in enumerate(_csv_rows(lines, first_line, source)):
         where = f"{source}: line {first_line + i}"
         if len(cells) != n_columns:
             raise UserError(f"{where}: has {len(cells)} value(s); the header has {n_columns} ({', '.join(header)})")
@@ -102,12 +102,24 @@ def _parse_csv_chunk(lines: list[str], first_line: int, usecols: list[int], n_co
     raise UserError(f"{source}: could not read the rows from line {first_line} as numbers")
 
 
+def _csv_rows(lines: list[str], first_line: int, source: str) -> Iterator[list[str]]:
+    """csv.reader over `lines`, its errors (a stray carriage return, ...) as UserErrors naming the line."""
+    for i, line in enumerate(lines):
+        try:
+            yield next(csv.reader([line]), [])
+        except csv.Error as err:
+            raise UserError(f"{source}: line {first_line + i}: not valid CSV ({err})") from None
+
+
 def read_csv_chunks(stream: IO[str], source: str, feature_names: list[str], target_names: list[str], chunk_rows: int = CHUNK_ROWS) -> Iterator[np.ndarray]:
     """A CSV text stream with a header row -> float64 chunks of the feature columns."""
     header_line = stream.readline()
     if not header_line.strip():
         raise UserError(f"{source}: is empty; expected a header row and then one row per input")
-    header = [name.strip() for name in next(csv.reader([header_line]))]
+    try:
+        header = [name.strip() for name in next(csv.reader([header_line]))]
+    except csv.Error as err:
+        raise UserError(f"{source}: line 1: the header row is not valid CSV ({err})") from None
     usecols = _select_columns(header, feature_names, target_names, source)
     line_no = 2
     while True:
