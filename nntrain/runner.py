@@ -50,7 +50,7 @@ def prepare_out_dir(out_dir: Path, force: bool) -> None:
 def load_data(config: RunConfig, rng: np.random.Generator, base_dir: Path | None = None) -> data_mod.Dataset:
     """The config's dataset, encoded, split and checked against `layers`."""
     spec = config.dataset
-    raw = data_mod.load_raw(spec.name)
+    raw = data_mod.load_raw(spec.name, base_dir, spec.target)
     n_features = raw.X.shape[1]
     if config.layers[0] != n_features:
         raise UserError(
