@@ -160,12 +160,63 @@ def run(
                 summary = run_training(config, out_dir, force=force, on_epoch=printer, config_dir=config_path.parent)
             _print_small_predictions(summary)
         _print_summary(summary)
+        if not quiet:
+            _print_test_report(summary)
 
 
 # --- gradcheck and predict ----------------------------------------------------
 
 
 # --- evaluate and plot --------------------------------------------------------
+
+
+def _print_test_report(summary) -> None:
+    """After `run`: the classification report on the test split, when there is one."""
+    from nntrain.report import classification_report, render_report
+
+    dataset = summary.dataset
+    if dataset.test is None or not dataset.is_classification:
+        return
+    h = summary.network.predict(dataset.test.X)
+    report = classification_report(h, dataset.test.Y, dataset.preprocessing.classes, summary.metrics.get("test_cost"))
+    render_report(report, console, "test split")
+
+
+@app.command()
+def evaluate(
+    weights: Path = typer.Argument(..., metavar="WEIGHTS", help="A weights.npz written by nntrain run."),
+    data: Path = typer.Argument(..., metavar="DATA", help="A labelled .csv/.npz/.npy file or IDX folder."),
+    output_format: str = typer.Option("table", "--format", "-f", help="table (rich) or json."),
+) -> None:
+    """Report cost, accuracy, per-class precision/recall and the confusion matrix on labelled data."""
+    import json
+
+    from nntrain.evaluation import evaluate_file
+    from nntrain.report import render_report
+
+    with user_errors():
+        if output_format not in ("table", "json"):
+            raise UserError(f"--format: '{output_format}' is not allowed; allowed: table, json")
+        result = evaluate_file(weights, data)
+        if output_format == "json":
+            print(json.dumps(result.to_json(), indent=2))
+        elif result.report is not None:
+            render_report(result.report, console, str(data))
+        else:
+            console.print(f"[bold]{data}[/]: {result.rows} rows, cost {result.cost:.6g}")
+
+
+@app.command()
+def plot(
+    run_dir: Path = typer.Argument(..., metavar="RUN_DIR", help="A run folder holding history.csv."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="PNG file to write (default: RUN_DIR/history.png)."),
+) -> None:
+    """Plot cost (and validation cost, accuracies) against epoch; needs matplotlib (nntrain[plot])."""
+    from nntrain.plot import plot_history
+
+    with user_errors():
+        written = plot_history(run_dir, out)
+        console.print(f"wrote {written}")
 
 
 # --- schema ---------------------------------------------------------------------
