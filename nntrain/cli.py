@@ -14,6 +14,7 @@ from typing import Iterator, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -37,7 +38,7 @@ def user_errors() -> Iterator[None]:
         yield
     except UserError as err:
         for line in err.message.splitlines():
-            err_console.print(f"[bold red]error:[/] {line}", markup=True, soft_wrap=True)
+            err_console.print(f"[bold red]error:[/] {escape(line)}", markup=True, soft_wrap=True)
         raise typer.Exit(err.exit_code) from None
 
 
