@@ -171,8 +171,9 @@ def encode_targets(raw: RawData, n_outputs: int) -> tuple[np.ndarray, list | Non
     """Targets as an (m, n_outputs) float array, the class labels (or None), target names.
 
     A 1-d y of labels becomes one-hot when the output layer has one unit per
-    class, or 0/1 when there are two classes and one output unit. A 1-d y of
-    numbers with one output unit is used as it is (regression or 0/1 targets).
+    class, or 0/1 when there are two classes and one output unit (text labels,
+    or exactly two integer labels). Other 1-d numbers with one output unit are
+    used as they are (regression targets).
     """
     y = raw.y
     if y.ndim == 2:
@@ -183,8 +184,11 @@ def encode_targets(raw: RawData, n_outputs: int) -> tuple[np.ndarray, list | Non
             )
         return y.astype(np.float64), None, list(raw.target_names)
     classes = raw.classes
-    if classes is None and (n_outputs > 1 or y.dtype.kind in "OUSb"):
-        classes = sorted(np.unique(y).tolist())
+    if classes is None:
+        values = np.unique(y)
+        two_integer_labels = n_outputs == 1 and y.dtype.kind in "iu" and len(values) == 2
+        if n_outputs > 1 or y.dtype.kind in "OUSb" or two_integer_labels:
+            classes = values.tolist()
     if classes is None:
         return y.astype(np.float64)[:, None], None, list(raw.target_names)
     codes = encode_labels(y, classes, raw.source or "dataset")

@@ -104,3 +104,14 @@ def test_unknown_label_is_a_user_error():
     with pytest.raises(UserError, match="label 'fish'.*allowed: cat, dog"):
         encode_labels(np.array(["cat", "fish"]), ["cat", "dog"], "pets.csv")
     assert encode_labels(np.array([3, 1, 3]), [1, 3], "x").tolist() == [1, 0, 1]
+
+
+def test_integer_labels_on_one_unit_are_two_classes_but_real_numbers_regress():
+    raw = labelled({1: 5, 2: 5})
+    ds = prepare(raw, 1, np.random.default_rng(0))
+    assert ds.preprocessing.classes == [1, 2] and ds.is_classification
+    assert sorted(ds.train.Y[:, 0].tolist()) == [0.0] * 5 + [1.0] * 5
+    raw.y = raw.y * 0.5
+    ds = prepare(raw, 1, np.random.default_rng(0))
+    assert ds.preprocessing.classes is None
+    assert sorted(set(ds.train.Y[:, 0].tolist())) == [0.5, 1.0]
