@@ -49,6 +49,17 @@ def _pyplot():
     return plt
 
 
+def _run_name(run_dir: Path) -> str:
+    """The run's config name (from config.yaml), else the folder's name."""
+    import yaml
+
+    try:
+        config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
+        return str(config["name"])
+    except (OSError, yaml.YAMLError, TypeError, KeyError):
+        return run_dir.resolve().name
+
+
 def plot_history(run_dir: Path, out: Path | None = None) -> Path:
     """Draw RUN_DIR/history.csv into `out` (default RUN_DIR/history.png); returns the path written."""
     history = read_history(run_dir / "history.csv")
@@ -59,6 +70,7 @@ def plot_history(run_dir: Path, out: Path | None = None) -> Path:
     accuracies = [c for c in ACCURACY_COLUMNS if c in history]
     fig, axes = plt.subplots(1, 2 if accuracies else 1, figsize=(11 if accuracies else 6.5, 4.2), squeeze=False)
     epoch = history["epoch"]
+    name = _run_name(run_dir)
     ax = axes[0, 0]
     for name in COST_COLUMNS:
         if name in history:
@@ -66,14 +78,14 @@ def plot_history(run_dir: Path, out: Path | None = None) -> Path:
     costs = np.concatenate([history[c] for c in COST_COLUMNS if c in history])
     if np.all(costs[np.isfinite(costs)] > 0):
         ax.set_yscale("log")
-    ax.set(xlabel="epoch", ylabel="cost", title=f"{run_dir.name}: cost")
+    ax.set(xlabel="epoch", ylabel="cost", title=f"{name}: cost")
     ax.grid(True, alpha=0.3)
     ax.legend()
     if accuracies:
         ax = axes[0, 1]
         for name in accuracies:
             ax.plot(epoch, history[name], label=name.replace("_", " "))
-        ax.set(xlabel="epoch", ylabel="accuracy", title=f"{run_dir.name}: accuracy")
+        ax.set(xlabel="epoch", ylabel="accuracy", title=f"{name}: accuracy")
         ax.grid(True, alpha=0.3)
         ax.legend()
     fig.tight_layout()

@@ -141,3 +141,36 @@ def test_digits_best_beats_the_peers(tmp_path):
     config.seed = 1
     summary = run_training(config, tmp_path / "best")
     assert summary.metrics["test_accuracy"] >= 0.975
+
+
+def test_idx_folder_trains_with_its_t10k_test_split(tmp_path):
+    from test_loaders import write_idx
+
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    # two classes of 4x4 images: bright top half or bright bottom half, with noise
+    def images(labels):
+        imgs = rng.integers(0, 60, (len(labels), 4, 4))
+        imgs[labels == 0, :2] += 180
+        imgs[labels == 1, 2:] += 180
+        return imgs
+
+    train_labels, test_labels = np.tile([0, 1], 20), np.tile([0, 1], 5)
+    write_idx(folder / "train-images-idx3-ubyte", images(train_labels), gz=True)
+    write_idx(folder / "train-labels-idx1-ubyte", train_labels, gz=True)
+    write_idx(folder / "t10k-images-idx3-ubyte", images(test_labels))
+    write_idx(folder / "t10k-labels-idx1-ubyte", test_labels)
+    config = tmp_path / "mnist.yaml"
+    config.write_text(
+        "dataset: {name: mnist, val_split: 0.25}\nlayers: [16, 2]\ncost: cross_entropy\n"
+        "optimizer: adam\nlearning_rate: 0.1\nepochs: 30\n"
+    )
+    proc = run_cli("run", config, "--out", tmp_path / "run", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "test split: 10 rows" in proc.stdout
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["test_accuracy"] == 1.0
+    proc = run_cli("evaluate", tmp_path / "run" / "weights.npz", folder, "--format", "json")
+    assert json.loads(proc.stdout)["rows"] == 10
+    config.write_text(config.read_text().replace("val_split: 0.25", "test_split: 0.2"))
+    assert_user_error(run_cli("run", config, "--out", tmp_path / "run2", cwd=tmp_path), "leave test_split at 0")
