@@ -70,7 +70,7 @@ def plot_history(run_dir: Path, out: Path | None = None) -> Path:
     accuracies = [c for c in ACCURACY_COLUMNS if c in history]
     fig, axes = plt.subplots(1, 2 if accuracies else 1, figsize=(11 if accuracies else 6.5, 4.2), squeeze=False)
     epoch = history["epoch"]
-    name = _run_name(run_dir)
+    run_name = _run_name(run_dir)
     ax = axes[0, 0]
     for name in COST_COLUMNS:
         if name in history:
@@ -78,14 +78,14 @@ def plot_history(run_dir: Path, out: Path | None = None) -> Path:
     costs = np.concatenate([history[c] for c in COST_COLUMNS if c in history])
     if np.all(costs[np.isfinite(costs)] > 0):
         ax.set_yscale("log")
-    ax.set(xlabel="epoch", ylabel="cost", title=f"{name}: cost")
+    ax.set(xlabel="epoch", ylabel="cost", title=f"{run_name}: cost")
     ax.grid(True, alpha=0.3)
     ax.legend()
     if accuracies:
         ax = axes[0, 1]
         for name in accuracies:
             ax.plot(epoch, history[name], label=name.replace("_", " "))
-        ax.set(xlabel="epoch", ylabel="accuracy", title=f"{name}: accuracy")
+        ax.set(xlabel="epoch", ylabel="accuracy", title=f"{run_name}: accuracy")
         ax.grid(True, alpha=0.3)
         ax.legend()
     fig.tight_layout()
