@@ -66,29 +66,41 @@ def _check_header(path: Path, header: list[str]) -> None:
 
 def _column_values(path: Path, name: str, values: tuple[str, ...], lines: list[int], numeric_only: bool):
     """One column as a float64 array, or (numeric_only=False) as text when any cell is not a number."""
+    try:
+        numbers = np.array(values, dtype=np.float64)  # the fast path: every cell parses as a number
+    except ValueError:
+        return _text_column(path, name, values, lines, numeric_only)
+    missing = np.isnan(numbers)
+    if missing.any():
+        row = int(np.flatnonzero(missing)[0])
+        raise UserError(
+            f"{path}: line {lines[row]}, column '{name}': missing value ({values[row].strip()}); "
+            f"every cell needs a value: fill it in or drop the row"
+        )
+    bad = np.isinf(numbers)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise UserError(f"{path}: line {lines[row]}, column '{name}': '{values[row].strip()}' is not a finite number")
+    return numbers
+
+
+def _text_column(path: Path, name: str, values: tuple[str, ...], lines: list[int], numeric_only: bool) -> np.ndarray:
+    """A column holding something other than numbers: text labels, or the first bad cell as an error."""
     cells = np.char.strip(np.asarray(values, dtype=str))
     missing = np.isin(np.char.lower(cells), list(MISSING_MARKERS))
     if missing.any():
         row = int(np.flatnonzero(missing)[0])
         raise UserError(
-            f"{path}: line {lines[row]}, column '{name}': missing value ({values[row].strip() or 'empty'}); "
+            f"{path}: line {lines[row]}, column '{name}': missing value ({cells[row] or 'empty'}); "
             f"every cell needs a value: fill it in or drop the row"
         )
-    try:
-        numbers = cells.astype(np.float64)
-    except ValueError:
-        if not numeric_only:
-            return cells
-        row = next(i for i, cell in enumerate(cells) if not _is_number(cell))
-        raise UserError(
-            f"{path}: line {lines[row]}, column '{name}': '{cells[row]}' is not a number; "
-            f"feature columns must be numeric (only the target column may hold text labels)"
-        ) from None
-    bad = ~np.isfinite(numbers)
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise UserError(f"{path}: line {lines[row]}, column '{name}': '{cells[row]}' is not a finite number")
-    return numbers
+    if not numeric_only:
+        return cells
+    row = next(i for i, cell in enumerate(cells) if not _is_number(cell))
+    raise UserError(
+        f"{path}: line {lines[row]}, column '{name}': '{cells[row]}' is not a number; "
+        f"feature columns must be numeric (only the target column may hold text labels)"
+    )
 
 
 def _is_number(text: str) -> bool:
