@@ -217,7 +217,7 @@ def encode_labels(y: np.ndarray, classes: list, source: str) -> np.ndarray:
     if np.any(unknown):
         row = int(np.flatnonzero(unknown)[0])
         raise UserError(
-            f"{source}: row {row + 1}: label '{y[row]}' is not one of the classes the network knows; "
+            f"{source}: data row {row + 1} (header not counted): label '{y[row]}' is not one of the classes the network knows; "
             f"allowed: {', '.join(map(str, classes))}"
         )
     return codes.astype(np.intp)
