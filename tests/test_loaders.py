@@ -212,3 +212,17 @@ def test_relative_path_falls_back_to_the_config_folder(tmp_path, monkeypatch):
     assert load_raw("data/d.csv", config_dir).X.shape == (2, 1)
     message = user_error(load_raw, "data/missing.csv", config_dir)
     assert "neither a built-in dataset" in message and "digits" in message
+
+
+def test_digits_loads_without_scikit_learn():
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    code = (
+        "import sys; sys.modules['sklearn'] = None\n"  # any import of sklearn now fails
+        "from nntrain.data import load_raw; raw = load_raw('digits'); print(raw.X.shape)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 0 and "(1797, 64)" in proc.stdout, proc.stderr
