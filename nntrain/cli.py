@@ -15,6 +15,7 @@ from typing import Iterator, Optional
 import typer
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -39,7 +40,7 @@ def user_errors() -> Iterator[None]:
         yield
     except UserError as err:
         for line in err.message.splitlines():
-            err_console.print(f"[bold red]error:[/] {line}", markup=True, soft_wrap=True)
+            err_console.print(f"[bold red]error:[/] {escape(line)}", markup=True, soft_wrap=True)
         raise typer.Exit(err.exit_code) from None
 
 
@@ -189,6 +190,8 @@ def run(
                     summary = run_training(config, out_dir, on_epoch=printer, **options)
                 _print_small_predictions(summary)
         _print_summary(summary)
+        if not quiet:
+            _print_test_report(summary)
         if summary.metrics.get("stop_reason") == "interrupted":
             err_console.print(
                 f"interrupted: saved the {summary.metrics['epochs_run']} epoch(s) done to {summary.out_dir}/"
@@ -336,6 +339,55 @@ def predict(
 
 
 # --- evaluate and plot --------------------------------------------------------
+
+
+def _print_test_report(summary) -> None:
+    """After `run`: the classification report on the test split, when there is one."""
+    from nntrain.report import classification_report, render_report
+
+    dataset = summary.dataset
+    if dataset.test is None or not dataset.is_classification:
+        return
+    h = summary.network.predict(dataset.test.X)
+    report = classification_report(h, dataset.test.Y, dataset.preprocessing.classes, summary.metrics.get("test_cost"))
+    render_report(report, console, "test split")
+
+
+@app.command()
+def evaluate(
+    weights: Path = typer.Argument(..., metavar="WEIGHTS", help="A weights.npz written by nntrain run."),
+    data: Path = typer.Argument(..., metavar="DATA", help="A labelled .csv/.npz/.npy file or IDX folder."),
+    output_format: str = typer.Option("table", "--format", "-f", help="table (rich) or json."),
+) -> None:
+    """Report cost, accuracy, per-class precision/recall and the confusion matrix on labelled data."""
+    import json
+
+    from nntrain.evaluation import evaluate_file
+    from nntrain.report import render_report
+
+    with user_errors():
+        if output_format not in ("table", "json"):
+            raise UserError(f"--format: '{output_format}' is not allowed; allowed: table, json")
+        result = evaluate_file(weights, data)
+        if output_format == "json":
+            print(json.dumps(result.to_json(), indent=2))
+        elif result.report is not None:
+            render_report(result.report, console, str(data))
+        else:
+            console.print(f"[bold]{data}[/]: {result.rows} rows, cost {result.cost:.6g}")
+
+
+@app.command()
+def plot(
+    run_dir: Path = typer.Argument(..., metavar="RUN_DIR", help="A run folder holding history.csv."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="PNG file to write (default: RUN_DIR/history.png)."),
+) -> None:
+    """Plot cost (and validation cost, accuracies) against epoch; needs matplotlib (nntrain[plot])."""
+    from nntrain.plot import plot_history
+
+    with user_errors():
+        written = plot_history(run_dir, out)
+        console.print(f"wrote {written}")
 
 
 # --- schema ---------------------------------------------------------------------

@@ -134,7 +134,8 @@ class RunConfig(Strict):
 
     def where(self, field: str) -> str:
         """`file: line N: field`, for messages about a field found wrong after loading."""
-        line = self._lines.get((field,))
+        path = tuple(field.split("."))
+        line = self._lines.get(path) or self._lines.get(path[:1])
         return f"{self._source}: {f'line {line}: ' if line else ''}{field}"
 
     def resolved(self) -> dict:

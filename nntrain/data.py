@@ -8,7 +8,11 @@ asked, z-scores the features with statistics of the training rows only.
 
 from __future__ import annotations
 
+import difflib
+
 from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
 
 import numpy as np
 
@@ -29,6 +33,7 @@ class RawData:
     target_names: list[str]
     classes: list | None = None
     source: str = ""
+    fixed_test: np.ndarray | None = None  # row indices that are the test split (IDX t10k files)
 
 
 @dataclass
@@ -45,6 +50,11 @@ class Preprocessing:
         if self.mean is None:
             return X
         return (X - self.mean) / self.std
+
+    def decode(self, h: np.ndarray) -> np.ndarray:
+        """Network outputs h (m, k) -> class labels (m,): argmax, or h > 0.5 for one unit."""
+        codes = h.argmax(axis=1) if h.shape[1] > 1 else (h[:, 0] > 0.5).astype(np.intp)
+        return np.asarray(self.classes)[codes]
 
     def to_json(self) -> dict:
         return {
@@ -104,22 +114,59 @@ def _half_adder() -> RawData:
     return RawData(_BITS.copy(), y, ["a", "b"], ["sum", "carry"], source="half_adder")
 
 
+def _digits() -> RawData:
+    """UCI optical-recognition handwritten digits (seed 002): 1797 8x8 images, pixels 0..16, classes 0..9.
+
+    Shipped as nntrain/datasets/digits.npz (X uint8 (1797, 64), y uint8 (1797,)).
+    """
+    with resources.files("nntrain").joinpath("datasets/digits.npz").open("rb") as f:
+        with np.load(f, allow_pickle=False) as npz:
+            X, y = npz["X"], npz["y"]
+    names = [f"pixel_{r}_{c}" for r in range(8) for c in range(8)]
+    return RawData(X, y.astype(np.int64), names, ["digit"], classes=list(range(10)), source="digits")
+
+
 BUILTIN_DATASETS = {
     "xor": lambda: _logic_table("xor", [0, 1, 1, 0]),
     "and": lambda: _logic_table("and", [0, 0, 0, 1]),
     "or": lambda: _logic_table("or", [0, 1, 1, 1]),
     "half_adder": _half_adder,
+    "digits": _digits,
 }
 
 
-def load_raw(name: str) -> RawData:
-    """Raw data for a built-in name or a file path."""
+def resolve_path(name: str, base_dir: Path | None = None) -> Path:
+    """`name` as a path: as given (relative to the current folder), else relative to `base_dir`."""
+    path = Path(name).expanduser()
+    if path.exists() or path.is_absolute() or base_dir is None:
+        return path
+    beside_config = Path(base_dir) / path
+    return beside_config if beside_config.exists() else path
+
+
+def load_raw(name: str, base_dir: Path | None = None, target: str | None = None) -> RawData:
+    """Raw data for a built-in name or a file path (see `loaders`).
+
+    A relative path is looked up in the current folder first, then in
+    `base_dir` (the config file's folder).
+    """
+    from nntrain import loaders  # loaders builds RawData, so it imports this module
+
     if name in BUILTIN_DATASETS:
+        if target is not None:
+            raise UserError(f"dataset.target: applies to .csv files only, not to built-in dataset '{name}'")
         return BUILTIN_DATASETS[name]()
-    raise UserError(
-        f"dataset: unknown dataset '{name}'; allowed: a built-in name "
-        f"({', '.join(BUILTIN_DATASETS)}) or a path to a .csv or .npz file"
-    )
+    path = resolve_path(name, base_dir)
+    if not path.exists():
+        elsewhere = base_dir is not None and Path(base_dir).resolve() != Path.cwd().resolve()
+        where = "the current folder" + (f" or {base_dir}" if elsewhere else "")
+        close = difflib.get_close_matches(name, list(BUILTIN_DATASETS), n=1, cutoff=0.6)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise UserError(
+            f"dataset: unknown dataset '{name}'{hint}: not a built-in dataset ({', '.join(BUILTIN_DATASETS)}) "
+            f"nor a file in {where}; allowed: a built-in name or {loaders.ALLOWED_FORMATS}"
+        )
+    return loaders.load_file(path, target)
 
 
 # -- encoding, splitting, standardising --------------------------------------
@@ -129,8 +176,9 @@ def encode_targets(raw: RawData, n_outputs: int) -> tuple[np.ndarray, list | Non
     """Targets as an (m, n_outputs) float array, the class labels (or None), target names.
 
     A 1-d y of labels becomes one-hot when the output layer has one unit per
-    class, or 0/1 when there are two classes and one output unit. A 1-d y of
-    numbers with one output unit is used as it is (regression or 0/1 targets).
+    class, or 0/1 when there are two classes and one output unit (text labels,
+    or exactly two integer labels). Other 1-d numbers with one output unit are
+    used as they are (regression targets).
     """
     y = raw.y
     if y.ndim == 2:
@@ -141,12 +189,14 @@ def encode_targets(raw: RawData, n_outputs: int) -> tuple[np.ndarray, list | Non
             )
         return y.astype(np.float64), None, list(raw.target_names)
     classes = raw.classes
-    if classes is None and (n_outputs > 1 or y.dtype.kind in "OUSb"):
-        classes = sorted(np.unique(y).tolist())
+    if classes is None:
+        values = np.unique(y)
+        two_integer_labels = n_outputs == 1 and y.dtype.kind in "iu" and len(values) == 2
+        if n_outputs > 1 or y.dtype.kind in "OUSb" or two_integer_labels:
+            classes = values.tolist()
     if classes is None:
         return y.astype(np.float64)[:, None], None, list(raw.target_names)
-    index = {c: i for i, c in enumerate(classes)}
-    codes = np.array([index[v] for v in y.tolist()], dtype=np.intp)
+    codes = encode_labels(y, classes, raw.source or "dataset")
     if n_outputs == len(classes):
         Y = np.zeros((len(codes), n_outputs))
         Y[np.arange(len(codes)), codes] = 1.0
@@ -158,6 +208,24 @@ def encode_targets(raw: RawData, n_outputs: int) -> tuple[np.ndarray, list | Non
         f"layers: the output layer has {n_outputs} unit(s) but the dataset has "
         f"{len(classes)} classes; set the last entry of layers to {allowed}"
     )
+
+
+def encode_labels(y: np.ndarray, classes: list, source: str) -> np.ndarray:
+    """Class index (m,) of each label in `y`, by position in `classes`; unknown labels are a UserError."""
+    labels = np.asarray(classes)
+    if labels.dtype.kind in "US" or y.dtype.kind in "US":
+        labels, y = labels.astype(str), np.asarray(y).astype(str)
+    order = np.argsort(labels, kind="stable")
+    pos = np.clip(np.searchsorted(labels[order], y), 0, len(labels) - 1)
+    codes = order[pos]
+    unknown = labels[codes] != y
+    if np.any(unknown):
+        row = int(np.flatnonzero(unknown)[0])
+        raise UserError(
+            f"{source}: data row {row + 1} (header not counted): label '{y[row]}' is not one of the classes the network knows; "
+            f"allowed: {', '.join(map(str, classes))}"
+        )
+    return codes.astype(np.intp)
 
 
 def split_indices(
@@ -192,12 +260,23 @@ def prepare(
 ) -> Dataset:
     """Encode, split (test, then validation from the rest) and standardise `raw`."""
     Y, classes, target_names = encode_targets(raw, n_outputs)
-    X = np.asarray(raw.X, dtype=np.float64)
+    X = raw.X
     m = X.shape[0]
     strata = None
     if classes is not None:
         strata = Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0].astype(np.intp)
-    test_idx, val_idx, train_idx = split_indices(m, [test_split, val_split], rng, strata)
+    if raw.fixed_test is not None:
+        if test_split > 0:
+            raise UserError(
+                f"dataset.test_split: {raw.source} brings its own test files (t10k-*); "
+                f"leave test_split at 0, or remove the t10k files to split the training files"
+            )
+        test_idx = np.asarray(raw.fixed_test, dtype=np.intp)
+        rest = np.setdiff1d(np.arange(m), test_idx)
+        val_local, train_local = split_indices(len(rest), [val_split], rng, None if strata is None else strata[rest])
+        val_idx, train_idx = rest[val_local], rest[train_local]
+    else:
+        test_idx, val_idx, train_idx = split_indices(m, [test_split, val_split], rng, strata)
     if len(train_idx) == 0:
         raise UserError(
             f"dataset: test_split {test_split} and val_split {val_split} leave no training rows "
@@ -205,14 +284,15 @@ def prepare(
         )
     mean = std = None
     if standardize:
-        mean = X[train_idx].mean(axis=0)
-        std = X[train_idx].std(axis=0)
+        mean = X[train_idx].mean(axis=0, dtype=np.float64)
+        std = X[train_idx].std(axis=0, dtype=np.float64)
         std[std == 0] = 1.0  # a constant feature stays constant (0) instead of dividing by 0
     pre = Preprocessing(list(raw.feature_names), target_names, classes, mean, std)
 
     def part(idx):
         if len(idx) == 0:
             return None
-        return Split(np.ascontiguousarray(pre.transform(X[idx]), dtype=dtype), np.ascontiguousarray(Y[idx], dtype=dtype))
+        rows = np.asarray(X[idx], dtype=np.float64)
+        return Split(np.ascontiguousarray(pre.transform(rows), dtype=dtype), np.ascontiguousarray(Y[idx], dtype=dtype))
 
     return Dataset(part(train_idx), part(val_idx), part(test_idx), pre, source=raw.source)

@@ -72,7 +72,7 @@ def load_data(config: RunConfig, rng: np.random.Generator, base_dir: Path | None
     """The config's dataset, encoded, split and checked against `layers`."""
     spec = config.dataset
     try:
-        raw = data_mod.load_raw(spec.name)
+        raw = data_mod.load_raw(spec.name, base_dir, spec.target)
     except UserError as err:
         raise UserError(_placed_in_config(config, err.message)) from None
     n_features = raw.X.shape[1]
@@ -106,7 +106,8 @@ def _placed_in_config(config: RunConfig, message: str) -> str:
     lines = []
     for line in message.splitlines():
         field, sep, rest = line.partition(": ")
-        lines.append(f"{config.where(field)}: {rest}" if sep and field in RunConfig.model_fields else line)
+        placed = sep and field.split(".")[0] in RunConfig.model_fields
+        lines.append(f"{config.where(field)}: {rest}" if placed else line)
     return "\n".join(lines)
 
 

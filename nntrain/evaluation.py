@@ -1,0 +1,91 @@
+"""`evaluate_file`: a saved network on a labelled data file, with its saved preprocessing.
+
+The file is read by the same loaders as training. CSV columns are matched to
+the saved feature names (any order, extra columns ignored); other formats must
+have the same number of features. Labels are encoded with the saved classes.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nntrain import checkpoint, loaders
+from nntrain.data import Preprocessing, RawData, encode_labels
+from nntrain.errors import UserError
+from nntrain.report import ClassificationReport, classification_report
+
+
+@dataclass
+class Evaluation:
+    rows: int
+    cost: float
+    report: ClassificationReport | None  # None for regression targets
+
+    def to_json(self) -> dict:
+        return self.report.to_json() if self.report is not None else {"rows": self.rows, "cost": self.cost}
+
+
+def _csv_target(path: Path, pre: Preprocessing, config: dict) -> str | None:
+    """The label column: the training config's `target`, else the one column that is not a feature."""
+    saved = (config.get("dataset") or {}).get("target")
+    if saved is not None:
+        return saved
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        header = [name.strip() for name in next(csv.reader(f), [])]
+    others = [name for name in header if name not in set(pre.feature_names)]
+    return others[0] if len(others) == 1 else None
+
+
+def _aligned_features(raw: RawData, pre: Preprocessing, path: Path, by_name: bool) -> np.ndarray:
+    if by_name:
+        missing = [name for name in pre.feature_names if name not in raw.feature_names]
+        if missing:
+            raise UserError(
+                f"{path}: lacks feature column(s) {', '.join(missing)} the network was trained on; "
+                f"needed: {', '.join(pre.feature_names)}"
+            )
+        order = [raw.feature_names.index(name) for name in pre.feature_names]
+        return np.asarray(raw.X)[:, order]
+    if raw.X.shape[1] != len(pre.feature_names):
+        raise UserError(
+            f"{path}: has {raw.X.shape[1]} feature(s) but the network takes {len(pre.feature_names)}"
+        )
+    return np.asarray(raw.X)
+
+
+def _targets(raw: RawData, pre: Preprocessing, n_outputs: int, path: Path) -> np.ndarray:
+    """Targets (m, n_outputs) as the network was trained on them."""
+    if pre.classes is None:
+        y = raw.y if raw.y.ndim == 2 else raw.y[:, None]
+        if y.shape[1] != n_outputs:
+            raise UserError(f"{path}: has {y.shape[1]} target column(s) but the network has {n_outputs} output(s)")
+        return y.astype(np.float64)
+    codes = encode_labels(raw.y, pre.classes, str(path))
+    if n_outputs == 1:
+        return codes.astype(np.float64)[:, None]
+    return np.eye(n_outputs)[codes]
+
+
+def evaluate_file(weights_path: Path, data_path: Path) -> Evaluation:
+    ckpt = checkpoint.load(weights_path)
+    pre, network = ckpt.preprocessing, ckpt.network
+    if not data_path.exists():
+        raise UserError(f"{data_path}: no such data file or folder; allowed: {loaders.ALLOWED_FORMATS}")
+    is_csv = data_path.is_file() and data_path.suffix.lower() == ".csv"
+    target = _csv_target(data_path, pre, ckpt.config) if is_csv else None
+    raw = loaders.load_file(data_path, target)
+    if raw.fixed_test is not None:  # an IDX folder with t10k files: evaluate on those
+        raw = RawData(raw.X[raw.fixed_test], raw.y[raw.fixed_test], raw.feature_names, raw.target_names, raw.classes, raw.source)
+    X = _aligned_features(raw, pre, data_path, by_name=is_csv)
+    Y = _targets(raw, pre, network.sizes[-1], data_path)
+    dtype = network.layers[0].W.dtype
+    X = np.ascontiguousarray(pre.transform(X.astype(np.float64)), dtype=dtype)
+    Y = Y.astype(dtype)
+    h, z = network.predict(X, logits=True)
+    cost = float(network.cost.value(h, Y, z, network.output_activation))
+    report = classification_report(h, Y, pre.classes, cost) if pre.classes is not None else None
+    return Evaluation(len(X), cost, report)

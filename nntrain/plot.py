@@ -1,0 +1,99 @@
+"""`plot_history`: a run's history.csv as a PNG (cost, validation cost, accuracies vs epoch).
+
+matplotlib is an optional extra (`pip install 'nntrain[plot]'`), imported lazily
+with the Agg backend so plotting works without a display.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+
+from nntrain.errors import UserError
+
+COST_COLUMNS = ("cost", "val_cost")
+ACCURACY_COLUMNS = ("train_accuracy", "val_accuracy")
+
+
+def read_history(path: Path) -> dict[str, np.ndarray]:
+    """history.csv -> {column: float array}; empty cells become NaN."""
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file; give the folder of a finished run (nntrain run writes history.csv)") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise UserError(f"{path}: cannot be read ({err})") from None
+    if len(rows) < 2 or "epoch" not in rows[0] or "cost" not in rows[0]:
+        raise UserError(f"{path}: not an nntrain history (needs a header with epoch and cost, and at least one row)")
+    header = rows[0]
+    if any(len(row) != len(header) for row in rows[1:]):
+        raise UserError(f"{path}: rows do not match the header; the file is damaged")
+    try:
+        table = np.array([[float(v) if v else np.nan for v in row] for row in rows[1:]])
+    except ValueError:
+        raise UserError(f"{path}: holds a value that is not a number; the file is damaged") from None
+    return {name: table[:, j] for j, name in enumerate(header)}
+
+
+def _pyplot():
+    try:
+        import matplotlib
+    except ImportError:
+        raise UserError("matplotlib is not installed; pip install 'nntrain[plot]'") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _run_name(run_dir: Path) -> str:
+    """The run's config name (from config.yaml), else the folder's name."""
+    import yaml
+
+    try:
+        config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
+        return str(config["name"])
+    except (OSError, yaml.YAMLError, TypeError, KeyError):
+        return run_dir.resolve().name
+
+
+def plot_history(run_dir: Path, out: Path | None = None) -> Path:
+    """Draw RUN_DIR/history.csv into `out` (default RUN_DIR/history.png); returns the path written."""
+    history = read_history(run_dir / "history.csv")
+    out = out if out is not None else run_dir / "history.png"
+    if out.suffix.lower() != ".png":
+        raise UserError(f"{out}: the plot is written as PNG; give a file name ending in .png")
+    plt = _pyplot()
+    accuracies = [c for c in ACCURACY_COLUMNS if c in history]
+    fig, axes = plt.subplots(1, 2 if accuracies else 1, figsize=(11 if accuracies else 6.5, 4.2), squeeze=False)
+    epoch = history["epoch"]
+    run_name = _run_name(run_dir)
+    ax = axes[0, 0]
+    for name in COST_COLUMNS:
+        if name in history:
+            ax.plot(epoch, history[name], label=name.replace("_", " "))
+    costs = np.concatenate([history[c] for c in COST_COLUMNS if c in history])
+    if np.all(costs[np.isfinite(costs)] > 0):
+        ax.set_yscale("log")
+    ax.set(xlabel="epoch", ylabel="cost", title=f"{run_name}: cost")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    if accuracies:
+        ax = axes[0, 1]
+        for name in accuracies:
+            ax.plot(epoch, history[name], label=name.replace("_", " "))
+        ax.set(xlabel="epoch", ylabel="accuracy", title=f"{run_name}: accuracy")
+        ax.grid(True, alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(out, dpi=110)
+    except OSError as err:
+        raise UserError(f"{out}: cannot write the plot ({err.strerror or err})") from None
+    finally:
+        plt.close(fig)
+    return out

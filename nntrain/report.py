@@ -1,0 +1,101 @@
+"""Classification report: confusion matrix, per-class precision and recall, rendering.
+
+The pure functions take class indices; `classification_report` takes network
+outputs and targets as the training loop sees them (one-hot, or one 0/1 unit).
+`render_report` draws a report with rich; `cli.run` and `cli.evaluate` use it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+
+def class_codes(values: np.ndarray) -> np.ndarray:
+    """Outputs or targets (m, k) -> class index (m,): argmax, or value > 0.5 for one unit."""
+    if values.shape[1] == 1:
+        return (values[:, 0] > 0.5).astype(np.intp)
+    return values.argmax(axis=1)
+
+
+def confusion_matrix(true: np.ndarray, pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """C[i, j] = number of rows of true class i predicted as class j, shape (k, k)."""
+    flat = np.bincount(true * n_classes + pred, minlength=n_classes * n_classes)
+    return flat.reshape(n_classes, n_classes)
+
+
+def precision_recall(confusion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per class: precision = C[i, i] / column sum, recall = C[i, i] / row sum (NaN when the sum is 0)."""
+    hits = np.diag(confusion).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = hits / confusion.sum(axis=0)
+        recall = hits / confusion.sum(axis=1)
+    return precision, recall
+
+
+@dataclass
+class ClassificationReport:
+    classes: list
+    confusion: np.ndarray  # (k, k), rows true class, columns predicted
+    precision: np.ndarray  # (k,), NaN for a class never predicted
+    recall: np.ndarray  # (k,), NaN for a class absent from the data
+    cost: float | None = None
+
+    @property
+    def rows(self) -> int:
+        return int(self.confusion.sum())
+
+    @property
+    def accuracy(self) -> float:
+        return float(np.trace(self.confusion) / max(self.rows, 1))
+
+    def to_json(self) -> dict:
+        def nan_to_none(values):
+            return [None if np.isnan(v) else float(v) for v in values]
+
+        return {
+            "rows": self.rows,
+            "cost": self.cost,
+            "accuracy": self.accuracy,
+            "classes": [c if isinstance(c, (int, str)) else str(c) for c in self.classes],
+            "precision": nan_to_none(self.precision),
+            "recall": nan_to_none(self.recall),
+            "confusion": self.confusion.tolist(),
+        }
+
+
+def classification_report(h: np.ndarray, Y: np.ndarray, classes: list, cost: float | None = None) -> ClassificationReport:
+    """Report for outputs h and targets Y, both (m, k) (k = 1 for two classes on one unit)."""
+    n_classes = len(classes)
+    confusion = confusion_matrix(class_codes(Y), class_codes(h), n_classes)
+    precision, recall = precision_recall(confusion)
+    return ClassificationReport(list(classes), confusion, precision, recall, cost)
+
+
+def _pct(value: float) -> str:
+    return "-" if np.isnan(value) else f"{value:.3f}"
+
+
+def render_report(report: ClassificationReport, console: Console, title: str) -> None:
+    """Accuracy line, a per-class precision/recall table and the confusion matrix."""
+    cost = "" if report.cost is None else f", cost {report.cost:.6g}"
+    console.print(f"[bold]{title}[/]: {report.rows} rows, accuracy {report.accuracy:.4f}{cost}")
+    names = [str(c) for c in report.classes]
+    per_class = Table(title="per class")
+    for column in ("class", "precision", "recall", "support"):
+        per_class.add_column(column, justify="left" if column == "class" else "right")
+    support = report.confusion.sum(axis=1)
+    for name, p, r, n in zip(names, report.precision, report.recall, support):
+        per_class.add_row(name, _pct(p), _pct(r), str(int(n)))
+    console.print(per_class)
+    matrix = Table(title="confusion matrix (rows: true class, columns: predicted)")
+    matrix.add_column("true \\ pred", justify="left")
+    for name in names:
+        matrix.add_column(name, justify="right")
+    for i, name in enumerate(names):
+        cells = [f"[bold]{v}[/]" if i == j and v else ("." if v == 0 else str(v)) for j, v in enumerate(report.confusion[i])]
+        matrix.add_row(name, *cells)
+    console.print(matrix)

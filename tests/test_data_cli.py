@@ -1,0 +1,190 @@
+"""Data through the real CLI: CSV with text labels, evaluate, plot, errors; the digits configs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import CONFIGS, assert_user_error, run_cli
+from nntrain import checkpoint
+from nntrain.config import load_config
+
+
+def blobs_csv(path: Path, seed: int = 0, rows_per_class: int = 40) -> Path:
+    """Three well separated 2-d blobs with text labels in mixed spelling."""
+    rng = np.random.default_rng(seed)
+    centres = {"Red": (0, 0), "green": (4, 0), "BLUE sky": (0, 4)}
+    lines = ["x,y,colour"]
+    for label, (cx, cy) in centres.items():
+        for px, py in rng.normal(size=(rows_per_class, 2)) * 0.5 + (cx, cy):
+            lines.append(f"{px + 100:.4f},{py * 10:.4f},{label}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def blobs_config(folder: Path, data_name: str = "data/blobs.csv") -> Path:
+    config = folder / "blobs.yaml"
+    config.write_text(
+        f"dataset: {{name: {data_name}, target: colour, test_split: 0.25, val_split: 0.25, standardize: true}}\n"
+        "layers: [2, 8, 3]\nactivation: tanh\ncost: cross_entropy\noptimizer: adam\n"
+        "learning_rate: 0.05\nepochs: 60\n"
+    )
+    return config
+
+
+@pytest.fixture
+def blobs_run(tmp_path):
+    (tmp_path / "cfg" / "data").mkdir(parents=True)
+    blobs_csv(tmp_path / "cfg" / "data" / "blobs.csv")
+    config = blobs_config(tmp_path / "cfg")
+    # run from tmp_path: the data path resolves against the config's folder
+    proc = run_cli("run", config, "--out", "run", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return tmp_path, proc
+
+
+def test_csv_with_text_labels_trains_and_reports(blobs_run):
+    folder, proc = blobs_run
+    history = (folder / "run" / "history.csv").read_text().splitlines()
+    assert history[0].split(",")[:5] == ["epoch", "cost", "val_cost", "train_accuracy", "val_accuracy"]
+    assert len(history) == 61
+    metrics = json.loads((folder / "run" / "metrics.json").read_text())
+    assert metrics["test_accuracy"] >= 0.95 and "test_cost" in metrics
+    for fragment in ("test split", "Red", "green", "BLUE sky", "confusion matrix", "precision"):
+        assert fragment in proc.stdout
+
+
+def test_saved_preprocessing_gives_back_the_labels(blobs_run):
+    folder, _ = blobs_run
+    ckpt = checkpoint.load(folder / "run" / "weights.npz")
+    pre = ckpt.preprocessing
+    assert pre.classes == ["BLUE sky", "Red", "green"]
+    assert pre.feature_names == ["x", "y"]
+    # raw inputs at the blob centres -> the saved standardisation -> the right labels
+    X = pre.transform(np.array([[100.0, 0.0], [104.0, 0.0], [100.0, 40.0]]))
+    labels = pre.decode(ckpt.network.predict(X.astype(np.float32)))
+    assert labels.tolist() == ["Red", "green", "BLUE sky"]
+    # statistics come from training rows only: the mean is near but not equal to the full data's
+    full = np.loadtxt(folder / "cfg" / "data" / "blobs.csv", delimiter=",", skiprows=1, usecols=(0, 1))
+    assert not np.allclose(pre.mean, full.mean(axis=0), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(pre.mean, full.mean(axis=0), atol=1.0)
+
+
+def test_evaluate_table_and_json(blobs_run, tmp_path):
+    folder, _ = blobs_run
+    other = blobs_csv(tmp_path / "fresh.csv", seed=5, rows_per_class=10)
+    # columns in another order still match by name
+    lines = other.read_text().splitlines()
+    other.write_text("\n".join(",".join(np.array(l.split(","))[[2, 1, 0]]) for l in lines) + "\n")
+    proc = run_cli("evaluate", folder / "run" / "weights.npz", other)
+    assert proc.returncode == 0, proc.stderr
+    assert "30 rows" in proc.stdout and "confusion matrix" in proc.stdout
+    proc = run_cli("evaluate", folder / "run" / "weights.npz", other, "--format", "json")
+    report = json.loads(proc.stdout)
+    assert report["rows"] == 30 and report["accuracy"] >= 0.9
+    assert np.sum(report["confusion"]) == 30 and report["classes"] == ["BLUE sky", "Red", "green"]
+
+
+def test_evaluate_errors(blobs_run, tmp_path):
+    folder, _ = blobs_run
+    weights = folder / "run" / "weights.npz"
+    (tmp_path / "odd.csv").write_text("x,y,colour\n100,0,Red\n100,0,purple\n")
+    assert_user_error(run_cli("evaluate", weights, tmp_path / "odd.csv"), "label 'purple'", "allowed: BLUE sky, Red, green")
+    (tmp_path / "short.csv").write_text("x,colour\n100,Red\n")
+    assert_user_error(run_cli("evaluate", weights, tmp_path / "short.csv"), "lacks feature column(s) y")
+    assert_user_error(run_cli("evaluate", weights, tmp_path / "none.csv"), "no such data file")
+    assert_user_error(run_cli("evaluate", weights, tmp_path / "odd.csv", "--format", "xml"), "allowed: table, json")
+
+
+def test_bad_csv_through_run(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "blobs.csv").write_text("x,y,colour\n1,2,Red\n3,,green\n")
+    proc = run_cli("run", blobs_config(tmp_path), "--out", tmp_path / "run", cwd=tmp_path)
+    assert_user_error(proc, "line 3", "column 'y'", "missing value")
+
+
+def test_plot_writes_a_png(blobs_run):
+    folder, _ = blobs_run
+    proc = run_cli("plot", folder / "run", "-o", folder / "curves.png")
+    assert proc.returncode == 0, proc.stderr
+    assert (folder / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert_user_error(run_cli("plot", folder / "nowhere"), "history.csv", "no such file")
+
+
+def test_plot_without_matplotlib_says_how_to_install(blobs_run, tmp_path, monkeypatch):
+    folder, _ = blobs_run
+    fake = tmp_path / "no_mpl" / "matplotlib"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('matplotlib hidden for this test')\n")
+    monkeypatch.setenv("PYTHONPATH", str(fake.parent))  # run_cli puts the repo in front of it
+    proc = run_cli("plot", folder / "run")
+    assert_user_error(proc, "matplotlib is not installed; pip install 'nntrain[plot]'")
+
+
+# -- the digits configs ----------------------------------------------------------------
+
+
+def run_digits_config(tmp_path, monkeypatch, name: str, seed: int) -> dict:
+    """Run configs/NAME.yaml with another seed through the CLI; its metrics.json.
+
+    These tests check accuracy, not speed: one BLAS thread keeps them fast even when
+    other processes keep both cores busy (threaded BLAS on small matrices then crawls).
+    """
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    text = (CONFIGS / f"{name}.yaml").read_text()
+    assert "\nseed: 0\n" in text
+    config = tmp_path / f"{name}.yaml"
+    config.write_text(text.replace("\nseed: 0\n", f"\nseed: {seed}\n"))
+    proc = run_cli("run", config, "--out", tmp_path / "run", "--quiet")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return json.loads((tmp_path / "run" / "metrics.json").read_text())
+
+
+def test_digits_reproduces_seed_002(tmp_path, monkeypatch):
+    config = load_config(CONFIGS / "digits.yaml")
+    assert config.layers == [64, 30, 10] and config.epochs == 3000 and config.batch_size is None
+    assert (config.activation, config.cost, config.learning_rate) == ("sigmoid", "mse", 0.25)
+    metrics = run_digits_config(tmp_path, monkeypatch, "digits", seed=0)
+    assert metrics["test_accuracy"] >= 0.85 and metrics["epochs_run"] == 3000
+
+
+def test_digits_best_beats_the_peers(tmp_path, monkeypatch):
+    metrics = run_digits_config(tmp_path, monkeypatch, "digits_best", seed=1)
+    assert metrics["test_accuracy"] >= 0.975
+
+
+def test_idx_folder_trains_with_its_t10k_test_split(tmp_path):
+    from test_loaders import write_idx
+
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    # two classes of 4x4 images: bright top half or bright bottom half, with noise
+    def images(labels):
+        imgs = rng.integers(0, 60, (len(labels), 4, 4))
+        imgs[labels == 0, :2] += 180
+        imgs[labels == 1, 2:] += 180
+        return imgs
+
+    train_labels, test_labels = np.tile([0, 1], 20), np.tile([0, 1], 5)
+    write_idx(folder / "train-images-idx3-ubyte", images(train_labels), gz=True)
+    write_idx(folder / "train-labels-idx1-ubyte", train_labels, gz=True)
+    write_idx(folder / "t10k-images-idx3-ubyte", images(test_labels))
+    write_idx(folder / "t10k-labels-idx1-ubyte", test_labels)
+    config = tmp_path / "mnist.yaml"
+    config.write_text(
+        "dataset: {name: mnist, val_split: 0.25}\nlayers: [16, 2]\ncost: cross_entropy\n"
+        "optimizer: adam\nlearning_rate: 0.1\nepochs: 30\n"
+    )
+    proc = run_cli("run", config, "--out", tmp_path / "run", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "test split: 10 rows" in proc.stdout
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["test_accuracy"] == 1.0
+    proc = run_cli("evaluate", tmp_path / "run" / "weights.npz", folder, "--format", "json")
+    assert json.loads(proc.stdout)["rows"] == 10
+    config.write_text(config.read_text().replace("val_split: 0.25", "test_split: 0.2"))
+    assert_user_error(run_cli("run", config, "--out", tmp_path / "run2", cwd=tmp_path), "leave test_split at 0")

@@ -1,0 +1,228 @@
+"""File loaders: CSV, .npz, .npy and IDX folders, and their error messages."""
+
+from __future__ import annotations
+
+import gzip
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nntrain.data import BUILTIN_DATASETS, load_raw
+from nntrain.errors import UserError
+from nntrain.loaders import load_csv, load_file, load_idx_folder, load_npy, load_npz, read_idx
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def user_error(func, *args) -> str:
+    with pytest.raises(UserError) as info:
+        func(*args)
+    return info.value.message
+
+
+# -- CSV ------------------------------------------------------------------------------
+
+
+def test_csv_numeric_features_and_text_labels(tmp_path):
+    path = write(tmp_path / "pets.csv", "weight,height,kind\n4.5,30,Cat\n20,60,dog\n5,31, Cat\n")
+    raw = load_csv(path)
+    np.testing.assert_array_equal(raw.X, [[4.5, 30], [20, 60], [5, 31]])
+    assert raw.feature_names == ["weight", "height"]
+    assert raw.target_names == ["kind"]
+    assert raw.y.tolist() == ["Cat", "dog", "Cat"]
+    assert raw.classes == ["Cat", "dog"]  # original spelling, sorted
+
+
+def test_csv_target_column_by_name_and_whole_numbers_become_ints(tmp_path):
+    path = write(tmp_path / "d.csv", "label,a,b\n1,0.5,2\n0,1.5,3\n\n1,2.5,4\n")
+    raw = load_csv(path, target="label")
+    assert raw.feature_names == ["a", "b"]
+    assert raw.y.dtype.kind == "i" and raw.y.tolist() == [1, 0, 1]
+    np.testing.assert_array_equal(raw.X[:, 0], [0.5, 1.5, 2.5])
+
+
+def test_csv_real_valued_target_stays_float(tmp_path):
+    raw = load_csv(write(tmp_path / "r.csv", "x,y\n1,0.25\n2,0.5\n"))
+    assert raw.y.dtype.kind == "f" and raw.classes is None
+
+
+@pytest.mark.parametrize(
+    "text, fragments",
+    [
+        ("a,b,y\n1,2,0\n3,,1\n", ["line 3", "column 'b'", "missing value"]),
+        ("a,b,y\n1,2,0\n3,NA,1\n", ["line 3", "column 'b'", "missing value"]),
+        ("a,b,y\n1,2,0\n3,4\n", ["line 3", "2 value(s)", "3 column(s)"]),
+        ("a,b,y\n1,2,0\n1,2,0\n3,x7,1\n", ["line 4", "column 'b'", "'x7' is not a number"]),
+        ("a,b,y\n1,inf,0\n", ["line 2", "column 'b'", "not a finite number"]),
+        ("", ["the file is empty"]),
+        ("a,b,y\n", ["no data rows"]),
+        ("a,a,y\n1,2,0\n", ["'a' appears twice"]),
+    ],
+)
+def test_csv_errors_name_the_row_and_column(tmp_path, text, fragments):
+    path = write(tmp_path / "bad.csv", text)
+    message = user_error(load_csv, path)
+    assert str(path) in message
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+def test_csv_unknown_target_lists_the_columns(tmp_path):
+    path = write(tmp_path / "d.csv", "a,b,y\n1,2,0\n")
+    message = user_error(load_csv, path, "label")
+    assert "no column 'label'" in message and "a, b, y" in message
+
+
+def test_csv_reports_every_bad_feature_column(tmp_path):
+    path = write(tmp_path / "d.csv", "a,b,y\n1,x,0\n,2,1\n")
+    lines = user_error(load_csv, path).splitlines()
+    assert len(lines) == 2 and "column 'a'" in lines[0] and "column 'b'" in lines[1]
+
+
+# -- .npz / .npy ------------------------------------------------------------------------
+
+
+def test_npz_round_trip(tmp_path):
+    X = np.arange(12.0).reshape(4, 3)
+    np.savez(tmp_path / "d.npz", X=X, y=np.array([0.0, 1.0, 1.0, 0.0]))
+    raw = load_npz(tmp_path / "d.npz")
+    np.testing.assert_array_equal(raw.X, X)
+    assert raw.y.tolist() == [0, 1, 1, 0] and len(raw.feature_names) == 3
+
+
+def test_npz_missing_key_is_named(tmp_path):
+    np.savez(tmp_path / "d.npz", X=np.zeros((2, 2)), labels=np.zeros(2))
+    message = user_error(load_npz, tmp_path / "d.npz")
+    assert "'y'" in message and "labels" in message
+
+
+def test_npz_pickled_objects_are_refused(tmp_path):
+    np.savez(tmp_path / "d.npz", X=np.array([[1, 2]], dtype=object), y=np.array([0]))
+    assert "pickled" in user_error(load_npz, tmp_path / "d.npz")
+
+
+def test_npz_rows_must_match(tmp_path):
+    np.savez(tmp_path / "d.npz", X=np.zeros((3, 2)), y=np.zeros(2))
+    assert "3 rows but y has 2" in user_error(load_npz, tmp_path / "d.npz")
+
+
+def test_npy_last_column_is_the_target(tmp_path):
+    np.save(tmp_path / "d.npy", np.array([[0.5, 1.0, 2.0], [1.5, 2.0, 0.0]]))
+    raw = load_npy(tmp_path / "d.npy")
+    np.testing.assert_array_equal(raw.X, [[0.5, 1.0], [1.5, 2.0]])
+    assert raw.y.tolist() == [2, 0]
+
+
+def test_unknown_suffix_and_target_on_non_csv(tmp_path):
+    assert "unknown data file type '.txt'" in user_error(load_file, write(tmp_path / "d.txt", "1"))
+    np.savez(tmp_path / "d.npz", X=np.zeros((2, 2)), y=np.zeros(2))
+    assert ".csv files only" in user_error(load_file, tmp_path / "d.npz", "label")
+
+
+# -- IDX ------------------------------------------------------------------------------
+
+
+def write_idx(path: Path, array: np.ndarray, gz: bool = False) -> None:
+    """The IDX layout by hand: 0, 0, type code 0x08 (ubyte), ndim, big-endian uint32 dims, data."""
+    blob = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    blob += array.astype(np.uint8).tobytes()
+    if gz:
+        path = path.with_name(path.name + ".gz")
+        path.write_bytes(gzip.compress(blob))
+    else:
+        path.write_bytes(blob)
+
+
+def mnist_folder(tmp_path: Path, gz: bool, with_test: bool) -> tuple[Path, dict]:
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    parts = {
+        "train-images-idx3-ubyte": rng.integers(0, 256, (6, 3, 2)),
+        "train-labels-idx1-ubyte": np.array([0, 1, 2, 0, 1, 2]),
+    }
+    if with_test:
+        parts["t10k-images-idx3-ubyte"] = rng.integers(0, 256, (3, 3, 2))
+        parts["t10k-labels-idx1-ubyte"] = np.array([2, 1, 0])
+    for name, array in parts.items():
+        write_idx(folder / name, array, gz)
+    return folder, parts
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_idx_folder_with_test_files(tmp_path, gz):
+    folder, parts = mnist_folder(tmp_path, gz, with_test=True)
+    raw = load_idx_folder(folder)
+    images = np.concatenate([parts["train-images-idx3-ubyte"], parts["t10k-images-idx3-ubyte"]])
+    np.testing.assert_allclose(raw.X, images.reshape(9, 6) / 255.0, rtol=1e-6)
+    assert raw.y.tolist() == [0, 1, 2, 0, 1, 2, 2, 1, 0]
+    assert raw.fixed_test.tolist() == [6, 7, 8]
+    assert raw.feature_names[:3] == ["pixel_0_0", "pixel_0_1", "pixel_1_0"]
+    assert raw.X.min() >= 0 and raw.X.max() <= 1
+
+
+def test_idx_folder_without_test_files_has_no_fixed_split(tmp_path):
+    folder, _ = mnist_folder(tmp_path, gz=False, with_test=False)
+    raw = load_idx_folder(folder)
+    assert raw.X.shape == (6, 6) and raw.fixed_test is None
+
+
+def test_idx_bad_magic_and_truncation(tmp_path):
+    (tmp_path / "x").write_bytes(b"\x01\x02\x08\x01\x00\x00\x00\x02ab")
+    assert "bad magic number" in user_error(read_idx, tmp_path / "x")
+    write_idx(tmp_path / "y", np.arange(10))
+    (tmp_path / "y").write_bytes((tmp_path / "y").read_bytes()[:-3])
+    assert "truncated" in user_error(read_idx, tmp_path / "y")
+
+
+def test_idx_label_count_must_match(tmp_path):
+    folder = tmp_path / "m"
+    folder.mkdir()
+    write_idx(folder / "train-images-idx3-ubyte", np.zeros((4, 2, 2)))
+    write_idx(folder / "train-labels-idx1-ubyte", np.zeros(3))
+    assert "4 images" in user_error(load_idx_folder, folder)
+
+
+def test_empty_folder_is_not_a_dataset(tmp_path):
+    assert "train-images-idx3-ubyte" in user_error(load_idx_folder, tmp_path)
+
+
+# -- built-ins and path resolution ----------------------------------------------------------
+
+
+def test_digits_builtin():
+    raw = BUILTIN_DATASETS["digits"]()
+    assert raw.X.shape == (1797, 64) and raw.y.shape == (1797,)
+    assert raw.X.min() == 0 and raw.X.max() == 16
+    assert raw.classes == list(range(10))
+    assert np.all(np.bincount(raw.y) >= 170)  # every digit is well represented
+    assert raw.feature_names[9] == "pixel_1_1"
+
+
+def test_relative_path_falls_back_to_the_config_folder(tmp_path, monkeypatch):
+    config_dir = tmp_path / "configs"
+    (config_dir / "data").mkdir(parents=True)
+    write(config_dir / "data" / "d.csv", "a,y\n1,0\n2,1\n")
+    monkeypatch.chdir(tmp_path)
+    assert load_raw("data/d.csv", config_dir).X.shape == (2, 1)
+    message = user_error(load_raw, "data/missing.csv", config_dir)
+    assert "not a built-in dataset" in message and "digits" in message
+
+
+def test_digits_loads_without_scikit_learn():
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    code = (
+        "import sys; sys.modules['sklearn'] = None\n"  # any import of sklearn now fails
+        "from nntrain.data import load_raw; raw = load_raw('digits'); print(raw.X.shape)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 0 and "(1797, 64)" in proc.stdout, proc.stderr
