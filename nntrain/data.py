@@ -192,7 +192,7 @@ def prepare(
 ) -> Dataset:
     """Encode, split (test, then validation from the rest) and standardise `raw`."""
     Y, classes, target_names = encode_targets(raw, n_outputs)
-    X = np.asarray(raw.X, dtype=np.float64)
+    X = raw.X  # may be a memory-mapped file: only the rows a split needs are read
     m = X.shape[0]
     strata = None
     if classes is not None:
@@ -205,14 +205,21 @@ def prepare(
         )
     mean = std = None
     if standardize:
-        mean = X[train_idx].mean(axis=0)
-        std = X[train_idx].std(axis=0)
+        train_rows = np.asarray(X[train_idx], dtype=np.float64)
+        mean = train_rows.mean(axis=0)
+        std = train_rows.std(axis=0)
+        del train_rows
         std[std == 0] = 1.0  # a constant feature stays constant (0) instead of dividing by 0
     pre = Preprocessing(list(raw.feature_names), target_names, classes, mean, std)
 
     def part(idx):
         if len(idx) == 0:
             return None
-        return Split(np.ascontiguousarray(pre.transform(X[idx]), dtype=dtype), np.ascontiguousarray(Y[idx], dtype=dtype))
+        if len(idx) == m and pre.mean is None and X.dtype == dtype and X.flags.c_contiguous:
+            # every row, in order, unchanged: keep X itself (no copy), so a memory-mapped
+            # .npy trains batch by batch without being read into memory
+            return Split(X, np.ascontiguousarray(Y, dtype=dtype))
+        X_part = np.asarray(X[idx], dtype=np.float64)
+        return Split(np.ascontiguousarray(pre.transform(X_part), dtype=dtype), np.ascontiguousarray(Y[idx], dtype=dtype))
 
     return Dataset(part(train_idx), part(val_idx), part(test_idx), pre, source=raw.source)
