@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -53,7 +54,8 @@ def main() -> None:
     scale = 0.1 if args.quick else 1.0
 
     peak = worker("matmul", 5)["gflops"]
-    print(f"float32 matmul peak (4096^3, best of 5): {peak:.1f} GFLOP/s\n")
+    print(f"float32 matmul peak (4096^3, best of 5): {peak:.1f} GFLOP/s; "
+          f"load average at start {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n")
     print("| case | system | seconds | ratio to nntrain | GFLOP/s | share of peak | peak MB | dtype | note |")
     print("|---|---|---:|---:|---:|---:|---:|---|---|")
     with tempfile.TemporaryDirectory(prefix="nntrain-bench-") as tmp:
@@ -75,7 +77,8 @@ def main() -> None:
                 print(f"| {number} | {system} | {seconds:.3f} | {seconds / base:.2f} | {gflops:.2f} | "
                       f"{100 * gflops / peak:.1f}% | {out['peak_mb']:.0f} | {out.get('dtype', '')} | {note} |",
                       flush=True)
-    print(f"\ncases: " + "; ".join(f"{n}: {CASES[n].title}, {CASES[n].epochs} epochs" for n in cases))
+    print(f"\nload average at the end {os.getloadavg()[0]:.1f}")
+    print(f"cases: " + "; ".join(f"{n}: {CASES[n].title}, {CASES[n].epochs} epochs" for n in cases))
     if args.mmap:
         out = subprocess.run([sys.executable, str(HERE / "mmap_bench.py")], capture_output=True, text=True, check=True)
         print(out.stdout.strip())
