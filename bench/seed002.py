@@ -1,6 +1,9 @@
 """Seed 002's training loop (`train_nn` from /work/shared/seeds/002_*.txt), faithfully
 re-implemented: one sample at a time, sigmoid everywhere, squared-error delta,
-weights W[l] of shape (n_out, n_in). Used only to time it; prints removed."""
+weights W[l] of shape (n_out, n_in). Used only to time it; prints removed.
+The seed's text has lost some indentation (it shows the weight update and `cnt += 1`
+inside the per-sample loop); this follows the tutorial's published code, where the
+gradient step runs once per iteration after all samples."""
 
 import numpy as np
 import numpy.random as r
