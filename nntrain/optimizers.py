@@ -188,13 +188,13 @@ class Adam(Optimizer):
         np.multiply(g, g, out=tmp)
         tmp *= 1.0 - o.beta2
         v += tmp
-        bias1 = 1.0 - o.beta1**self.t
-        bias2 = 1.0 - o.beta2**self.t
+        # lr (m/c1) / (sqrt(v/c2) + eps) == (lr sqrt(c2)/c1) m / (sqrt(v) + eps sqrt(c2)):
+        # the right-hand form needs one pass fewer over the parameter.
+        root_c2 = (1.0 - o.beta2**self.t) ** 0.5
         np.sqrt(v, out=tmp)
-        tmp *= 1.0 / np.sqrt(bias2)
-        tmp += o.eps
+        tmp += o.eps * root_c2
         np.divide(m, tmp, out=tmp)
-        tmp *= self.learning_rate / bias1
+        tmp *= self.learning_rate * root_c2 / (1.0 - o.beta1**self.t)
         p -= tmp
 
 

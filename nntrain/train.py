@@ -91,10 +91,16 @@ def accuracy(h: np.ndarray, Y: np.ndarray) -> float:
     return float(np.mean(h.argmax(axis=1) == Y.argmax(axis=1)))
 
 
-def _correct(h: np.ndarray, Y: np.ndarray) -> int:
-    if Y.shape[1] == 1:
-        return int(np.count_nonzero((h[:, 0] > 0.5) == (Y[:, 0] > 0.5)))
-    return int(np.count_nonzero(h.argmax(axis=1) == Y.argmax(axis=1)))
+def _class_codes(Y: np.ndarray) -> np.ndarray:
+    """Each row's class, computed once per run: bool (y > 0.5) for one unit, else argmax."""
+    return Y[:, 0] > 0.5 if Y.shape[1] == 1 else Y.argmax(axis=1)
+
+
+def _correct(h: np.ndarray, codes: np.ndarray) -> int:
+    """How many rows of output h (m, k) match the class codes (m,) from `_class_codes`."""
+    if h.shape[1] == 1:
+        return int(np.count_nonzero((h[:, 0] > 0.5) == codes))
+    return int(np.count_nonzero(h.argmax(axis=1) == codes))
 
 
 def evaluate(network: Network, split: Split, classification: bool) -> dict[str, float]:
@@ -134,6 +140,7 @@ def train(
     full_batch = batch_size is None or batch_size >= m
     params, grads = network.params(), network.grads()
     history = History(epochs)
+    codes = _class_codes(Y) if classification else None
     if not full_batch:
         xb = np.empty((batch_size, X.shape[1]), X.dtype)
         yb = np.empty((batch_size, Y.shape[1]), Y.dtype)
@@ -150,7 +157,7 @@ def train(
         if full_batch:
             h = network.forward(X)
             cost = network.cost_value(h, Y)
-            correct = _correct(h, Y) if classification else 0
+            correct = _correct(h, codes) if classification else 0
             network.backward(Y)
             optimizer.step(params, grads)
         else:
@@ -164,7 +171,7 @@ def train(
                 h = network.forward(xs)
                 cost_sum += network.cost_value(h, ys) * n
                 if classification:
-                    correct += _correct(h, ys)
+                    correct += _correct(h, codes[idx])
                 network.backward(ys)
                 optimizer.step(params, grads)
             cost = cost_sum / m

@@ -1,0 +1,88 @@
+"""Benchmark nntrain against scikit-learn's MLPClassifier and PyTorch, side by side.
+
+    python bench/run.py                      # all four cases, median of 3 runs
+    python bench/run.py --cases 3,4 --repeats 5
+    python bench/run.py --quick              # smoke run: 1 repeat, a tenth of the epochs
+    python bench/run.py --mmap               # also: train 1 epoch from a >4 GB memory-mapped .npy
+
+Every system runs in its own process (bench/workers.py) on the same data files,
+architecture, batch size and epochs. GFLOP/s = rows x epochs x FLOPs per row
+(bench/cases.py: flops_per_sample) / seconds; its share is of the float32 matmul
+peak measured at the start of the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from cases import CASES, flops_per_sample, make_data  # noqa: E402
+
+SYSTEMS_BY_CASE = {
+    1: ["nntrain", "nntrain-cli", "sklearn", "torch"],
+    2: ["nntrain", "sklearn", "torch", "seed002"],
+    3: ["nntrain", "sklearn", "torch"],
+    4: ["nntrain", "sklearn", "torch"],
+}
+
+
+def worker(*args) -> dict:
+    proc = subprocess.run([sys.executable, str(HERE / "workers.py"), *map(str, args)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"worker {' '.join(map(str, args))} failed:\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", default="1,2,3,4", help="comma-separated case numbers (default: 1,2,3,4)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per system; the median is shown (default: 3)")
+    parser.add_argument("--quick", action="store_true", help="1 repeat and a tenth of the epochs: a smoke run")
+    parser.add_argument("--mmap", action="store_true", help="also train from a >4 GB memory-mapped file")
+    args = parser.parse_args()
+    cases = [int(c) for c in args.cases.split(",")]
+    repeats = 1 if args.quick else args.repeats
+    scale = 0.1 if args.quick else 1.0
+
+    peak = worker("matmul", 5)["gflops"]
+    print(f"float32 matmul peak (4096^3, best of 5): {peak:.1f} GFLOP/s; "
+          f"load average at start {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n")
+    print("| case | system | seconds | ratio to nntrain | GFLOP/s | share of peak | peak MB | dtype | note |")
+    print("|---|---|---:|---:|---:|---:|---:|---|---|")
+    with tempfile.TemporaryDirectory(prefix="nntrain-bench-") as tmp:
+        for number in cases:
+            case = CASES[number]
+            data_dir = Path(tmp) / f"case{number}"
+            rows, nbytes = make_data(case, data_dir)
+            base = None
+            for system in SYSTEMS_BY_CASE[number]:
+                if system == "nntrain-cli" and args.quick:
+                    continue
+                out = worker(system, number, data_dir, repeats, scale)
+                seconds = statistics.median(out["seconds"])
+                base = base if base is not None else seconds
+                gflops = rows * out["epochs"] * flops_per_sample(case.sizes) / seconds / 1e9
+                note = out.get("note", "")
+                if number >= 3 and system == "nntrain":
+                    note = (note + f" data {nbytes / 2**20:.0f} MB").strip()
+                print(f"| {number} | {system} | {seconds:.3f} | {seconds / base:.2f} | {gflops:.2f} | "
+                      f"{100 * gflops / peak:.1f}% | {out['peak_mb']:.0f} | {out.get('dtype', '')} | {note} |",
+                      flush=True)
+    print(f"\nload average at the end {os.getloadavg()[0]:.1f}")
+    print(f"cases: " + "; ".join(f"{n}: {CASES[n].title}, {CASES[n].epochs} epochs" for n in cases))
+    if args.mmap:
+        out = subprocess.run([sys.executable, str(HERE / "mmap_bench.py")], capture_output=True, text=True, check=True)
+        print(out.stdout.strip())
+
+
+if __name__ == "__main__":
+    main()

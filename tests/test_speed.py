@@ -1,0 +1,112 @@
+"""The speed work: fast paths must compute the same maths, allocate nothing per
+optimizer step, and train from a memory-mapped file without copying it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tracemalloc
+import warnings
+
+import numpy as np
+import pytest
+
+from conftest import REPO
+from nntrain.activations import ACTIVATIONS
+from nntrain.data import RawData, prepare
+from nntrain.initializers import Xavier
+from nntrain.network import Network
+from nntrain.optimizers import OPTIMIZERS, Adam
+from nntrain.train import train
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_matches_the_stable_formula_and_saturates_silently(dtype):
+    z = np.array([-1000, -100, -88.5, -30, -1, 0, 0.5, 30, 1000], dtype=dtype)
+    expected = np.exp(-np.logaddexp(0.0, -z.astype(np.float64)))  # 1/(1+e^-z) without overflow
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = ACTIVATIONS["sigmoid"].forward(z.copy())
+    assert got.dtype == dtype
+    tiny = np.finfo(dtype).tiny
+    np.testing.assert_allclose(got, expected.astype(dtype), rtol=8 * np.finfo(dtype).eps, atol=tiny)
+    assert got[0] == 0.0 and got[-1] == 1.0
+
+
+def test_adam_matches_the_textbook_update():
+    rng = np.random.default_rng(1)
+    p = rng.standard_normal((4, 3))
+    ref = p.copy()
+    m = np.zeros_like(p)
+    v = np.zeros_like(p)
+    opt = Adam(Adam.Options(beta1=0.8, beta2=0.99, eps=1e-3), learning_rate=0.05)
+    for t in range(1, 6):
+        g = rng.standard_normal(p.shape)
+        opt.step([p], [g])
+        m = 0.8 * m + 0.2 * g
+        v = 0.99 * v + 0.01 * g * g
+        ref -= 0.05 * (m / (1 - 0.8**t)) / (np.sqrt(v / (1 - 0.99**t)) + 1e-3)
+    np.testing.assert_allclose(p, ref, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_optimizer_steps_allocate_nothing_after_the_first(name):
+    rng = np.random.default_rng(0)
+    params = [rng.standard_normal((300, 100)).astype(np.float32), np.zeros(100, np.float32)]
+    grads = [rng.standard_normal(p.shape).astype(np.float32) for p in params]
+    opt = OPTIMIZERS[name](None, 0.01)
+    opt.step(params, grads)  # the first step allocates the state
+    tracemalloc.start()
+    try:
+        for _ in range(3):
+            opt.step(params, grads)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4096, f"{name} allocated {peak} bytes per step; one weight array is {params[0].nbytes}"
+
+
+def _trained_weights(X, y, seed=0):
+    raw = RawData(X, y, [f"x{i}" for i in range(X.shape[1])], ["y"])
+    data = prepare(raw, 3, np.random.default_rng(seed), dtype=np.float32)
+    net = Network.build([X.shape[1], 8, 3], "relu", "softmax", "cross_entropy", Xavier(), np.random.default_rng(seed))
+    train(net, OPTIMIZERS["adam"](None, 0.01), data, epochs=2, batch_size=32, rng=np.random.default_rng(seed))
+    return data, [p.copy() for p in net.params()]
+
+
+def test_training_from_a_memory_mapped_npy_uses_the_file_and_matches_in_memory(tmp_path):
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((200, 6)).astype(np.float32)
+    y = rng.integers(0, 3, 200)
+    np.save(tmp_path / "X.npy", X)
+    mapped = np.load(tmp_path / "X.npy", mmap_mode="r")
+
+    data_mapped, weights_mapped = _trained_weights(mapped, y)
+    _, weights_memory = _trained_weights(X, y)
+
+    assert isinstance(data_mapped.train.X, np.memmap), "prepare() copied the memory-mapped rows"
+    for a, b in zip(weights_mapped, weights_memory):
+        assert np.array_equal(a, b)
+
+
+def test_memory_mapped_rows_are_copied_when_they_must_change(tmp_path):
+    X = np.arange(40, dtype=np.float32).reshape(20, 2)
+    np.save(tmp_path / "X.npy", X)
+    mapped = np.load(tmp_path / "X.npy", mmap_mode="r")
+    raw = RawData(mapped, np.arange(20) % 2, ["a", "b"], ["y"])
+    data = prepare(raw, 2, np.random.default_rng(0), standardize=True)
+    assert not isinstance(data.train.X, np.memmap)
+    np.testing.assert_allclose(data.train.X.mean(axis=0), 0.0, atol=1e-6)
+    np.testing.assert_allclose(data.train.X.std(axis=0), 1.0, rtol=1e-5)
+
+
+def test_bench_quick_run_prints_the_table():
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "run.py"), "--quick", "--cases", "1"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = {line.split("|")[2].strip(): line for line in proc.stdout.splitlines() if line.startswith("| 1 |")}
+    assert set(rows) == {"nntrain", "sklearn", "torch"}
+    assert rows["nntrain"].split("|")[4].strip() == "1.00"  # ratios are relative to nntrain
+    assert "matmul peak" in proc.stdout
