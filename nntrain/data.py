@@ -292,9 +292,10 @@ def prepare(
     def part(idx):
         if len(idx) == 0:
             return None
-        if len(idx) == m and pre.mean is None and X.dtype == dtype and X.flags.c_contiguous:
+        if len(idx) == m and pre.mean is None and X.dtype == dtype and (X.flags.c_contiguous or isinstance(X, np.memmap)):
             # every row, in order, unchanged: keep X itself (no copy), so a memory-mapped
-            # .npy trains batch by batch without being read into memory
+            # .npy (a strided view: its last column is the target) trains batch by batch
+            # without being read into memory
             return Split(X, np.ascontiguousarray(Y, dtype=dtype))
         X_part = np.asarray(X[idx], dtype=np.float64)
         return Split(np.ascontiguousarray(pre.transform(X_part), dtype=dtype), np.ascontiguousarray(Y[idx], dtype=dtype))

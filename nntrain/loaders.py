@@ -167,9 +167,21 @@ def _check_numeric(path: Path, key: str, arr: np.ndarray, ndims: tuple[int, ...]
         raise UserError(f"{path}: array '{key}' has shape {arr.shape}; it must be {shapes}")
     if arr.dtype.kind not in "iufb":
         raise UserError(f"{path}: array '{key}' holds {arr.dtype} values; it must hold numbers")
-    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
-        row = int(np.flatnonzero(~np.isfinite(arr).reshape(len(arr), -1).all(axis=1))[0])
-        raise UserError(f"{path}: array '{key}', row {row}: holds NaN or infinity; every value must be finite")
+    if arr.dtype.kind == "f":
+        row = _first_non_finite_row(arr)
+        if row is not None:
+            raise UserError(f"{path}: array '{key}', row {row}: holds NaN or infinity; every value must be finite")
+
+
+def _first_non_finite_row(arr: np.ndarray, chunk_rows: int = 65536) -> int | None:
+    """Index of the first row holding NaN or inf, scanning in chunks so a memory-mapped
+    file is never copied whole (np.isfinite of all of it would allocate a mask its size)."""
+    for start in range(0, len(arr), chunk_rows):
+        block = np.asarray(arr[start : start + chunk_rows]).reshape(min(chunk_rows, len(arr) - start), -1)
+        bad = ~np.isfinite(block).all(axis=1)
+        if bad.any():
+            return start + int(np.flatnonzero(bad)[0])
+    return None
 
 
 def _numeric_target(y: np.ndarray) -> np.ndarray:

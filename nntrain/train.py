@@ -3,7 +3,7 @@
 One epoch is one pass over the training rows: a single full-batch step when
 `batch_size` is None (the seeds' gradient descent), otherwise shuffled
 mini-batches, one permutation per epoch, each batch gathered into a reused
-buffer (`np.take(..., out=)`), so no per-batch arrays are allocated.
+buffer (`gather_rows`), so no per-batch arrays are allocated for in-memory data.
 
 The epoch's `cost` is the mean of the batch costs seen during the epoch
 (for full batch: the cost at the start of the step), weighted by batch size.
@@ -112,6 +112,19 @@ def evaluate(network: Network, split: Split, classification: bool) -> dict[str, 
     return out
 
 
+def gather_rows(src: np.ndarray, idx: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Rows `idx` of `src` into `out` (len(idx), n).
+
+    np.take(out=) allocates nothing, but copies a non-contiguous source whole
+    first; a strided source (a memory-mapped .npy minus its target column) is
+    gathered by fancy indexing instead, which reads only the rows asked for.
+    """
+    if src.flags.c_contiguous:
+        return np.take(src, idx, axis=0, out=out)
+    out[...] = src[idx]
+    return out
+
+
 def train(
     network: Network,
     optimizer: Optimizer,
@@ -166,8 +179,8 @@ def train(
             for start in range(0, m, batch_size):
                 idx = order[start : start + batch_size]
                 n = len(idx)
-                xs = np.take(X, idx, axis=0, out=xb[:n])
-                ys = np.take(Y, idx, axis=0, out=yb[:n])
+                xs = gather_rows(X, idx, xb[:n])
+                ys = gather_rows(Y, idx, yb[:n])
                 h = network.forward(xs)
                 cost_sum += network.cost_value(h, ys) * n
                 if classification:

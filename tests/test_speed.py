@@ -110,3 +110,50 @@ def test_bench_quick_run_prints_the_table():
     assert set(rows) == {"nntrain", "sklearn", "torch"}
     assert rows["nntrain"].split("|")[4].strip() == "1.00"  # ratios are relative to nntrain
     assert "matmul peak" in proc.stdout
+
+
+def test_npy_file_trains_memory_mapped_through_the_loader(tmp_path):
+    """A .npy dataset (features + target column) reaches training as a memory-mapped view, not a copy."""
+    from nntrain.config import parse_config
+    from nntrain.runner import load_data
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 4)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.float32)
+    np.save(tmp_path / "table.npy", np.column_stack([X, y]))
+    config = parse_config(
+        {"dataset": str(tmp_path / "table.npy"), "layers": [4, 3, 2], "batch_size": 32, "epochs": 2}, "c.yaml"
+    )
+    data = load_data(config, np.random.default_rng(0))
+    assert isinstance(data.train.X, np.memmap), "the loader or prepare() copied the mapped file"
+    np.testing.assert_array_equal(np.asarray(data.train.X), X)
+
+
+def test_non_finite_rows_in_a_mapped_file_are_found_in_chunks(tmp_path):
+    from nntrain.errors import UserError
+    from nntrain.loaders import load_npy
+
+    table = np.zeros((70000, 3), np.float32)
+    table[66000, 1] = np.nan
+    np.save(tmp_path / "t.npy", table)
+    with pytest.raises(UserError, match="row 66000: holds NaN"):
+        load_npy(tmp_path / "t.npy")
+
+
+def test_gather_rows_reads_only_the_batch_from_a_strided_mapped_file(tmp_path):
+    """A strided memmap batch gather must not materialise the whole source (np.take would)."""
+    from nntrain.train import gather_rows
+
+    table = np.lib.format.open_memmap(tmp_path / "t.npy", mode="w+", dtype=np.float32, shape=(200_000, 51))
+    table[:] = np.arange(51, dtype=np.float32)
+    table[:, 0] = np.arange(200_000)
+    table.flush()
+    view = np.load(tmp_path / "t.npy", mmap_mode="r")[:, :-1]
+    idx = np.array([5, 199_999, 17])
+    out = np.empty((3, 50), np.float32)
+    tracemalloc.start()
+    gather_rows(view, idx, out)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert out[:, 0].tolist() == [5, 199_999, 17]
+    assert peak < 1_000_000, f"gathered 3 rows but allocated {peak} bytes (the source is 40 MB)"
