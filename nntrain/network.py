@@ -152,7 +152,7 @@ class Network:
             layer = self.layers[i]
             a_prev = buf.a[i - 1] if i > 0 else X
             np.matmul(a_prev.T, delta, out=layer.dW)
-            np.sum(delta, axis=0, out=layer.db)
+            np.add.reduce(delta, axis=0, out=layer.db)
             if self.l2:
                 layer.dW += self.l2 * layer.W
             if i > 0:

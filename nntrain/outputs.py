@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 
@@ -16,14 +17,17 @@ from nntrain.train import HISTORY_COLUMNS, EpochReport, History
 RUN_FILES = ("weights.npz", "history.csv", "config.yaml", "metrics.json")
 
 
-def _fmt(value: float) -> str:
-    return "" if np.isnan(value) else repr(float(value))
+def _cells(name: str, values) -> list[str]:
+    """One column's CSV cells: whole numbers for `epoch`, shortest round-trip floats, '' for NaN."""
+    if name == "epoch":
+        return [str(int(v)) for v in values]
+    return [repr(v) if v == v else "" for v in values]
 
 
-def _row(columns: list[str], values: dict[str, float]) -> str:
-    return ",".join(
-        str(int(values[name])) if name == "epoch" else _fmt(values.get(name, float("nan"))) for name in columns
-    ) + "\n"
+def format_rows(columns: list[str], data: list) -> str:
+    """CSV lines for column-wise data (`data[j]` holds column j's values), formatted a column at a time."""
+    cells = [_cells(name, np.asarray(col, dtype=np.float64).tolist()) for name, col in zip(columns, data)]
+    return "".join(",".join(row) + "\n" for row in zip(*cells))
 
 
 class HistoryWriter:
@@ -42,22 +46,23 @@ class HistoryWriter:
         self._earlier = list(earlier_rows)  # a resumed run's history, rewritten ahead of the new rows
         self._file = open(path, "w", encoding="utf-8", newline="")
         self._columns: list[str] | None = None
-        self._pending: list[str] = []
+        self._pending: list[list[float]] = []  # rows of values, formatted at flush time
         self._last_flush = time.monotonic()
 
     def __call__(self, report: EpochReport) -> None:
         values = {"epoch": report.epoch, **report.values}
         if self._columns is None:
             self._columns = [c for c in HISTORY_COLUMNS if c in values]
-            self._pending.append(",".join(self._columns) + "\n")
-            self._pending.extend(_row(self._columns, row) for row in self._earlier)
-        self._pending.append(_row(self._columns, values))
+            self._file.write(",".join(self._columns) + "\n")
+            self._pending.extend([row.get(c, math.nan) for c in self._columns] for row in self._earlier)
+        self._pending.append([values.get(c, math.nan) for c in self._columns])
         if time.monotonic() - self._last_flush >= self.flush_seconds:
             self.flush()
 
     def flush(self) -> None:
-        self._file.write("".join(self._pending))
-        self._pending.clear()
+        if self._pending:
+            self._file.write(format_rows(self._columns, list(zip(*self._pending))))
+            self._pending.clear()
         self._file.flush()
         self._last_flush = time.monotonic()
 
@@ -86,8 +91,7 @@ def write_history(path: Path, history: History) -> None:
     data = [history.column(c) for c in columns]
     with atomic_open(path, "w") as f:
         f.write(",".join(columns) + "\n")
-        for row in range(history.rows):
-            f.write(",".join(str(int(col[row])) if name == "epoch" else _fmt(col[row]) for name, col in zip(columns, data)) + "\n")
+        f.write(format_rows(columns, data))
 
 
 def read_history(path: Path) -> list[dict[str, float]]:

@@ -88,18 +88,32 @@ class EarlyStopping:
 
 
 class FiniteGuard:
-    """Remembers the last all-finite parameters from an epoch with a finite cost."""
+    """Keeps the last parameters known to give a finite cost, to restore after a divergence.
+
+    The parameters left by epoch e's steps are the ones epoch e+1's forward pass
+    uses, so epoch e+1's finite cost proves them good. Two preallocated snapshots
+    take turns: `pending` (taken after the latest epoch, not yet proven) and
+    `good` (proven). One copy per epoch, and no per-epoch scan of the weights.
+    """
 
     def __init__(self, params: list[np.ndarray]):
-        self.last = ParamSnapshot(params)
+        self.good = ParamSnapshot(params)
+        self.pending = ParamSnapshot(params)
+        self.pending.take(params)  # the starting parameters, proven by epoch 1's cost
 
     def update(self, cost: float, params: list[np.ndarray]) -> bool:
-        """True when training diverged (non-finite cost or parameters)."""
-        # a sum is finite iff every entry is (short of overflow, itself a divergence), without a mask array
-        if math.isfinite(cost) and all(math.isfinite(float(np.sum(p))) for p in params):
-            self.last.take(params)
-            return False
-        return True
+        """True when training diverged (a non-finite cost)."""
+        if not math.isfinite(cost):
+            return True
+        self.good, self.pending = self.pending, self.good
+        self.pending.take(params)
+        return False
 
     def restore(self, params: list[np.ndarray]) -> None:
-        self.last.restore(params)
+        self.good.restore(params)
+
+
+def all_finite(params: list[np.ndarray]) -> bool:
+    """Every entry finite: a sum is finite iff its terms are (short of overflow, itself a divergence)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return all(math.isfinite(np.add.reduce(p, axis=None)) for p in params)

@@ -21,7 +21,7 @@ from nntrain.data import Dataset, Split
 from nntrain.network import Network
 from nntrain.optimizers import Optimizer
 from nntrain.schedules import Constant, Schedule
-from nntrain.stopping import EarlyStopping, FiniteGuard, ToleranceStop
+from nntrain.stopping import EarlyStopping, FiniteGuard, ToleranceStop, all_finite
 
 HISTORY_COLUMNS = ("epoch", "cost", "val_cost", "train_accuracy", "val_accuracy", "learning_rate", "elapsed_s")
 
@@ -214,6 +214,9 @@ def train(
         if should_stop is not None and should_stop():
             stop_reason = "interrupted"
             break
+    if stop_reason != "diverged" and not all_finite(params):  # the very last step blew up
+        guard.restore(params)
+        stop_reason = "diverged"
     result = TrainResult(history, history.rows, stop_reason, time.perf_counter() - started, start_epoch + history.rows)
     if early_stopping is not None and early_stopping.best_epoch:
         early_stopping.restore(params)

@@ -145,3 +145,34 @@ def test_l2_from_the_config_shrinks_the_weights(tmp_path):
     norm = lambda s: sum(np.sum(layer.W**2) for layer in s.network.layers)
     assert norm(decayed) < norm(free)
     assert decayed.metrics["final_cost"] >= decayed.network.l2_penalty() > 0
+
+
+def test_finite_guard_restores_the_last_parameters_that_gave_a_finite_cost():
+    from nntrain.stopping import FiniteGuard
+
+    p = [np.array([0.0])]
+    guard = FiniteGuard(p)  # P0
+    p[0][:] = 1.0  # epoch 1: cost from P0 finite, step -> P1
+    assert guard.update(0.5, p) is False
+    p[0][:] = 2.0  # epoch 2: cost from P1 finite, step -> P2
+    assert guard.update(0.4, p) is False
+    p[0][:] = 3.0  # epoch 3: cost from P2 is inf: P2 is bad, P1 was the last good one
+    assert guard.update(float("inf"), p) is True
+    guard.restore(p)
+    assert p[0][0] == 1.0
+
+
+def test_a_last_step_that_overflows_is_caught_after_the_loop():
+    from nntrain.data import Dataset, Preprocessing, Split
+    from nntrain.optimizers import SGD
+    from nntrain.train import train
+
+    net = Network.build([2, 3, 1], "tanh", "sigmoid", "cross_entropy", Xavier(), np.random.default_rng(0), np.float32)
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
+    Y = np.array([[0], [1], [1], [0]], np.float32)
+    data = Dataset(Split(X, Y), None, None, Preprocessing(["a", "b"], ["y"]))
+    # the epoch's cost is finite (computed before the step); the step itself overflows float32
+    with np.errstate(over="ignore", invalid="ignore"):
+        result = train(net, SGD(learning_rate=1e300), data, 1, None, np.random.default_rng(0))
+    assert result.stop_reason == "diverged"
+    assert all(np.all(np.isfinite(p)) for p in net.params())
