@@ -98,14 +98,11 @@ class Momentum(Optimizer):
         p += v
 
 
-class Nesterov(Optimizer):
+class Nesterov(Momentum):
     """Nesterov momentum (as scikit-learn and PyTorch): v <- mu v - lr g;  p <- p + mu v - lr g"""
 
-    class Options(OptimizerOptions):
+    class Options(Momentum.Options):
         name: Literal["nesterov"] = "nesterov"
-        momentum: float = Field(0.9, ge=0, lt=1)
-
-    state_names = ("velocity",)
 
     def _update(self, i, p, g, tmp):
         mu = self.options.momentum
@@ -201,11 +198,8 @@ class Adam(Optimizer):
 class AdamW(Adam):
     """Adam with decoupled weight decay on weights (not biases): p <- p (1 - lr wd), then Adam."""
 
-    class Options(OptimizerOptions):
+    class Options(Adam.Options):
         name: Literal["adamw"] = "adamw"
-        beta1: float = Field(0.9, ge=0, lt=1)
-        beta2: float = Field(0.999, ge=0, lt=1)
-        eps: float = Field(1e-8, gt=0)
         weight_decay: float = Field(0.01, ge=0)
 
     def _decay(self, p, tmp):

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
@@ -36,6 +37,17 @@ def assert_user_error(proc: subprocess.CompletedProcess, *fragments: str) -> Non
     assert "Traceback" not in out, out
     for fragment in fragments:
         assert fragment in out, f"{fragment!r} not in:\n{out}"
+
+
+def numeric_gradient(f, x, eps: float = 1e-6):
+    """Central differences of the scalar function f at every entry of the float64 array x."""
+    grad = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        plus, minus = x.copy(), x.copy()
+        plus[idx] += eps
+        minus[idx] -= eps
+        grad[idx] = (f(plus) - f(minus)) / (2 * eps)
+    return grad
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from conftest import numeric_gradient
 from nntrain.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS
 
 FORMULAS = {
@@ -35,13 +36,7 @@ def test_backward_matches_finite_differences(name):
     z[np.abs(z) < 1e-3] = 0.5  # keep away from the ReLU kink
     g = rng.normal(size=z.shape)
     analytic = act.backward(g.copy(), act.forward(z.copy()))
-    numeric = np.zeros_like(z)
-    eps = 1e-6
-    for idx in np.ndindex(z.shape):
-        zp, zm = z.copy(), z.copy()
-        zp[idx] += eps
-        zm[idx] -= eps
-        numeric[idx] = (np.sum(g * act.forward(zp)) - np.sum(g * act.forward(zm))) / (2 * eps)
+    numeric = numeric_gradient(lambda zz: np.sum(g * act.forward(zz)), z)
     np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-9)
 
 

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from conftest import numeric_gradient
 from nntrain.activations import OUTPUT_ACTIVATIONS
 from nntrain.costs import COSTS, FUSED_PAIRS
 
@@ -52,13 +53,7 @@ def test_gradient_through_activation_matches_finite_differences(cost, act):
     y = np.eye(3)[rng.integers(0, 3, 5)] if act == "softmax" else rng.random(h.shape)
     c, f = COSTS[cost], OUTPUT_ACTIVATIONS[act]
     analytic = f.backward(c.gradient(h, y, act), h)
-    numeric = np.zeros_like(z)
-    eps = 1e-6
-    for idx in np.ndindex(z.shape):
-        zp, zm = z.copy(), z.copy()
-        zp[idx] += eps
-        zm[idx] -= eps
-        numeric[idx] = (c.value(f.forward(zp.copy()), y, zp, act) - c.value(f.forward(zm.copy()), y, zm, act)) / (2 * eps)
+    numeric = numeric_gradient(lambda zz: c.value(f.forward(zz.copy()), y, zz, act), z)
     np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-9)
     if (act, cost) in FUSED_PAIRS:
         np.testing.assert_allclose((h - y) / z.shape[0], numeric, rtol=1e-5, atol=1e-9)
