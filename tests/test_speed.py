@@ -157,3 +157,14 @@ def test_gather_rows_reads_only_the_batch_from_a_strided_mapped_file(tmp_path):
     tracemalloc.stop()
     assert out[:, 0].tolist() == [5, 199_999, 17]
     assert peak < 1_000_000, f"gathered 3 rows but allocated {peak} bytes (the source is 40 MB)"
+
+
+def test_mmap_bench_runs_the_real_cli_and_cleans_up(tmp_path):
+    """bench/mmap_bench.py on a tiny file: trains through `nntrain run`, reports memory, deletes what it wrote."""
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "mmap_bench.py"), "--gb", "0.005", "--dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "done 1 epochs" in proc.stdout and "peak anonymous memory (RssAnon)" in proc.stdout
+    assert list(tmp_path.iterdir()) == []
