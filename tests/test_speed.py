@@ -162,7 +162,7 @@ def test_gather_rows_reads_only_the_batch_from_a_strided_mapped_file(tmp_path):
 def test_mmap_bench_runs_the_real_cli_and_cleans_up(tmp_path):
     """bench/mmap_bench.py on a tiny file: trains through `nntrain run`, reports memory, deletes what it wrote."""
     proc = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "mmap_bench.py"), "--gb", "0.005", "--dir", str(tmp_path)],
+        [sys.executable, str(REPO / "bench" / "mmap_bench.py"), "--gb", "0.02", "--dir", str(tmp_path)],
         capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
