@@ -45,7 +45,7 @@ def user_errors() -> Iterator[None]:
 
 
 EXIT_INTERRUPTED = 130  # the shell's 128 + SIGINT
-FIRST_CTRL_C = "interrupt: stopping after this epoch and saving the run; press Ctrl-C again to quit at once"
+FIRST_CTRL_C = "interrupt: stopping after this step and saving the run; press Ctrl-C again to quit at once"
 
 
 @contextmanager

@@ -210,6 +210,8 @@ def run_training(
         "train_seconds": round(result.seconds, 6),
         "stop_reason": result.stop_reason,
     }
+    if result.partial_epoch:
+        metrics["last_epoch_partial"] = True
     if start_epoch:
         metrics["resumed_from_epoch"] = start_epoch
     if result.best_epoch is not None:

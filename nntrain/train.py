@@ -82,6 +82,7 @@ class TrainResult:
     last_epoch: int = 0  # global number of the last epoch run
     best_epoch: int | None = None  # early stopping: the epoch whose weights were kept
     best_value: float | None = None  # early stopping: the monitored figure at best_epoch
+    partial_epoch: bool = False  # interrupted between two mini-batch steps: the last row covers part of an epoch
 
 
 def accuracy(h: np.ndarray, Y: np.ndarray) -> float:
@@ -164,6 +165,7 @@ def train(
     flat = ToleranceStop(tolerance) if tolerance is not None else None
     guard = FiniteGuard(params)
     stop_reason = "completed"
+    partial_epoch = False
     started = time.perf_counter()
     for epoch in range(start_epoch + 1, last_epoch + 1):
         optimizer.learning_rate = schedule.rate(base_lr, epoch, last_epoch)
@@ -175,7 +177,7 @@ def train(
             optimizer.step(params, grads)
         else:
             order = rng.permutation(m)
-            cost_sum, correct = 0.0, 0
+            cost_sum, correct, rows_done = 0.0, 0, 0
             for start in range(0, m, batch_size):
                 idx = order[start : start + batch_size]
                 n = len(idx)
@@ -187,10 +189,14 @@ def train(
                     correct += _correct(h, codes[idx])
                 network.backward(ys)
                 optimizer.step(params, grads)
-            cost = cost_sum / m
+                rows_done += n
+                if should_stop is not None and should_stop():
+                    partial_epoch = rows_done < m  # Ctrl-C: stop after this step, not the whole epoch
+                    break
+            cost = cost_sum / rows_done
         values = {"cost": cost, "learning_rate": optimizer.learning_rate}
         if classification:
-            values["train_accuracy"] = correct / m
+            values["train_accuracy"] = correct / (m if full_batch else rows_done)
         if data.val is not None:
             val = evaluate(network, data.val, classification)
             values["val_cost"] = val["cost"]
@@ -217,7 +223,10 @@ def train(
     if stop_reason != "diverged" and not all_finite(params):  # the very last step blew up
         guard.restore(params)
         stop_reason = "diverged"
-    result = TrainResult(history, history.rows, stop_reason, time.perf_counter() - started, start_epoch + history.rows)
+    result = TrainResult(
+        history, history.rows, stop_reason, time.perf_counter() - started, start_epoch + history.rows,
+        partial_epoch=partial_epoch,
+    )
     if early_stopping is not None and early_stopping.best_epoch:
         early_stopping.restore(params)
         result.best_epoch, result.best_value = early_stopping.best_epoch, early_stopping.best_value

@@ -135,3 +135,30 @@ def test_history_writer_flushes_while_running_and_matches_final_file(tmp_path):
         assert live_path.read_text().count("\n") == 5  # header + 4 rows on disk
     write_history(final_path, history)
     assert live_path.read_text() == final_path.read_text()
+
+
+def test_a_stop_request_ends_a_mini_batch_epoch_after_the_current_step():
+    """Ctrl-C on a big epoch must not wait for the epoch's other batches."""
+    from nntrain.data import Dataset, Preprocessing, Split
+    from nntrain.initializers import Xavier
+    from nntrain.network import Network
+    from nntrain.optimizers import Adam
+    from nntrain.train import train
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1000, 3)).astype(np.float32)
+    Y = (X[:, :1] > 0).astype(np.float32)
+    data = Dataset(Split(X, Y), None, None, Preprocessing(["a", "b", "c"], ["y"], classes=[0, 1]))
+    net = Network.build([3, 4, 1], "tanh", "sigmoid", "cross_entropy", Xavier(), rng, np.float32)
+    optimizer = Adam(learning_rate=0.01)
+    asked = []
+
+    def should_stop():
+        asked.append(1)
+        return len(asked) >= 3  # the request arrives during the third batch of epoch 1
+
+    result = train(net, optimizer, data, 5, 100, np.random.default_rng(1), should_stop=should_stop)
+    assert result.stop_reason == "interrupted" and result.partial_epoch
+    assert optimizer.t == 3, "training went on past the step during which Ctrl-C came"
+    assert result.history.rows == 1 and np.isfinite(result.history.column("cost")[0])
+    assert result.history.column("train_accuracy")[0] <= 1.0
