@@ -6,7 +6,7 @@ import pytest
 
 from nntrain.config import load_config
 from nntrain.errors import UserError
-from tests.conftest import assert_user_error, run_cli
+from conftest import assert_user_error, run_cli
 
 GOOD = "dataset: xor\nlayers: [2, 3, 1]\n"
 

@@ -12,7 +12,7 @@ from nntrain.config import parse_config
 from nntrain.errors import UserError
 from nntrain.outputs import RUN_FILES
 from nntrain.runner import run_training
-from tests.conftest import assert_user_error, run_cli
+from conftest import assert_user_error, run_cli
 
 CONFIG = "dataset: xor\nlayers: [2, 3, 1]\nepochs: 20\n"
 

@@ -12,7 +12,7 @@ from nntrain.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from nntrain.cli import app
 from nntrain.costs import COSTS
 from nntrain.network import Network
-from tests.conftest import CONFIGS, assert_user_error, run_cli
+from conftest import CONFIGS, assert_user_error, run_cli
 
 
 def test_relative_error_treats_a_pair_of_near_zeros_as_equal():

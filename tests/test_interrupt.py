@@ -18,7 +18,7 @@ from nntrain import checkpoint
 from nntrain.interrupt import StopOnSigint
 from nntrain.outputs import HistoryWriter, write_history
 from nntrain.train import EpochReport, History
-from tests.conftest import REPO
+from conftest import REPO
 
 LONG_RUN = "dataset: xor\nlayers: [2, 3, 1]\ncost: cross_entropy\nlearning_rate: 0.5\nepochs: 1000000\n"
 

@@ -13,7 +13,7 @@ import pytest
 from nntrain import checkpoint
 from nntrain.data import Preprocessing
 from nntrain.network import Network
-from tests.conftest import CONFIGS, assert_user_error, run_cli
+from conftest import CONFIGS, assert_user_error, run_cli
 
 
 @pytest.fixture(scope="module")

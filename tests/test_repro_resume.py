@@ -14,7 +14,7 @@ from nntrain.errors import UserError
 from nntrain.optimizers import OPTIMIZERS
 from nntrain.runner import run_training
 from nntrain.schedules import SCHEDULES
-from tests.conftest import CONFIGS, assert_user_error, run_cli
+from conftest import CONFIGS, assert_user_error, run_cli
 
 MINI_BATCH = {"dataset": "half_adder", "layers": [2, 4, 2], "cost": "mse", "optimizer": "adam",
               "learning_rate": 0.05, "epochs": 40, "batch_size": 3, "init": "normal"}

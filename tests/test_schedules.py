@@ -9,7 +9,7 @@ import pytest
 
 from nntrain.config import parse_config
 from nntrain.schedules import SCHEDULES
-from tests.conftest import CONFIGS, assert_user_error, run_cli
+from conftest import CONFIGS, assert_user_error, run_cli
 
 LR = 0.8
 

@@ -15,7 +15,7 @@ from nntrain.optimizers import build_optimizer, OPTIMIZERS
 from nntrain.runner import run_training
 from nntrain.stopping import EarlyStopping
 from nntrain.train import evaluate, train
-from tests.conftest import CONFIGS, assert_user_error, run_cli
+from conftest import CONFIGS, assert_user_error, run_cli
 
 BITS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
 
