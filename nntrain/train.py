@@ -27,13 +27,31 @@ HISTORY_COLUMNS = ("epoch", "cost", "val_cost", "train_accuracy", "val_accuracy"
 
 
 class History:
-    """Per-epoch figures in preallocated arrays; columns that never get a value are dropped."""
+    """Per-epoch figures in arrays; columns that never get a value are dropped.
+
+    Capacity starts at `capacity` (at most `INITIAL_ROWS`) and doubles when full,
+    so `epochs: 10000000` with an early stop does not allocate every row up front.
+    """
+
+    INITIAL_ROWS = 4096
 
     def __init__(self, capacity: int):
-        self._data = {name: np.full(capacity, np.nan) for name in HISTORY_COLUMNS}
+        size = max(1, min(capacity, self.INITIAL_ROWS))
+        self._data = {name: np.full(size, np.nan) for name in HISTORY_COLUMNS}
         self.rows = 0
 
+    def _grow(self, needed: int) -> None:
+        size = len(self._data["epoch"])
+        if needed <= size:
+            return
+        new_size = max(needed, 2 * size)
+        for name, old in self._data.items():
+            grown = np.full(new_size, np.nan)
+            grown[:size] = old
+            self._data[name] = grown
+
     def append(self, **values: float) -> None:
+        self._grow(self.rows + 1)
         for name, value in values.items():
             self._data[name][self.rows] = value
         self.rows += 1
@@ -55,6 +73,7 @@ class History:
     def concat(cls, first: "History", second: "History") -> "History":
         """One history holding the rows of `first`, then those of `second`."""
         both = cls(first.rows + second.rows)
+        both._grow(first.rows + second.rows)
         for name in HISTORY_COLUMNS:
             both._data[name][: first.rows] = first.column(name)
             both._data[name][first.rows :] = second.column(name)

@@ -176,3 +176,17 @@ def test_a_last_step_that_overflows_is_caught_after_the_loop():
         result = train(net, SGD(learning_rate=1e300), data, 1, None, np.random.default_rng(0))
     assert result.stop_reason == "diverged"
     assert all(np.all(np.isfinite(p)) for p in net.params())
+
+
+def test_history_grows_as_needed_instead_of_allocating_every_epoch_up_front():
+    from nntrain.train import History
+
+    history = History(10**7)
+    assert history._data["cost"].nbytes <= History.INITIAL_ROWS * 8
+    for epoch in range(1, 10_001):
+        history.append(epoch=epoch, cost=1.0 / epoch)
+    assert history.rows == 10_000
+    np.testing.assert_array_equal(history.column("epoch"), np.arange(1, 10_001))
+    assert history.column("cost")[-1] == 1.0 / 10_000 and history.columns() == ["epoch", "cost"]
+    both = History.concat(history, History.from_rows([{"epoch": 10_001, "cost": 0.5}]))
+    assert both.rows == 10_001 and both.column("cost")[-1] == 0.5
