@@ -53,7 +53,7 @@ def _name_to_mapping(value: Any) -> Any:
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
 
 class DatasetConfig(Strict):
@@ -226,7 +226,7 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
         if not eq or not key or "" in parts:
             raise UserError(f"--set {item}: expected KEY=VALUE with a dotted KEY, e.g. --set optimizer.name=adam")
         try:
-            value = yaml.safe_load(text)
+            value = config_errors.load_yaml_value(text)
         except yaml.YAMLError:
             raise UserError(f"--set {item}: the value is not valid YAML; quote text with spaces or colons") from None
         node = data

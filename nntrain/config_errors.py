@@ -9,6 +9,7 @@ the field path, what was wrong and what is allowed.
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 from typing import Any, Callable, get_args
 
@@ -20,6 +21,27 @@ from nntrain.errors import UserError
 
 #: A field path (as pydantic reports it, union tags dropped) -> 1-based line of its key in the file.
 KeyLines = dict[tuple[str, ...], int]
+
+
+class ConfigLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, reading numbers as YAML 1.2 does.
+
+    PyYAML follows YAML 1.1, where `1e-3` (no dot) is a string; the config
+    models are strict (`true` is not a number, `"0.1"` is not either), so such
+    exponents are resolved as floats here, in the file and in `--set` alike.
+    """
+
+
+ConfigLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+def load_yaml_value(text: str):
+    """One YAML value (a `--set` VALUE) read with the config's loader."""
+    return yaml.load(text, Loader=ConfigLoader)
 
 
 # -- YAML ---------------------------------------------------------------------
@@ -42,7 +64,7 @@ def parse_yaml(text: str, source: str) -> tuple[Any, KeyLines]:
     """The YAML document in `text` as plain data, and the line of every key in it."""
     loader = None
     try:
-        loader = yaml.SafeLoader(text)
+        loader = ConfigLoader(text)
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as err:
@@ -208,7 +230,8 @@ def _describe(e: dict, field: FieldInfo | None, holder: type[BaseModel] | None) 
         return f"needs a 'name' key; allowed names: {names}"
     if kind in ("int_parsing", "int_type", "int_from_float"):
         bounds = _bounds(field, ctx)
-        return f"{_show(given)} is not a whole number; allowed: a whole number{' ' + bounds if bounds else ''}"
+        hint = f" (write {int(given)})" if isinstance(given, float) and given.is_integer() else ""
+        return f"{_show(given)} is not a whole number{hint}; allowed: a whole number{' ' + bounds if bounds else ''}"
     if kind in ("float_parsing", "float_type"):
         bounds = _bounds(field, ctx)
         return f"{_show(given)} is not a number; allowed: a number{' ' + bounds if bounds else ''}"

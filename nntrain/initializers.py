@@ -23,7 +23,7 @@ ZERO_INIT_REASON = (
 
 
 class Initializer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     biases: Literal["zeros", "same"] = "zeros"
 

@@ -128,3 +128,29 @@ def test_shipped_configs_load_and_say_which_seed(path):
     assert config.name == path.stem
     assert "seed 0" in path.read_text().split("\n", 1)[0] or "seed" in path.read_text().lower()
     assert yaml.safe_load(path.read_text())["dataset"]
+
+
+@pytest.mark.parametrize(
+    "data,fragment",
+    [
+        ({**BASE, "epochs": True}, "epochs: True is not a whole number"),
+        ({**BASE, "learning_rate": True}, "learning_rate: True is not a number"),
+        ({**BASE, "layers": [2, True]}, "layers[1]: True is not a whole number"),
+        ({**BASE, "dataset": {"name": "xor", "standardize": 1}}, "dataset.standardize: 1 is not allowed"),
+        ({**BASE, "learning_rate": "0.1"}, "learning_rate: '0.1' is not a number"),
+        ({**BASE, "epochs": 10000.0}, "epochs: 10000.0 is not a whole number (write 10000)"),
+        ({**BASE, "init": {"name": "uniform", "low": float("-inf")}}, "init.low"),
+        ({**BASE, "init": {"name": "normal", "mean": float("nan")}}, "init.mean"),
+        ({**BASE, "optimizer": {"name": "adam", "eps": float("inf")}}, "optimizer.eps"),
+    ],
+)
+def test_no_silent_coercion(data, fragment):
+    """A boolean, a quoted number or an infinity is a typo to report, not a value to convert."""
+    assert fragment in _error(data)
+
+
+def test_exponents_without_a_dot_are_numbers_in_files_and_overrides(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("dataset: xor\nlayers: [2, 3, 1]\nlearning_rate: 1e-3\nl2: 5E-4\n")
+    config = load_config(cfg, overrides=["tolerance=1e-6"])
+    assert (config.learning_rate, config.l2, config.tolerance) == (0.001, 0.0005, 1e-6)
