@@ -121,7 +121,9 @@ def read_history(path: Path) -> list[dict[str, float]]:
 
 
 def write_metrics(path: Path, metrics: dict) -> None:
-    write_text(path, json.dumps(metrics, indent=2) + "\n")
+    """metrics.json; a non-finite figure (a diverged cost) is written as null, since JSON has no NaN or Infinity."""
+    safe = {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in metrics.items()}
+    write_text(path, json.dumps(safe, indent=2, allow_nan=False) + "\n")
 
 
 def write_config(path: Path, resolved: dict) -> None:

@@ -111,17 +111,26 @@ def _placed_in_config(config: RunConfig, message: str) -> str:
     return "\n".join(lines)
 
 
+def check_schedule(config: RunConfig, dataset: data_mod.Dataset) -> None:
+    """A plateau schedule that watches val_cost needs a validation split."""
+    if config.lr_schedule.monitored(dataset.val is not None) == "val_cost" and dataset.val is None:
+        raise UserError(
+            f"{config.where('lr_schedule.monitor')}: val_cost needs a validation split; "
+            f"set dataset.val_split (e.g. 0.2), or monitor cost (or auto)"
+        )
+
+
 def build_early_stopping(config: RunConfig, dataset: data_mod.Dataset, params) -> EarlyStopping | None:
     spec = config.early_stopping
     if spec is None:
         return None
     if spec.monitor.startswith("val_") and dataset.val is None:
         raise UserError(
-            f"early_stopping.monitor: {spec.monitor} needs a validation split; "
+            f"{config.where('early_stopping.monitor')}: {spec.monitor} needs a validation split; "
             f"set dataset.val_split (e.g. 0.2) or monitor cost"
         )
     if spec.monitor.endswith("accuracy") and not dataset.is_classification:
-        raise UserError(f"early_stopping.monitor: {spec.monitor} needs a classification dataset; monitor a cost")
+        raise UserError(f"{config.where('early_stopping.monitor')}: {spec.monitor} needs a classification dataset; monitor a cost")
     return EarlyStopping(params, spec.monitor, spec.patience, spec.min_delta, spec.restore_best)
 
 
@@ -182,8 +191,11 @@ def run_training(
     start_epoch = 0
     if resume is not None:
         start_epoch = resume_from(Path(resume), config, network, optimizer)
+        # rows past the checkpoint (an interrupted or crashed later resume) are not part of this run
+        previous = [row for row in previous if row.get("epoch", 0) <= start_epoch]
         if config.batch_size is not None and config.batch_size < len(dataset.train):
             skip_batch_orders(batch_rng, len(dataset.train), start_epoch)
+    check_schedule(config, dataset)
     early_stopping = build_early_stopping(config, dataset, network.params())
     files = [out_dir / name for name in RUN_FILES]
     if force and not same_folder:  # a continued run keeps its complete files until the new ones replace them

@@ -38,6 +38,7 @@ class History:
     def __init__(self, capacity: int):
         size = max(1, min(capacity, self.INITIAL_ROWS))
         self._data = {name: np.full(size, np.nan) for name in HISTORY_COLUMNS}
+        self._reported: set[str] = set()  # columns given a value in some row (even a NaN one)
         self.rows = 0
 
     def _grow(self, needed: int) -> None:
@@ -52,12 +53,14 @@ class History:
 
     def append(self, **values: float) -> None:
         self._grow(self.rows + 1)
+        self._reported.update(values)
         for name, value in values.items():
             self._data[name][self.rows] = value
         self.rows += 1
 
     def columns(self) -> list[str]:
-        return [n for n in HISTORY_COLUMNS if not np.all(np.isnan(self._data[n][: self.rows]))]
+        """The columns some epoch reported, in HISTORY_COLUMNS order (a diverged cost stays, as NaN)."""
+        return [n for n in HISTORY_COLUMNS if n in self._reported]
 
     def column(self, name: str) -> np.ndarray:
         return self._data[name][: self.rows]
@@ -76,8 +79,9 @@ class History:
         both._grow(first.rows + second.rows)
         for name in HISTORY_COLUMNS:
             both._data[name][: first.rows] = first.column(name)
-            both._data[name][first.rows :] = second.column(name)
+            both._data[name][first.rows : first.rows + second.rows] = second.column(name)
         both.rows = first.rows + second.rows
+        both._reported = first._reported | second._reported
         return both
 
     def last(self) -> dict[str, float]:
@@ -177,7 +181,8 @@ def train(
     if not full_batch:
         xb = np.empty((batch_size, X.shape[1]), X.dtype)
         yb = np.empty((batch_size, Y.shape[1]), Y.dtype)
-    schedule = schedule if schedule is not None else Constant()
+    # a fresh copy: plateau keeps state between epochs, which must not leak into another run of the same config
+    schedule = type(schedule).model_validate(schedule.model_dump()) if schedule is not None else Constant()
     base_lr = optimizer.learning_rate
     last_epoch = start_epoch + epochs
     schedule_monitor = schedule.monitored(data.val is not None)

@@ -153,3 +153,54 @@ def test_schema_command_prints_the_config_schema(tmp_path):
     assert set(schema["required"]) == {"dataset", "layers"}
     assert run_cli("schema", "--output", tmp_path / "s.json").returncode == 0
     assert json.loads((tmp_path / "s.json").read_text()) == schema
+
+
+# -- review fixes ----------------------------------------------------------------------
+
+
+def test_history_concat_past_the_initial_capacity():
+    from nntrain.train import History
+
+    first = History.from_rows([{"epoch": e, "cost": 1.0 / e} for e in range(1, 5001)])
+    second = History.from_rows([{"epoch": e, "cost": 0.5} for e in range(5001, 5201)])
+    both = History.concat(first, second)
+    assert both.rows == 5200
+    np.testing.assert_array_equal(both.column("epoch"), np.arange(1, 5201))
+    assert both.column("cost")[4999] == 1.0 / 5000 and both.column("cost")[-1] == 0.5
+
+
+def test_resume_in_place_drops_history_rows_past_the_checkpoint(tmp_path):
+    run = lambda *args: run_cli("run", CONFIGS / "xor.yaml", "-q", "--out", tmp_path, *args)
+    assert run("--set", "epochs=10").returncode == 0
+    # a later resume that crashed after flushing epochs 11-12 but before replacing weights.npz
+    with open(tmp_path / "history.csv", "a") as f:
+        f.write("11,0.5,1.0,0.1,0.01\n12,0.5,1.0,0.1,0.01\n")
+    proc = run("--set", "epochs=5", "--resume", tmp_path / "weights.npz")
+    assert proc.returncode == 0, proc.stderr
+    epochs = [int(r["epoch"]) for r in csv.DictReader(open(tmp_path / "history.csv"))]
+    assert epochs == list(range(1, 16))
+
+
+def test_a_cost_that_is_nan_from_the_first_epoch_is_reported_not_crashed_on(tmp_path):
+    proc = run_cli(
+        "run", CONFIGS / "xor.yaml", "-q", "--out", tmp_path, "--set", "batch_size=1", "--set", "learning_rate=1e30",
+        "--set", "activation=relu", "--set", "cost=mse", "--set", "output_activation=linear",
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 3 and "Traceback" not in out, out
+
+    def no_constants(name):
+        raise AssertionError(f"metrics.json holds {name}, which is not JSON")
+
+    metrics = json.loads((tmp_path / "metrics.json").read_text(), parse_constant=no_constants)
+    assert metrics["stop_reason"] == "diverged"
+    header = (tmp_path / "history.csv").read_text().splitlines()[0].split(",")
+    assert header[:2] == ["epoch", "cost"]
+
+
+def test_plateau_on_val_cost_without_a_validation_split_is_a_user_error(tmp_path):
+    proc = run_cli(
+        "run", CONFIGS / "xor.yaml", "-q", "--out", tmp_path / "r", "--set", "lr_schedule={name: plateau, monitor: val_cost}",
+    )
+    assert_user_error(proc, "lr_schedule.monitor: val_cost needs a validation split")
+    assert not (tmp_path / "r" / "history.csv").exists()
