@@ -232,7 +232,9 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
         node = data
         for depth, part in enumerate(parts[:-1]):
             child = node.get(part)
-            if child is None:
+            if child is None and depth == 0 and part in NAMED_FIELDS:
+                child = node[part] = {"name": _default_name(part, data)}  # the default the file left implicit
+            elif child is None or (child is True and depth == 0 and part == "early_stopping"):
                 child = node[part] = {}
             elif isinstance(child, str) and (part in NAMED_FIELDS or part == "dataset") and depth == 0:
                 child = node[part] = {"name": child}
@@ -242,6 +244,14 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
             node = child
         node[parts[-1]] = value
     return data
+
+
+def _default_name(field: str, data: dict) -> str:
+    """The name a named field takes when the config omits it (see RunConfig's defaults)."""
+    if field == "init":
+        activation = data.get("activation", RunConfig.model_fields["activation"].default)
+        return default_initializer(activation if isinstance(activation, str) else "sigmoid").name
+    return RunConfig.model_fields[field].default_factory().name
 
 
 def json_schema() -> dict:

@@ -108,11 +108,10 @@ class TrainResult:
     partial_epoch: bool = False  # interrupted between two mini-batch steps: the last row covers part of an epoch
 
 
-def accuracy(h: np.ndarray, Y: np.ndarray) -> float:
-    """Share of rows classified right: argmax for one-hot targets, h > 0.5 for one unit."""
-    if Y.shape[1] == 1:
-        return float(np.mean((h[:, 0] > 0.5) == (Y[:, 0] > 0.5)))
-    return float(np.mean(h.argmax(axis=1) == Y.argmax(axis=1)))
+def accuracy(h: np.ndarray, Y: np.ndarray, codes: np.ndarray | None = None) -> float:
+    """Share of rows classified right: argmax for one-hot targets, h > 0.5 for one unit.
+    `codes` (from `_class_codes(Y)`) saves recomputing the targets' classes."""
+    return _correct(h, _class_codes(Y) if codes is None else codes) / h.shape[0]
 
 
 def _class_codes(Y: np.ndarray) -> np.ndarray:
@@ -127,12 +126,12 @@ def _correct(h: np.ndarray, codes: np.ndarray) -> int:
     return int(np.count_nonzero(h.argmax(axis=1) == codes))
 
 
-def evaluate(network: Network, split: Split, classification: bool) -> dict[str, float]:
+def evaluate(network: Network, split: Split, classification: bool, codes: np.ndarray | None = None) -> dict[str, float]:
     """Cost (plus the L2 penalty, as the training cost) and accuracy of `network` on a whole split."""
     h, z = network.predict(split.X, logits=True)
     out = {"cost": network.cost.value(h, split.Y, z, network.output_activation) + network.l2_penalty()}
     if classification:
-        out["accuracy"] = accuracy(h, split.Y)
+        out["accuracy"] = accuracy(h, split.Y, codes)
     return out
 
 
@@ -190,6 +189,7 @@ def train(
     guard = FiniteGuard(params)
     stop_reason = "completed"
     partial_epoch = False
+    val_codes = _class_codes(data.val.Y) if classification and data.val is not None else None
     started = time.perf_counter()
     for epoch in range(start_epoch + 1, last_epoch + 1):
         optimizer.learning_rate = schedule.rate(base_lr, epoch, last_epoch)
@@ -222,7 +222,7 @@ def train(
         if classification:
             values["train_accuracy"] = correct / (m if full_batch else rows_done)
         if data.val is not None:
-            val = evaluate(network, data.val, classification)
+            val = evaluate(network, data.val, classification, val_codes)
             values["val_cost"] = val["cost"]
             if classification:
                 values["val_accuracy"] = val["accuracy"]
@@ -234,15 +234,15 @@ def train(
             guard.restore(params)
             stop_reason = "diverged"
             break
+        if should_stop is not None and should_stop():  # before the rules below: a partial epoch must not feed them
+            stop_reason = "interrupted"
+            break
         schedule.observe(values[schedule_monitor])
         if flat is not None and flat.update(cost):
             stop_reason = "tolerance"
             break
         if early_stopping is not None and early_stopping.update(epoch, values, params):
             stop_reason = "early_stopping"
-            break
-        if should_stop is not None and should_stop():
-            stop_reason = "interrupted"
             break
     if stop_reason != "diverged" and not all_finite(params):  # the very last step blew up
         guard.restore(params)

@@ -204,3 +204,22 @@ def test_plateau_on_val_cost_without_a_validation_split_is_a_user_error(tmp_path
     )
     assert_user_error(proc, "lr_schedule.monitor: val_cost needs a validation split")
     assert not (tmp_path / "r" / "history.csv").exists()
+
+
+@pytest.mark.parametrize(
+    "data,override,check",
+    [
+        ({}, "lr_schedule.warmup_epochs=2", lambda c: (c.lr_schedule.name, c.lr_schedule.warmup_epochs) == ("constant", 2)),
+        ({}, "optimizer.momentum=0.5", None),  # sgd has no momentum: a clear error, not "needs a 'name' key"
+        ({"activation": "relu"}, "init.gain=2", lambda c: (c.init.name, c.init.gain) == ("he", 2.0)),
+        ({}, "init.gain=2", lambda c: (c.init.name, c.init.gain) == ("xavier", 2.0)),
+        ({"early_stopping": True}, "early_stopping.patience=5", lambda c: c.early_stopping.patience == 5),
+    ],
+)
+def test_set_into_a_mapping_the_file_left_implicit(data, override, check):
+    base = {"dataset": "xor", "layers": [2, 3, 1], **data}
+    if check is None:
+        with pytest.raises(UserError, match="unknown key 'momentum'"):
+            parse_config(base, "c.yaml", overrides=[override])
+    else:
+        assert check(parse_config(base, "c.yaml", overrides=[override]))
