@@ -162,3 +162,26 @@ def test_a_stop_request_ends_a_mini_batch_epoch_after_the_current_step():
     assert optimizer.t == 3, "training went on past the step during which Ctrl-C came"
     assert result.history.rows == 1 and np.isfinite(result.history.column("cost")[0])
     assert result.history.column("train_accuracy")[0] <= 1.0
+
+
+def test_an_interrupt_is_reported_even_when_the_partial_epoch_would_trip_tolerance():
+    from nntrain.data import Dataset, Preprocessing, Split
+    from nntrain.initializers import Xavier
+    from nntrain.network import Network
+    from nntrain.optimizers import SGD
+    from nntrain.train import train
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 2)).astype(np.float32)
+    Y = (X[:, :1] > 0).astype(np.float32)
+    data = Dataset(Split(X, Y), None, None, Preprocessing(["a", "b"], ["y"], classes=[0, 1]))
+    net = Network.build([2, 3, 1], "tanh", "sigmoid", "cross_entropy", Xavier(), rng, np.float32)
+    calls = []
+
+    def should_stop():  # 4 batches per epoch: stop during epoch 2's first batch
+        calls.append(1)
+        return len(calls) == 6
+
+    result = train(net, SGD(learning_rate=0.1), data, 10, 100, np.random.default_rng(1),
+                   should_stop=should_stop, tolerance=1e9)
+    assert result.stop_reason == "interrupted" and result.history.rows == 2 and result.partial_epoch
