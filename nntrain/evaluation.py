@@ -7,7 +7,6 @@ have the same number of features. Labels are encoded with the saved classes.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,9 +33,7 @@ def _csv_target(path: Path, pre: Preprocessing, config: dict) -> str | None:
     saved = (config.get("dataset") or {}).get("target")
     if saved is not None:
         return saved
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        header = [name.strip() for name in next(csv.reader(f), [])]
-    others = [name for name in header if name not in set(pre.feature_names)]
+    others = [name for name in loaders.read_csv_header(path) if name not in set(pre.feature_names)]
     return others[0] if len(others) == 1 else None
 
 

@@ -188,3 +188,14 @@ def test_idx_folder_trains_with_its_t10k_test_split(tmp_path):
     assert json.loads(proc.stdout)["rows"] == 10
     config.write_text(config.read_text().replace("val_split: 0.25", "test_split: 0.2"))
     assert_user_error(run_cli("run", config, "--out", tmp_path / "run2", cwd=tmp_path), "leave test_split at 0")
+
+
+def test_evaluate_refuses_a_non_utf8_csv_when_the_target_is_not_named(tmp_path):
+    """Without dataset.target the label column is found from the file's header, which must be read safely."""
+    blobs_csv(tmp_path / "blobs.csv", rows_per_class=10)
+    config = tmp_path / "quick.yaml"
+    config.write_text("dataset: blobs.csv\nlayers: [2, 4, 3]\ncost: cross_entropy\nepochs: 2\n")
+    assert run_cli("run", config, "--out", "run", cwd=tmp_path).returncode == 0
+    (tmp_path / "latin1.csv").write_bytes("x,y,colour\n100,0,Rosé\n".encode("latin-1"))
+    proc = run_cli("evaluate", tmp_path / "run" / "weights.npz", tmp_path / "latin1.csv")
+    assert_user_error(proc, "latin1.csv", "not UTF-8")
