@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import gzip
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -228,7 +229,7 @@ def load_npz(path: Path) -> RawData:
         if "pickle" in str(err).lower():
             raise UserError(f"{path}: holds pickled Python objects, which nntrain never loads (unsafe); save plain numeric arrays") from None
         raise UserError(f"{path}: not a valid .npz file ({err})") from None
-    except (zipfile.BadZipFile, EOFError, OSError) as err:
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as err:
         raise UserError(f"{path}: not a complete .npz file (truncated or corrupt: {err})") from None
     _check_numeric(path, "X", X, (2,))
     _check_numeric(path, "y", y, (1, 2))
@@ -272,6 +273,8 @@ def read_idx(path: Path) -> np.ndarray:
     try:
         with opener(path, "rb") as f:
             blob = f.read()
+    except zlib.error as err:
+        raise UserError(f"{path}: the compressed data is corrupt or truncated ({err})") from None
     except (OSError, EOFError) as err:
         raise UserError(f"{path}: cannot be read ({err})") from None
     if len(blob) < 4 or blob[0] != 0 or blob[1] != 0 or blob[2] not in IDX_DTYPES or blob[3] == 0:
