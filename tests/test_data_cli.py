@@ -114,6 +114,19 @@ def test_plot_writes_a_png(blobs_run):
     assert_user_error(run_cli("plot", folder / "nowhere"), "history.csv", "no such file")
 
 
+def test_plot_refuses_a_damaged_history_naming_the_row(blobs_run):
+    folder, _ = blobs_run
+    history = folder / "run" / "history.csv"
+    lines = history.read_text().splitlines()
+    lines[2] = lines[2].replace(lines[2].split(",")[1], "oops", 1)  # the cost of epoch 2
+    history.write_text("\n".join(lines) + "\n")
+    proc = run_cli("plot", folder / "run")
+    assert_user_error(proc, "history.csv", "row 3", "cost")
+    assert "resume" not in proc.stdout + proc.stderr  # read_history's advice for --resume does not apply
+    history.write_text("epoch,cost\n")
+    assert_user_error(run_cli("plot", folder / "run"), "history.csv", "not an nntrain history")
+
+
 def test_plot_without_matplotlib_says_how_to_install(blobs_run, tmp_path, monkeypatch):
     folder, _ = blobs_run
     fake = tmp_path / "no_mpl" / "matplotlib"
