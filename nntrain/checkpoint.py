@@ -126,8 +126,11 @@ def load(path: str | Path) -> Checkpoint:
         preprocessing = Preprocessing.from_json(meta["preprocessing"])
         epochs_run = int(meta.get("epochs_run", 0))
         config = dict(meta.get("config") or {})
+        l2 = float(config.get("l2") or 0.0)  # the regularisation is part of the network's cost
     except (KeyError, TypeError, ValueError, AttributeError) as err:
         raise UserError(f"{path}: incomplete nntrain weights file (missing or bad {err})") from None
+    if not (np.isfinite(l2) and l2 >= 0):
+        raise UserError(f"{path}: recorded l2 strength {l2} is not a finite number >= 0")
     if len(sizes) < 2 or min(sizes) < 1:
         raise UserError(f"{path}: recorded layer sizes {sizes} are not a network")
     if activation not in ACTIVATIONS or output_activation not in OUTPUT_ACTIVATIONS or cost not in COSTS:
@@ -135,6 +138,6 @@ def load(path: str | Path) -> Checkpoint:
     for i, (W, b) in enumerate(zip(weights, biases)):
         if W.shape != (sizes[i], sizes[i + 1]) or b.shape != (sizes[i + 1],) or W.dtype.kind != "f" or b.dtype != W.dtype:
             raise UserError(f"{path}: layer {i} arrays do not match the recorded layer sizes {sizes}")
-    network = Network.from_arrays(weights, biases, activation, output_activation, cost)
+    network = Network.from_arrays(weights, biases, activation, output_activation, cost, l2=l2)
     opt_state = {k[len("opt.") :]: v for k, v in files.items() if k.startswith("opt.")}
     return Checkpoint(network, config, preprocessing, epochs_run, opt_state)

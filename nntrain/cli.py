@@ -261,7 +261,10 @@ def gradcheck(
         else:
             from nntrain.config import load_config
 
-            results = gc.check_config(load_config(config_path), samples=samples, max_entries=max_entries, threshold=threshold)
+            results = gc.check_config(
+                load_config(config_path), samples=samples, max_entries=max_entries, threshold=threshold,
+                base_dir=config_path.parent,
+            )
     console.print(_gradcheck_table(results))
     failed = [r for r in results if not r.passed]
     worst = max(r.max_rel_error for r in results)

@@ -282,14 +282,16 @@ def prepare(
             f"dataset: test_split {test_split} and val_split {val_split} leave no training rows "
             f"out of {m}; their sum must stay below 1"
         )
-    mean = std = None
+    mean = std = X_train = None
     if standardize:
-        mean = X[train_idx].mean(axis=0, dtype=np.float64)
-        std = X[train_idx].std(axis=0, dtype=np.float64)
+        X_train = X[train_idx]  # gathered once: for the statistics and for the training split
+        mean = X_train.mean(axis=0, dtype=np.float64)
+        std = X_train.std(axis=0, dtype=np.float64)
         std[std == 0] = 1.0  # a constant feature stays constant (0) instead of dividing by 0
     pre = Preprocessing(list(raw.feature_names), target_names, classes, mean, std)
 
-    def part(idx):
+    def part(idx, rows=None):
+        """The split of rows `idx`; `rows` is X[idx] when it has been gathered already."""
         if len(idx) == 0:
             return None
         if len(idx) == m and pre.mean is None and X.dtype == dtype and (X.flags.c_contiguous or isinstance(X, np.memmap)):
@@ -297,7 +299,7 @@ def prepare(
             # .npy (a strided view: its last column is the target) trains batch by batch
             # without being read into memory
             return Split(X, np.ascontiguousarray(Y, dtype=dtype))
-        X_part = np.asarray(X[idx], dtype=np.float64)
+        X_part = np.asarray(X[idx] if rows is None else rows, dtype=np.float64)
         return Split(np.ascontiguousarray(pre.transform(X_part), dtype=dtype), np.ascontiguousarray(Y[idx], dtype=dtype))
 
-    return Dataset(part(train_idx), part(val_idx), part(test_idx), pre, source=raw.source)
+    return Dataset(part(train_idx, X_train), part(val_idx), part(test_idx), pre, source=raw.source)

@@ -3,18 +3,18 @@
 The file is read by the same loaders as training. CSV columns are matched to
 the saved feature names (any order, extra columns ignored); other formats must
 have the same number of features. Labels are encoded with the saved classes.
+The cost is `train.evaluate`'s, L2 penalty included, as run's test_cost.
 """
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from nntrain import checkpoint, loaders
-from nntrain.data import Preprocessing, RawData, encode_labels
+from nntrain import checkpoint, loaders, train
+from nntrain.data import Preprocessing, RawData, Split, encode_labels
 from nntrain.errors import UserError
 from nntrain.report import ClassificationReport, classification_report
 
@@ -34,9 +34,7 @@ def _csv_target(path: Path, pre: Preprocessing, config: dict) -> str | None:
     saved = (config.get("dataset") or {}).get("target")
     if saved is not None:
         return saved
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        header = [name.strip() for name in next(csv.reader(f), [])]
-    others = [name for name in header if name not in set(pre.feature_names)]
+    others = [name for name in loaders.read_csv_header(path) if name not in set(pre.feature_names)]
     return others[0] if len(others) == 1 else None
 
 
@@ -85,7 +83,8 @@ def evaluate_file(weights_path: Path, data_path: Path) -> Evaluation:
     dtype = network.layers[0].W.dtype
     X = np.ascontiguousarray(pre.transform(X.astype(np.float64)), dtype=dtype)
     Y = Y.astype(dtype)
-    h, z = network.predict(X, logits=True)
-    cost = float(network.cost.value(h, Y, z, network.output_activation))
-    report = classification_report(h, Y, pre.classes, cost) if pre.classes is not None else None
+    classification = pre.classes is not None
+    # the cost exactly as `nntrain run` reports test_cost (including the L2 penalty)
+    cost = float(train.evaluate(network, Split(X, Y), classification)["cost"])
+    report = classification_report(network.predict(X), Y, pre.classes, cost) if classification else None
     return Evaluation(len(X), cost, report)

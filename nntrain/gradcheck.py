@@ -34,6 +34,7 @@ tensor separately, so every W and b is covered. Nothing here prints.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -265,13 +266,15 @@ def check_config(
     max_entries: int | None = 100,
     eps: float = EPS,
     threshold: float = THRESHOLD,
+    base_dir: Path | None = None,
 ) -> list[TensorResult]:
     """Check the network a RunConfig describes, initialised as `nntrain run` would
-    (same seed and initialiser, but float64), on its first `samples` training rows."""
+    (same seed and initialiser, but float64), on its first `samples` training rows.
+    `base_dir` (the config file's folder) resolves a relative data path, as for `run`."""
     from nntrain.runner import load_data  # runner imports the whole training stack
 
     init_rng, split_rng, _ = (np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(3))
-    dataset = load_data(config, split_rng)
+    dataset = load_data(config, split_rng, base_dir)
     network = Network.build(
         config.layers, config.activation, config.output_activation, config.cost, config.init, init_rng,
         dtype=np.float64, l2=config.l2,  # the config's regularisation is part of its cost

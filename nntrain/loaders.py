@@ -11,6 +11,9 @@ from __future__ import annotations
 import csv
 import gzip
 import zipfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -24,25 +27,46 @@ MISSING_MARKERS = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
 # -- CSV -------------------------------------------------------------------------
 
 
-def _read_csv_rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
-    """Header, data rows and each row's 1-based line number; blank lines are skipped."""
+@contextmanager
+def _guarded_csv_reader(path: Path) -> Iterator:
+    """A csv.reader over `path` (UTF-8, optional BOM); any reading problem becomes a UserError naming the file."""
+    reader = None
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             reader = csv.reader(f)
-            header = next(reader, None)
-            while header is not None and not header:
-                header = next(reader, None)
-            rows, lines = [], []
-            for row in reader:
-                if row:
-                    rows.append(row)
-                    lines.append(reader.line_num)
+            yield reader
     except UnicodeDecodeError:
         raise UserError(f"{path}: is not UTF-8 text; save the CSV file as UTF-8") from None
     except csv.Error as err:
-        raise UserError(f"{path}: line {reader.line_num}: not valid CSV ({err})") from None
+        line = f"line {reader.line_num}: " if reader is not None else ""
+        raise UserError(f"{path}: {line}not valid CSV ({err})") from None
     except OSError as err:
         raise UserError(f"{path}: cannot be read ({err.strerror or err})") from None
+
+
+def _first_nonblank_row(reader) -> list[str] | None:
+    row = next(reader, None)
+    while row is not None and not row:
+        row = next(reader, None)
+    return row
+
+
+def read_csv_header(path: Path) -> list[str]:
+    """The column names of the CSV at `path` (stripped); [] for an empty file."""
+    with _guarded_csv_reader(path) as reader:
+        header = _first_nonblank_row(reader)
+    return [name.strip() for name in header or []]
+
+
+def _read_csv_rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
+    """Header, data rows and each row's 1-based line number; blank lines are skipped."""
+    with _guarded_csv_reader(path) as reader:
+        header = _first_nonblank_row(reader)
+        rows, lines = [], []
+        for row in reader:
+            if row:
+                rows.append(row)
+                lines.append(reader.line_num)
     if header is None:
         raise UserError(f"{path}: the file is empty; it needs a header row and at least one data row")
     header = [name.strip() for name in header]
@@ -205,7 +229,7 @@ def load_npz(path: Path) -> RawData:
         if "pickle" in str(err).lower():
             raise UserError(f"{path}: holds pickled Python objects, which nntrain never loads (unsafe); save plain numeric arrays") from None
         raise UserError(f"{path}: not a valid .npz file ({err})") from None
-    except (zipfile.BadZipFile, EOFError, OSError) as err:
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as err:
         raise UserError(f"{path}: not a complete .npz file (truncated or corrupt: {err})") from None
     _check_numeric(path, "X", X, (2,))
     _check_numeric(path, "y", y, (1, 2))
@@ -249,6 +273,8 @@ def read_idx(path: Path) -> np.ndarray:
     try:
         with opener(path, "rb") as f:
             blob = f.read()
+    except zlib.error as err:
+        raise UserError(f"{path}: the compressed data is corrupt or truncated ({err})") from None
     except (OSError, EOFError) as err:
         raise UserError(f"{path}: cannot be read ({err})") from None
     if len(blob) < 4 or blob[0] != 0 or blob[1] != 0 or blob[2] not in IDX_DTYPES or blob[3] == 0:

@@ -6,36 +6,31 @@ with the Agg backend so plotting works without a display.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
 
+from nntrain import outputs
 from nntrain.errors import UserError
+from nntrain.train import HISTORY_COLUMNS
 
 COST_COLUMNS = ("cost", "val_cost")
 ACCURACY_COLUMNS = ("train_accuracy", "val_accuracy")
 
 
 def read_history(path: Path) -> dict[str, np.ndarray]:
-    """history.csv -> {column: float array}; empty cells become NaN."""
+    """history.csv, parsed by `outputs.read_history` -> {column: float array (epochs,)}; empty cells become NaN."""
+    if not path.exists():
+        raise UserError(f"{path}: no such file; give the folder of a finished run (nntrain run writes history.csv)")
     try:
-        with open(path, newline="", encoding="utf-8") as f:
-            rows = list(csv.reader(f))
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file; give the folder of a finished run (nntrain run writes history.csv)") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise UserError(f"{path}: cannot be read ({err})") from None
-    if len(rows) < 2 or "epoch" not in rows[0] or "cost" not in rows[0]:
+        rows = outputs.read_history(path)
+    except UserError as err:
+        reason = err.message.split("; ")[0]  # drop its advice, which is for --resume
+        raise UserError(f"{reason}; plot needs a history.csv as nntrain run writes it") from None
+    if not rows or "epoch" not in rows[0] or "cost" not in rows[0]:
         raise UserError(f"{path}: not an nntrain history (needs a header with epoch and cost, and at least one row)")
-    header = rows[0]
-    if any(len(row) != len(header) for row in rows[1:]):
-        raise UserError(f"{path}: rows do not match the header; the file is damaged")
-    try:
-        table = np.array([[float(v) if v else np.nan for v in row] for row in rows[1:]])
-    except ValueError:
-        raise UserError(f"{path}: holds a value that is not a number; the file is damaged") from None
-    return {name: table[:, j] for j, name in enumerate(header)}
+    names = [name for name in HISTORY_COLUMNS if any(name in row for row in rows)]
+    return {name: np.array([row.get(name, np.nan) for row in rows]) for name in names}
 
 
 def _pyplot():

@@ -47,15 +47,16 @@ def parse_rows(rows: list[str], feature_names: list[str]) -> np.ndarray:
                 X[i, j] = float(value)
             except ValueError:
                 raise _bad_value(f"row {i + 1}", f"{j + 1} ({feature_names[j]})", value.strip()) from None
-    _check_finite(X, lambda i: f"row {i + 1}", feature_names, first_column=1)
+    _check_finite(X, lambda i: f"row {i + 1}", feature_names)
     return X
 
 
-def _check_finite(X: np.ndarray, where, names: list[str], first_column: int) -> None:
+def _check_finite(X: np.ndarray, where, names: list[str]) -> None:
+    """UserError at the first NaN or infinity in X; `where(i)` names row i, `names` the columns."""
     bad = ~np.isfinite(X)
     if bad.any():
         i, j = np.argwhere(bad)[0]
-        raise UserError(f"{where(i)}, column {names[j]}: {X[i, j]!r} is not a finite number")
+        raise UserError(f"{where(i)}, column {names[j]}: {float(X[i, j])} is not a finite number")
 
 
 def _select_columns(header: list[str], feature_names: list[str], target_names: list[str], source: str) -> list[int]:
@@ -85,7 +86,7 @@ def _parse_csv_chunk(lines: list[str], first_line: int, usecols: list[int], n_co
     # loadtxt ignores columns outside usecols, so count the separators too (vectorised)
     widths_ok = bool((np.char.count(np.array(lines), ",") == n_columns - 1).all())
     if X is not None and X.shape[0] == len(lines) and widths_ok:
-        _check_finite(X, lambda i: f"{source}: line {first_line + i}", [header[j] for j in usecols], 0)
+        _check_finite(X, lambda i: f"{source}: line {first_line + i}", [header[j] for j in usecols])
         return X
     for i, cells in enumerate(_csv_rows(lines, first_line, source)):
         where = f"{source}: line {first_line + i}"
@@ -97,7 +98,7 @@ def _parse_csv_chunk(lines: list[str], first_line: int, usecols: list[int], n_co
             except ValueError:
                 raise _bad_value(where, header[j], cells[j]) from None
     if X is not None and X.shape[0] == len(lines):  # only quoted commas made the counts differ
-        _check_finite(X, lambda i: f"{source}: line {first_line + i}", [header[j] for j in usecols], 0)
+        _check_finite(X, lambda i: f"{source}: line {first_line + i}", [header[j] for j in usecols])
         return X
     raise UserError(f"{source}: could not read the rows from line {first_line} as numbers")
 
@@ -133,7 +134,9 @@ def read_csv_chunks(stream: IO[str], source: str, feature_names: list[str], targ
             yield _parse_csv_chunk(lines, first, usecols, len(header), header, source)
 
 
-def read_npz(path: Path, n_features: int) -> np.ndarray:
+def read_npz(path: Path, feature_names: list[str]) -> np.ndarray:
+    """Array X (rows, n_features) of the .npz at `path` as float64, checked numeric and finite."""
+    n_features = len(feature_names)
     try:
         with np.load(path, allow_pickle=False) as npz:
             if "X" not in npz.files:
@@ -147,7 +150,9 @@ def read_npz(path: Path, n_features: int) -> np.ndarray:
         raise UserError(f"{path}: not a readable .npz file ({err})") from None
     if X.ndim != 2 or X.shape[1] != n_features or X.dtype.kind not in "biuf":
         raise UserError(f"{path}: X must be a numeric array of shape (rows, {n_features}); it is {X.dtype} {X.shape}")
-    return X.astype(np.float64, copy=False)
+    X = X.astype(np.float64, copy=False)
+    _check_finite(X, lambda i: f"{path}: array 'X', row {i}", feature_names)
+    return X
 
 
 def input_chunks(source: str, ckpt: Checkpoint, stdin: IO[str] | None = None) -> Iterator[np.ndarray]:
@@ -161,7 +166,7 @@ def input_chunks(source: str, ckpt: Checkpoint, stdin: IO[str] | None = None) ->
     if not path.is_file():
         raise UserError(f"{path}: no such input file" if not path.exists() else f"{path}: is not a file")
     if path.suffix.lower() == ".npz":
-        X = read_npz(path, len(names))
+        X = read_npz(path, names)
         for start in range(0, X.shape[0], CHUNK_ROWS):
             yield X[start : start + CHUNK_ROWS]
         return

@@ -114,6 +114,19 @@ def test_plot_writes_a_png(blobs_run):
     assert_user_error(run_cli("plot", folder / "nowhere"), "history.csv", "no such file")
 
 
+def test_plot_refuses_a_damaged_history_naming_the_row(blobs_run):
+    folder, _ = blobs_run
+    history = folder / "run" / "history.csv"
+    lines = history.read_text().splitlines()
+    lines[2] = lines[2].replace(lines[2].split(",")[1], "oops", 1)  # the cost of epoch 2
+    history.write_text("\n".join(lines) + "\n")
+    proc = run_cli("plot", folder / "run")
+    assert_user_error(proc, "history.csv", "row 3", "cost")
+    assert "resume" not in proc.stdout + proc.stderr  # read_history's advice for --resume does not apply
+    history.write_text("epoch,cost\n")
+    assert_user_error(run_cli("plot", folder / "run"), "history.csv", "not an nntrain history")
+
+
 def test_plot_without_matplotlib_says_how_to_install(blobs_run, tmp_path, monkeypatch):
     folder, _ = blobs_run
     fake = tmp_path / "no_mpl" / "matplotlib"
@@ -188,3 +201,41 @@ def test_idx_folder_trains_with_its_t10k_test_split(tmp_path):
     assert json.loads(proc.stdout)["rows"] == 10
     config.write_text(config.read_text().replace("val_split: 0.25", "test_split: 0.2"))
     assert_user_error(run_cli("run", config, "--out", tmp_path / "run2", cwd=tmp_path), "leave test_split at 0")
+
+
+def test_evaluate_refuses_a_non_utf8_csv_when_the_target_is_not_named(tmp_path):
+    """Without dataset.target the label column is found from the file's header, which must be read safely."""
+    blobs_csv(tmp_path / "blobs.csv", rows_per_class=10)
+    config = tmp_path / "quick.yaml"
+    config.write_text("dataset: blobs.csv\nlayers: [2, 4, 3]\ncost: cross_entropy\nepochs: 2\n")
+    assert run_cli("run", config, "--out", "run", cwd=tmp_path).returncode == 0
+    (tmp_path / "latin1.csv").write_bytes("x,y,colour\n100,0,Rosé\n".encode("latin-1"))
+    proc = run_cli("evaluate", tmp_path / "run" / "weights.npz", tmp_path / "latin1.csv")
+    assert_user_error(proc, "latin1.csv", "not UTF-8")
+
+
+def test_evaluate_on_the_test_rows_reproduces_the_runs_test_cost_with_l2(tmp_path):
+    """The L2 penalty is part of run's test_cost; evaluate must restore it from the weights file."""
+    from nntrain.runner import run_training
+
+    blobs_csv(tmp_path / "blobs.csv", rows_per_class=20)
+    config_path = tmp_path / "l2.yaml"
+    config_path.write_text(
+        "dataset: {name: blobs.csv, target: colour, test_split: 0.25}\n"
+        "layers: [2, 5, 3]\nactivation: tanh\ncost: cross_entropy\nl2: 0.05\nepochs: 20\n"
+    )
+    summary = run_training(load_config(config_path), tmp_path / "run", config_dir=tmp_path)
+    test_cost = json.loads((tmp_path / "run" / "metrics.json").read_text())["test_cost"]
+    assert summary.network.l2_penalty() > 1e-3 * test_cost  # the penalty shows in the comparison
+    # the test rows as a CSV: float32 features print and parse back to the same float32 values
+    test, classes = summary.dataset.test, summary.dataset.preprocessing.classes
+    lines = ["x,y,colour"] + [
+        f"{float(a)!r},{float(b)!r},{classes[int(k)]}" for (a, b), k in zip(test.X, test.Y.argmax(axis=1))
+    ]
+    (tmp_path / "test_rows.csv").write_text("\n".join(lines) + "\n")
+    proc = run_cli("evaluate", tmp_path / "run" / "weights.npz", tmp_path / "test_rows.csv", "--format", "json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["rows"] == len(test)
+    assert report["cost"] == test_cost
+    assert checkpoint.load(tmp_path / "run" / "weights.npz").network.l2 == 0.05

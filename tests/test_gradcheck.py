@@ -160,3 +160,17 @@ def test_gradients_match_torch_autograd(case):
     for name, ours, theirs in zip(gc._tensor_names(network), network.grads(), params):
         expected = theirs.grad.numpy()
         np.testing.assert_allclose(ours, expected.T if ours.ndim == 2 else expected, rtol=1e-9, atol=1e-13, err_msg=name)
+
+
+def test_gradcheck_config_finds_a_data_file_beside_the_config(tmp_path):
+    """A relative data path resolves against the config's folder, as it does for `run`."""
+    folder = tmp_path / "cfg"
+    (folder / "data").mkdir(parents=True)
+    (folder / "data" / "pts.csv").write_text("a,b,label\n0,0,no\n0,1,yes\n1,0,yes\n1,1,no\n")
+    (folder / "pts.yaml").write_text(
+        "dataset: {name: data/pts.csv, target: label}\nlayers: [2, 3, 1]\nactivation: tanh\n"
+        "output_activation: sigmoid\ncost: cross_entropy\n"
+    )
+    proc = run_cli("gradcheck", folder / "pts.yaml", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "passed" in proc.stdout

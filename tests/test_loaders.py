@@ -106,6 +106,19 @@ def test_npz_pickled_objects_are_refused(tmp_path):
     assert "pickled" in user_error(load_npz, tmp_path / "d.npz")
 
 
+INVALID_DEFLATE_BLOCK = 0x07  # BFINAL=1, BTYPE=11: a block type deflate reserves, so zlib refuses it
+
+
+def test_npz_with_a_corrupt_compressed_array_is_a_user_error(tmp_path):
+    path = tmp_path / "d.npz"
+    np.savez_compressed(path, X=np.arange(600.0).reshape(100, 6), y=np.arange(100.0))
+    blob = bytearray(path.read_bytes())
+    name_len, extra_len = struct.unpack("<HH", bytes(blob[26:30]))  # the first member's local file header
+    blob[30 + name_len + extra_len] = INVALID_DEFLATE_BLOCK
+    path.write_bytes(bytes(blob))
+    assert "corrupt" in user_error(load_npz, path)
+
+
 def test_npz_rows_must_match(tmp_path):
     np.savez(tmp_path / "d.npz", X=np.zeros((3, 2)), y=np.zeros(2))
     assert "3 rows but y has 2" in user_error(load_npz, tmp_path / "d.npz")
@@ -178,6 +191,15 @@ def test_idx_bad_magic_and_truncation(tmp_path):
     write_idx(tmp_path / "y", np.arange(10))
     (tmp_path / "y").write_bytes((tmp_path / "y").read_bytes()[:-3])
     assert "truncated" in user_error(read_idx, tmp_path / "y")
+
+
+def test_idx_gz_with_a_corrupt_deflate_stream_is_a_user_error(tmp_path):
+    write_idx(tmp_path / "x", np.arange(50), gz=True)
+    blob = bytearray((tmp_path / "x.gz").read_bytes())
+    blob[10] = INVALID_DEFLATE_BLOCK  # the first byte after the 10-byte gzip header
+    (tmp_path / "x.gz").write_bytes(bytes(blob))
+    message = user_error(read_idx, tmp_path / "x.gz")
+    assert "x.gz" in message and "corrupt" in message
 
 
 def test_idx_label_count_must_match(tmp_path):

@@ -94,6 +94,15 @@ def test_csv_by_position_from_stdin_and_npz_input(standardised_regression, tmp_p
     assert float(_csv_rows(proc.stdout)[0]["target"]) == pytest.approx(-14.0)
 
 
+def test_non_finite_inputs_are_refused_from_npz_as_from_rows(standardised_regression, tmp_path):
+    npz = tmp_path / "nan.npz"
+    np.savez(npz, X=np.array([[1.0, 2.0], [3.0, np.nan]]))
+    assert_user_error(run_cli("predict", standardised_regression, "--input", npz), "nan.npz", "row 1", "column x1", "not a finite")
+    proc = run_cli("predict", standardised_regression, "1,inf")
+    assert_user_error(proc, "row 1, column x1: inf is not a finite number")
+    assert "np.float64" not in proc.stdout + proc.stderr
+
+
 def test_chunked_csv_reading_keeps_every_row_in_order(standardised_regression, tmp_path, monkeypatch):
     from nntrain import predict as pr
 

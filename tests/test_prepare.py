@@ -65,6 +65,34 @@ def test_standardisation_uses_training_rows_only():
     assert ds2.test.X.mean() > 100
 
 
+class RowGatherLog(np.ndarray):
+    """An array that records every fancy-indexed row gather (X[index_array]) made from it."""
+
+    gathers: list
+
+    def __getitem__(self, key):
+        if isinstance(key, np.ndarray):
+            self.gathers.append(np.asarray(key).copy())
+        return np.asarray(self)[key]
+
+
+def test_standardising_gathers_every_row_once_with_unchanged_results():
+    raw = labelled({0: 60, 1: 40}, n_features=3)
+    X32 = raw.X.astype(np.float32)
+    logged = X32.view(RowGatherLog)
+    logged.gathers = []
+    raw = RawData(logged, raw.y, raw.feature_names, raw.target_names)
+    ds = prepare(raw, 2, np.random.default_rng(4), dtype=np.float32, test_split=0.2, val_split=0.2, standardize=True)
+    gathered = np.concatenate(logged.gathers)
+    assert sorted(gathered.tolist()) == list(range(100))  # each row read once: train rows not re-read per statistic
+    train_idx = max(logged.gathers, key=len)
+    # the statistics and the standardised rows, bit for bit as computed from the training rows directly
+    np.testing.assert_array_equal(ds.preprocessing.mean, X32[train_idx].mean(axis=0, dtype=np.float64))
+    np.testing.assert_array_equal(ds.preprocessing.std, X32[train_idx].std(axis=0, dtype=np.float64))
+    expected = ((X32[train_idx].astype(np.float64) - ds.preprocessing.mean) / ds.preprocessing.std).astype(np.float32)
+    np.testing.assert_array_equal(ds.train.X, expected)
+
+
 def test_constant_feature_is_not_divided_by_zero():
     raw = labelled({0: 10, 1: 10}, n_features=2)
     raw.X[:, 1] = 5.0
