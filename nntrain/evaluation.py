@@ -85,6 +85,7 @@ def evaluate_file(weights_path: Path, data_path: Path) -> Evaluation:
     Y = Y.astype(dtype)
     classification = pre.classes is not None
     # the cost exactly as `nntrain run` reports test_cost (including the L2 penalty)
-    cost = float(train.evaluate(network, Split(X, Y), classification)["cost"])
-    report = classification_report(network.predict(X), Y, pre.classes, cost) if classification else None
+    result = train.evaluate(network, Split(X, Y), classification, outputs=True)
+    cost = float(result["cost"])
+    report = classification_report(result["outputs"], Y, pre.classes, cost) if classification else None
     return Evaluation(len(X), cost, report)

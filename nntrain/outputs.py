@@ -114,8 +114,7 @@ def read_history(path: Path) -> list[dict[str, float]]:
             rows.append({name: float(cell) for name, cell in zip(header, cells) if cell != ""})
         except ValueError:
             raise UserError(
-                f"{path}: row {number} is not a history row (expected numbers in columns {','.join(header)}); "
-                f"resume into another folder with --out DIR"
+                f"{path}: row {number} is not a history row (expected numbers in columns {','.join(header)})"
             ) from None
     return rows
 

@@ -25,8 +25,7 @@ def read_history(path: Path) -> dict[str, np.ndarray]:
     try:
         rows = outputs.read_history(path)
     except UserError as err:
-        reason = err.message.split("; ")[0]  # drop its advice, which is for --resume
-        raise UserError(f"{reason}; plot needs a history.csv as nntrain run writes it") from None
+        raise UserError(f"{err.message}; plot needs a history.csv as nntrain run writes it") from None
     if not rows or "epoch" not in rows[0] or "cost" not in rows[0]:
         raise UserError(f"{path}: not an nntrain history (needs a header with epoch and cost, and at least one row)")
     names = [name for name in HISTORY_COLUMNS if any(name in row for row in rows)]

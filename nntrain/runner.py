@@ -178,7 +178,10 @@ def run_training(
     start from its weights and optimizer state and continue its epoch numbering."""
     # resuming inside the run's own folder continues that run: its files are replaced, its history kept
     same_folder = resume is not None and Path(resume).resolve().parent == out_dir.resolve()
-    previous = read_history(out_dir / "history.csv") if same_folder else []
+    try:
+        previous = read_history(out_dir / "history.csv") if same_folder else []
+    except UserError as err:
+        raise UserError(f"{err.message}; resume into another folder with --out DIR") from None
     prepare_out_dir(out_dir, force or same_folder)
     init_rng, split_rng, batch_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(3))
     dataset = load_data(config, split_rng, config_dir)

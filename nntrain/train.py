@@ -126,12 +126,17 @@ def _correct(h: np.ndarray, codes: np.ndarray) -> int:
     return int(np.count_nonzero(h.argmax(axis=1) == codes))
 
 
-def evaluate(network: Network, split: Split, classification: bool, codes: np.ndarray | None = None) -> dict[str, float]:
-    """Cost (plus the L2 penalty, as the training cost) and accuracy of `network` on a whole split."""
+def evaluate(
+    network: Network, split: Split, classification: bool, codes: np.ndarray | None = None, outputs: bool = False
+) -> dict:
+    """Cost (plus the L2 penalty, as the training cost) and accuracy of `network` on a whole split;
+    with `outputs=True` also the network's outputs h (m, k) under "outputs", for a report."""
     h, z = network.predict(split.X, logits=True)
     out = {"cost": network.cost.value(h, split.Y, z, network.output_activation) + network.l2_penalty()}
     if classification:
         out["accuracy"] = accuracy(h, split.Y, codes)
+    if outputs:
+        out["outputs"] = h
     return out
 
 
