@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -92,7 +92,6 @@ class Dataset:
     test: Split | None
     preprocessing: Preprocessing
     source: str = ""
-    extra: dict = field(default_factory=dict)
 
     @property
     def is_classification(self) -> bool:

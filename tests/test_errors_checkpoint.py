@@ -105,3 +105,14 @@ def test_layer_sizes_that_do_not_match_arrays(tmp_path, good_weights):
 def test_meta_without_preprocessing(tmp_path, good_weights):
     _rewrite_meta(good_weights, tmp_path / "w.npz", lambda m: m.pop("preprocessing"))
     assert "incomplete nntrain weights file" in _load_error(tmp_path / "w.npz")
+
+
+@pytest.mark.parametrize("l2,fragment", [(-0.5, "l2 strength -0.5"), ("lots", "incomplete nntrain weights file")])
+def test_recorded_l2_must_be_a_number_at_least_zero(tmp_path, good_weights, l2, fragment):
+    _rewrite_meta(good_weights, tmp_path / "w.npz", lambda m: m["config"].update(l2=l2))
+    assert fragment in _load_error(tmp_path / "w.npz")
+
+
+def test_recorded_l2_is_restored_into_the_network(tmp_path, good_weights):
+    _rewrite_meta(good_weights, tmp_path / "w.npz", lambda m: m["config"].update(l2=0.25))
+    assert checkpoint.load(tmp_path / "w.npz").network.l2 == 0.25
