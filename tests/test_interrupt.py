@@ -185,3 +185,15 @@ def test_an_interrupt_is_reported_even_when_the_partial_epoch_would_trip_toleran
     result = train(net, SGD(learning_rate=0.1), data, 10, 100, np.random.default_rng(1),
                    should_stop=should_stop, tolerance=1e9)
     assert result.stop_reason == "interrupted" and result.history.rows == 2 and result.partial_epoch
+
+
+def test_metrics_mark_a_partial_last_epoch(tmp_path):
+    from nntrain.config import parse_config
+    from nntrain.runner import run_training
+
+    config = parse_config({"dataset": "digits", "layers": [64, 8, 10], "batch_size": 100, "epochs": 3}, "c.yaml")
+    calls = []
+    summary = run_training(config, tmp_path / "r", should_stop=lambda: calls.append(1) or len(calls) >= 2)
+    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    assert metrics["stop_reason"] == "interrupted" and metrics["last_epoch_partial"] is True
+    assert metrics["epochs_run"] == 1 and summary.result.history.rows == 1
