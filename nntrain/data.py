@@ -36,6 +36,14 @@ class RawData:
     fixed_test: np.ndarray | None = None  # row indices that are the test split (IDX t10k files)
 
 
+def class_codes(values: np.ndarray) -> np.ndarray:
+    """Outputs or targets (m, k) -> class index (m,): argmax, or value > 0.5 for one unit
+    (the inverse of `encode_targets`' one-hot / 0-1 encoding)."""
+    if values.shape[1] == 1:
+        return (values[:, 0] > 0.5).astype(np.intp)
+    return values.argmax(axis=1)
+
+
 @dataclass
 class Preprocessing:
     """What `predict` must reapply to new inputs, saved in the weights file."""
@@ -52,9 +60,8 @@ class Preprocessing:
         return (X - self.mean) / self.std
 
     def decode(self, h: np.ndarray) -> np.ndarray:
-        """Network outputs h (m, k) -> class labels (m,): argmax, or h > 0.5 for one unit."""
-        codes = h.argmax(axis=1) if h.shape[1] > 1 else (h[:, 0] > 0.5).astype(np.intp)
-        return np.asarray(self.classes)[codes]
+        """Network outputs h (m, k) -> class labels (m,)."""
+        return np.asarray(self.classes)[class_codes(h)]
 
     def to_json(self) -> dict:
         return {
@@ -263,7 +270,7 @@ def prepare(
     m = X.shape[0]
     strata = None
     if classes is not None:
-        strata = Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0].astype(np.intp)
+        strata = class_codes(Y)
     if raw.fixed_test is not None:
         if test_split > 0:
             raise UserError(

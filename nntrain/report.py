@@ -13,12 +13,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-
-def class_codes(values: np.ndarray) -> np.ndarray:
-    """Outputs or targets (m, k) -> class index (m,): argmax, or value > 0.5 for one unit."""
-    if values.shape[1] == 1:
-        return (values[:, 0] > 0.5).astype(np.intp)
-    return values.argmax(axis=1)
+from nntrain.data import class_codes
 
 
 def confusion_matrix(true: np.ndarray, pred: np.ndarray, n_classes: int) -> np.ndarray:

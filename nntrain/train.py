@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from nntrain.data import Dataset, Split
+from nntrain.data import Dataset, Split, class_codes
 from nntrain.network import Network
 from nntrain.optimizers import Optimizer
 from nntrain.schedules import Constant, Schedule
@@ -109,21 +109,14 @@ class TrainResult:
 
 
 def accuracy(h: np.ndarray, Y: np.ndarray, codes: np.ndarray | None = None) -> float:
-    """Share of rows classified right: argmax for one-hot targets, h > 0.5 for one unit.
-    `codes` (from `_class_codes(Y)`) saves recomputing the targets' classes."""
-    return _correct(h, _class_codes(Y) if codes is None else codes) / h.shape[0]
-
-
-def _class_codes(Y: np.ndarray) -> np.ndarray:
-    """Each row's class, computed once per run: bool (y > 0.5) for one unit, else argmax."""
-    return Y[:, 0] > 0.5 if Y.shape[1] == 1 else Y.argmax(axis=1)
+    """Share of rows classified right (see `data.class_codes`); `codes`, the targets'
+    class codes computed once, saves recomputing them."""
+    return _correct(h, class_codes(Y) if codes is None else codes) / h.shape[0]
 
 
 def _correct(h: np.ndarray, codes: np.ndarray) -> int:
-    """How many rows of output h (m, k) match the class codes (m,) from `_class_codes`."""
-    if h.shape[1] == 1:
-        return int(np.count_nonzero((h[:, 0] > 0.5) == codes))
-    return int(np.count_nonzero(h.argmax(axis=1) == codes))
+    """How many rows of output h (m, k) match the class codes (m,)."""
+    return int(np.count_nonzero(class_codes(h) == codes))
 
 
 def evaluate(
@@ -181,7 +174,7 @@ def train(
     full_batch = batch_size is None or batch_size >= m
     params, grads = network.params(), network.grads()
     history = History(epochs)
-    codes = _class_codes(Y) if classification else None
+    codes = class_codes(Y) if classification else None
     if not full_batch:
         xb = np.empty((batch_size, X.shape[1]), X.dtype)
         yb = np.empty((batch_size, Y.shape[1]), Y.dtype)
@@ -194,7 +187,7 @@ def train(
     guard = FiniteGuard(params)
     stop_reason = "completed"
     partial_epoch = False
-    val_codes = _class_codes(data.val.Y) if classification and data.val is not None else None
+    val_codes = class_codes(data.val.Y) if classification and data.val is not None else None
     started = time.perf_counter()
     for epoch in range(start_epoch + 1, last_epoch + 1):
         optimizer.learning_rate = schedule.rate(base_lr, epoch, last_epoch)
