@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from nntrain.activations import row_sums
+
 
 class Cost:
     name: str = ""
@@ -53,13 +55,18 @@ class CrossEntropy(Cost):
     output_activations = ("sigmoid", "softmax")
 
     def value(self, h, y, z, output_activation):
+        # in float64 whatever the network's dtype: the cost is a small difference of
+        # large sums, and float32 would leave it about 4 significant digits
         z = z.astype(np.float64, copy=False)
         y = y.astype(np.float64, copy=False)
         m = z.shape[0]
         if output_activation == "softmax":
+            # sum over rows of log sum_j e^z_j (shifted by the row max) - y.z (rows of y sum to 1)
             zmax = z.max(axis=1, keepdims=True)
-            log_norm = np.log(np.exp(z - zmax).sum(axis=1)) + zmax[:, 0]
-            return float(log_norm.sum() - np.einsum("ij,ij->", y, z)) / m
+            shifted = np.subtract(z, zmax)
+            np.exp(shifted, out=shifted)
+            log_norm = np.log(row_sums(shifted)).sum() + zmax.sum()
+            return float(log_norm - np.dot(y.ravel(), z.ravel())) / m
         # log(1 + e^-|z|) + max(z, 0) - y z == -[y log h + (1-y) log(1-h)]
         per_unit = np.maximum(z, 0.0) - z * y + np.log1p(np.exp(-np.abs(z)))
         return float(per_unit.sum()) / m

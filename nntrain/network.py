@@ -10,6 +10,12 @@ Backward pass, with delta = dC/dz of a layer (m, n_out):
 The output delta is (h - y) / m for fused pairs (see costs.FUSED_PAIRS),
 otherwise the cost gradient pushed through the output activation.
 
+Storage: every layer's W lives in one flat `weights` vector (layer by layer,
+row-major) and every b in one `biases` vector; the layers hold reshaped views,
+and dW, db likewise live in `weight_grads`, `bias_grads`. An optimizer then
+updates all parameters in a few whole-vector passes (`optimizer_groups`)
+instead of a few passes per array.
+
 Work buffers are allocated once per batch size and reused, so a training step
 allocates (almost) nothing. Nothing here knows about files, YAML or terminals.
 """
@@ -20,12 +26,15 @@ from collections import OrderedDict
 
 import numpy as np
 
-from nntrain.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS, Activation
+from nntrain.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS, Activation, constant
 from nntrain.costs import COSTS, FUSED_PAIRS, Cost
 
 
 class Dense:
-    """A fully connected layer; W and b are updated in place by the optimizer."""
+    """A fully connected layer; W and b are updated in place by the optimizer.
+
+    Once in a Network, W, b, dW and db are views into the network's flat vectors.
+    """
 
     def __init__(self, W: np.ndarray, b: np.ndarray, activation: Activation):
         self.W = W
@@ -41,6 +50,16 @@ class Dense:
     @property
     def n_out(self) -> int:
         return self.W.shape[1]
+
+
+def _views(vector: np.ndarray, shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
+    """Consecutive pieces of a flat vector, reshaped to `shapes` (views, not copies)."""
+    views, start = [], 0
+    for shape in shapes:
+        size = int(np.prod(shape))
+        views.append(vector[start : start + size].reshape(shape))
+        start += size
+    return views
 
 
 class _Buffers:
@@ -61,6 +80,16 @@ class Network:
         self.fused = (self.output_activation, cost) in FUSED_PAIRS
         self.l2 = float(l2)
         self.dtype = layers[0].W.dtype
+        self.weights, self.biases = self.pack(self.params())
+        self.weight_grads, self.bias_grads = np.zeros_like(self.weights), np.zeros_like(self.biases)
+        w_shapes = [layer.W.shape for layer in layers]
+        b_shapes = [layer.b.shape for layer in layers]
+        for layer, W, b, dW, db in zip(
+            layers,
+            _views(self.weights, w_shapes), _views(self.biases, b_shapes),
+            _views(self.weight_grads, w_shapes), _views(self.bias_grads, b_shapes),
+        ):
+            layer.W, layer.b, layer.dW, layer.db = W, b, dW, db
         self._buffers: OrderedDict[int, _Buffers] = OrderedDict()
         self._input: np.ndarray | None = None
 
@@ -90,12 +119,24 @@ class Network:
         return [self.layers[0].n_in] + [layer.n_out for layer in self.layers]
 
     def params(self) -> list[np.ndarray]:
-        """[W0, b0, W1, b1, ...]: the arrays the optimizer updates in place."""
+        """[W0, b0, W1, b1, ...]: per-layer views of `weights` and `biases`."""
         return [p for layer in self.layers for p in (layer.W, layer.b)]
 
     def grads(self) -> list[np.ndarray]:
         """[dW0, db0, dW1, db1, ...], filled by `backward`, aligned with `params()`."""
         return [g for layer in self.layers for g in (layer.dW, layer.db)]
+
+    def optimizer_groups(self) -> tuple[list[np.ndarray], list[np.ndarray], list[bool]]:
+        """(params, grads, decay) for `Optimizer.step`: the flat weights and biases
+        vectors (views of every layer's W and b), their gradients, and which of the
+        two takes weight decay (the weights, not the biases)."""
+        return [self.weights, self.biases], [self.weight_grads, self.bias_grads], [True, False]
+
+    def pack(self, per_layer: list[np.ndarray]) -> list[np.ndarray]:
+        """[W0, b0, W1, b1, ...] (or anything shaped like them) -> [weights, biases]
+        flat vectors in this network's storage order and dtype (fresh arrays)."""
+        flat = [np.concatenate([a.ravel() for a in per_layer[k::2]]).astype(self.dtype, copy=False) for k in (0, 1)]
+        return [np.ascontiguousarray(v) for v in flat]
 
     # -- passes -------------------------------------------------------------
     def _buffers_for(self, m: int) -> _Buffers:
@@ -152,7 +193,8 @@ class Network:
             layer = self.layers[i]
             a_prev = buf.a[i - 1] if i > 0 else X
             np.matmul(a_prev.T, delta, out=layer.dW)
-            np.add.reduce(delta, axis=0, out=layer.db)
+            # db as ones (1, m) @ delta: several times faster than delta.sum(axis=0)
+            np.matmul(constant((1, m), 1.0, delta.dtype), delta, out=layer.db[None, :])
             if self.l2:
                 layer.dW += self.l2 * layer.W
             if i > 0:

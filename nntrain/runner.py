@@ -120,7 +120,7 @@ def check_schedule(config: RunConfig, dataset: data_mod.Dataset) -> None:
         )
 
 
-def build_early_stopping(config: RunConfig, dataset: data_mod.Dataset, params) -> EarlyStopping | None:
+def build_early_stopping(config: RunConfig, dataset: data_mod.Dataset) -> EarlyStopping | None:
     spec = config.early_stopping
     if spec is None:
         return None
@@ -131,7 +131,7 @@ def build_early_stopping(config: RunConfig, dataset: data_mod.Dataset, params) -
         )
     if spec.monitor.endswith("accuracy") and not dataset.is_classification:
         raise UserError(f"{config.where('early_stopping.monitor')}: {spec.monitor} needs a classification dataset; monitor a cost")
-    return EarlyStopping(params, spec.monitor, spec.patience, spec.min_delta, spec.restore_best)
+    return EarlyStopping(spec.monitor, spec.patience, spec.min_delta, spec.restore_best)
 
 
 def resume_from(path: Path, config: RunConfig, network: Network, optimizer) -> int:
@@ -150,12 +150,11 @@ def resume_from(path: Path, config: RunConfig, network: Network, optimizer) -> i
     ):
         if mine != theirs:
             raise UserError(f"--resume {path}: it was trained with {what} {theirs}, the config says {mine}")
-    params = network.params()
-    for p, q in zip(params, saved.params()):
+    for p, q in zip(network.params(), saved.params()):
         np.copyto(p, q, casting="unsafe")
     saved_optimizer = (ckpt.config.get("optimizer") or {}).get("name")
     if saved_optimizer == config.optimizer.name:
-        optimizer.load_state_dict(ckpt.optimizer_state, params)
+        optimizer.load_state_dict(ckpt.optimizer_state, network.optimizer_groups()[0])
     return ckpt.epochs_run
 
 
@@ -199,7 +198,7 @@ def run_training(
         if config.batch_size is not None and config.batch_size < len(dataset.train):
             skip_batch_orders(batch_rng, len(dataset.train), start_epoch)
     check_schedule(config, dataset)
-    early_stopping = build_early_stopping(config, dataset, network.params())
+    early_stopping = build_early_stopping(config, dataset)
     files = [out_dir / name for name in RUN_FILES]
     if force and not same_folder:  # a continued run keeps its complete files until the new ones replace them
         remove_run_files(out_dir)

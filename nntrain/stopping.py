@@ -22,13 +22,15 @@ MONITORS = {"cost": False, "val_cost": False, "train_accuracy": True, "val_accur
 
 
 class ParamSnapshot:
-    """A preallocated copy of a list of parameter arrays."""
+    """A copy of a list of parameter arrays, allocated by the first `take` and reused."""
 
-    def __init__(self, params: list[np.ndarray]):
-        self.arrays = [np.empty_like(p) for p in params]
+    def __init__(self) -> None:
+        self.arrays: list[np.ndarray] = []
         self.taken = False
 
     def take(self, params: list[np.ndarray]) -> None:
+        if not self.arrays:
+            self.arrays = [np.empty_like(p) for p in params]
         for dst, src in zip(self.arrays, params):
             np.copyto(dst, src)
         self.taken = True
@@ -59,7 +61,7 @@ class EarlyStopping:
     `restore_best`); `restore` puts the best parameters back into `params`.
     """
 
-    def __init__(self, params: list[np.ndarray], monitor: str, patience: int, min_delta: float = 0.0, restore_best: bool = True):
+    def __init__(self, monitor: str, patience: int, min_delta: float = 0.0, restore_best: bool = True):
         self.monitor = monitor
         self.sign = -1.0 if MONITORS[monitor] else 1.0  # compare sign * value: smaller is better
         self.patience = patience
@@ -67,7 +69,7 @@ class EarlyStopping:
         self.best_value = math.nan
         self.best_epoch = 0
         self.waited = 0
-        self.best = ParamSnapshot(params) if restore_best else None
+        self.best = ParamSnapshot() if restore_best else None
 
     def update(self, epoch: int, values: dict[str, float], params: list[np.ndarray]) -> bool:
         value = values[self.monitor]
@@ -97,8 +99,8 @@ class FiniteGuard:
     """
 
     def __init__(self, params: list[np.ndarray]):
-        self.good = ParamSnapshot(params)
-        self.pending = ParamSnapshot(params)
+        self.good = ParamSnapshot()
+        self.pending = ParamSnapshot()
         self.pending.take(params)  # the starting parameters, proven by epoch 1's cost
 
     def update(self, cost: float, params: list[np.ndarray]) -> bool:

@@ -32,8 +32,7 @@ def test_early_stopping_stops_before_epochs_and_restores_the_best_weights():
     # validation labels are XOR's opposite: the better the fit, the worse val_cost, so it must stop
     data = Dataset(split([0, 1, 1, 0]), split([1, 0, 0, 1]), None, Preprocessing(["a", "b"], ["y"], [0, 1]))
     net = xor_net()
-    params = net.params()
-    stopper = EarlyStopping(params, "val_cost", patience=5)
+    stopper = EarlyStopping("val_cost", patience=5)
     result = train(net, build_optimizer(OPTIMIZERS["sgd"].Options(), 0.5), data, 1000, None, np.random.default_rng(0),
                    early_stopping=stopper)
     val = result.history.column("val_cost")
