@@ -10,11 +10,11 @@ Backward pass, with delta = dC/dz of a layer (m, n_out):
 The output delta is (h - y) / m for fused pairs (see costs.FUSED_PAIRS),
 otherwise the cost gradient pushed through the output activation.
 
-Storage: every layer's W lives in one flat `weights` vector (layer by layer,
-row-major) and every b in one `biases` vector; the layers hold reshaped views,
-and dW, db likewise live in `weight_grads`, `bias_grads`. An optimizer then
-updates all parameters in a few whole-vector passes (`optimizer_groups`)
-instead of a few passes per array.
+Storage: all parameters live in one flat vector, `parameters`: every layer's W
+(row-major, layer by layer), then every b; the layers hold reshaped views, and
+dW, db likewise live in `gradient`. An optimizer then updates everything in
+about ten whole-vector numpy passes per step (`optimizer_groups`) instead of
+ten passes per array.
 
 Work buffers are allocated once per batch size and reused, so a training step
 allocates (almost) nothing. Nothing here knows about files, YAML or terminals.
@@ -80,16 +80,17 @@ class Network:
         self.fused = (self.output_activation, cost) in FUSED_PAIRS
         self.l2 = float(l2)
         self.dtype = layers[0].W.dtype
-        self.weights, self.biases = self.pack(self.params())
-        self.weight_grads, self.bias_grads = np.zeros_like(self.weights), np.zeros_like(self.biases)
-        w_shapes = [layer.W.shape for layer in layers]
-        b_shapes = [layer.b.shape for layer in layers]
-        for layer, W, b, dW, db in zip(
-            layers,
-            _views(self.weights, w_shapes), _views(self.biases, b_shapes),
-            _views(self.weight_grads, w_shapes), _views(self.bias_grads, b_shapes),
-        ):
-            layer.W, layer.b, layer.dW, layer.db = W, b, dW, db
+        per_layer = self.params()  # [W0, b0, W1, b1, ...] as given
+        order = per_layer[0::2] + per_layer[1::2]  # storage order: the weights, then the biases
+        self.parameters = np.concatenate([np.asarray(a, self.dtype).ravel() for a in order])
+        self.gradient = np.zeros_like(self.parameters)
+        self.n_weights = sum(layer.W.size for layer in layers)
+        shapes = [a.shape for a in order]
+        views, grad_views = _views(self.parameters, shapes), _views(self.gradient, shapes)
+        n = len(layers)
+        for i, layer in enumerate(layers):
+            layer.W, layer.b = views[i], views[n + i]
+            layer.dW, layer.db = grad_views[i], grad_views[n + i]
         self._buffers: OrderedDict[int, _Buffers] = OrderedDict()
         self._input: np.ndarray | None = None
 
@@ -126,17 +127,16 @@ class Network:
         """[dW0, db0, dW1, db1, ...], filled by `backward`, aligned with `params()`."""
         return [g for layer in self.layers for g in (layer.dW, layer.db)]
 
-    def optimizer_groups(self) -> tuple[list[np.ndarray], list[np.ndarray], list[bool]]:
-        """(params, grads, decay) for `Optimizer.step`: the flat weights and biases
-        vectors (views of every layer's W and b), their gradients, and which of the
-        two takes weight decay (the weights, not the biases)."""
-        return [self.weights, self.biases], [self.weight_grads, self.bias_grads], [True, False]
+    @property
+    def weights(self) -> np.ndarray:
+        """The weights part of `parameters` (every W, flattened): a view."""
+        return self.parameters[: self.n_weights]
 
-    def pack(self, per_layer: list[np.ndarray]) -> list[np.ndarray]:
-        """[W0, b0, W1, b1, ...] (or anything shaped like them) -> [weights, biases]
-        flat vectors in this network's storage order and dtype (fresh arrays)."""
-        flat = [np.concatenate([a.ravel() for a in per_layer[k::2]]).astype(self.dtype, copy=False) for k in (0, 1)]
-        return [np.ascontiguousarray(v) for v in flat]
+    def optimizer_groups(self) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+        """(params, grads, decayed) for `Optimizer.step`: [parameters], [gradient] and
+        [weights], the view that takes weight decay (biases do not)."""
+        return [self.parameters], [self.gradient], [self.weights]
+
 
     # -- passes -------------------------------------------------------------
     def _buffers_for(self, m: int) -> _Buffers:

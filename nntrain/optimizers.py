@@ -1,10 +1,10 @@
 """Optimizers: each updates (param, grad) pairs in place.
 
-`step(params, grads, decay)` takes two equal-length lists of arrays (the
-network's flat weights and biases vectors, see `Network.optimizer_groups`, or
-any other arrays) and their gradients, and changes `params` in place; `decay`
-says which of them take weight decay (AdamW only). Fewer, larger arrays mean
-fewer numpy passes: the update costs a handful of whole-vector operations.
+`step(params, grads, decayed)` takes two equal-length lists of arrays (the
+network's one flat parameter vector and its gradient, see
+`Network.optimizer_groups`, or any other arrays) and changes `params` in place;
+`decayed` lists the arrays (views of params) that take weight decay (AdamW only).
+One large array instead of one per layer means a step is about ten numpy calls.
 State (velocities, moment estimates) lives in arrays allocated on the first
 step and updated in place afterwards, with one scratch array per parameter, so
 a step allocates nothing. `learning_rate` is a plain attribute: the trainer
@@ -39,21 +39,23 @@ class Optimizer:
         self.state: dict[str, list[np.ndarray]] = {}
         self._scratch: list[np.ndarray] = []
 
-    def step(self, params: list[np.ndarray], grads: list[np.ndarray], decay: list[bool] | None = None) -> None:
-        """One update of every params[i] by grads[i]. `decay[i]` says whether params[i]
-        takes weight decay; None means the arrays with more than one dimension (weights
-        shaped (n_in, n_out), not biases)."""
+    def step(self, params: list[np.ndarray], grads: list[np.ndarray], decayed: list[np.ndarray] | None = None) -> None:
+        """One update of every params[i] by grads[i]. `decayed`: the arrays (params or
+        views of them) that take weight decay; None means the params with more than
+        one dimension (weights shaped (n_in, n_out), not biases)."""
         if not self._scratch:
             self._scratch = [np.empty_like(p) for p in params]
             for key in self.state_names:
                 self.state.setdefault(key, [np.zeros_like(p) for p in params])
         self.t += 1
-        if decay is None:
-            decay = [p.ndim > 1 for p in params]
+        self._decay([p for p in params if p.ndim > 1] if decayed is None else decayed)
         for i, (p, g) in enumerate(zip(params, grads)):
-            self._update(i, p, g, self._scratch[i], decay[i])
+            self._update(i, p, g, self._scratch[i])
 
-    def _update(self, i: int, p: np.ndarray, g: np.ndarray, tmp: np.ndarray, decay: bool) -> None:
+    def _decay(self, decayed: list[np.ndarray]) -> None:
+        """Decoupled weight decay before the update (AdamW); none by default."""
+
+    def _update(self, i: int, p: np.ndarray, g: np.ndarray, tmp: np.ndarray) -> None:
         raise NotImplementedError
 
     # -- saving and restoring state (for --resume) --------------------------
@@ -85,7 +87,7 @@ class SGD(Optimizer):
     class Options(OptimizerOptions):
         name: Literal["sgd"] = "sgd"
 
-    def _update(self, i, p, g, tmp, decay):
+    def _update(self, i, p, g, tmp):
         np.multiply(g, self.learning_rate, out=tmp)
         p -= tmp
 
@@ -99,7 +101,7 @@ class Momentum(Optimizer):
 
     state_names = ("velocity",)
 
-    def _update(self, i, p, g, tmp, decay):
+    def _update(self, i, p, g, tmp):
         v = self.state["velocity"][i]
         v *= self.options.momentum
         np.multiply(g, self.learning_rate, out=tmp)
@@ -113,7 +115,7 @@ class Nesterov(Momentum):
     class Options(Momentum.Options):
         name: Literal["nesterov"] = "nesterov"
 
-    def _update(self, i, p, g, tmp, decay):
+    def _update(self, i, p, g, tmp):
         mu = self.options.momentum
         v = self.state["velocity"][i]
         v *= mu
@@ -133,7 +135,7 @@ class Adagrad(Optimizer):
 
     state_names = ("sum_sq",)
 
-    def _update(self, i, p, g, tmp, decay):
+    def _update(self, i, p, g, tmp):
         G = self.state["sum_sq"][i]
         np.multiply(g, g, out=tmp)
         G += tmp
@@ -154,7 +156,7 @@ class RMSprop(Optimizer):
 
     state_names = ("mean_sq",)
 
-    def _update(self, i, p, g, tmp, decay):
+    def _update(self, i, p, g, tmp):
         rho = self.options.rho
         s = self.state["mean_sq"][i]
         s *= rho
@@ -183,13 +185,9 @@ class Adam(Optimizer):
 
     state_names = ("grad_sum", "sq_grad_sum")  # S and Q
 
-    def _decay(self, p, decay):
-        """Hook for AdamW's decoupled weight decay."""
-
-    def _update(self, i, p, g, tmp, decay):
+    def _update(self, i, p, g, tmp):
         o = self.options
         S, Q = self.state["grad_sum"][i], self.state["sq_grad_sum"][i]
-        self._decay(p, decay)
         S *= o.beta1
         S += g
         Q *= o.beta2
@@ -213,8 +211,8 @@ class AdamW(Adam):
         name: Literal["adamw"] = "adamw"
         weight_decay: float = Field(0.01, ge=0)
 
-    def _decay(self, p, decay):
-        if decay:
+    def _decay(self, decayed):
+        for p in decayed:
             p *= 1.0 - self.learning_rate * self.options.weight_decay
 
 

@@ -174,7 +174,7 @@ def train(
     m = X.shape[0]
     classification = data.is_classification
     full_batch = batch_size is None or batch_size >= m
-    params, grads, decay = network.optimizer_groups()
+    params, grads, decayed = network.optimizer_groups()
     history = History(epochs)
     codes = class_codes(Y) if classification else None
     if not full_batch:
@@ -198,7 +198,7 @@ def train(
             cost = network.cost_value(h, Y)
             correct = _correct(h, codes) if classification else 0
             network.backward(Y)
-            optimizer.step(params, grads, decay)
+            optimizer.step(params, grads, decayed)
         else:
             order = rng.permutation(m)
             cost_sum, correct, rows_done = 0.0, 0, 0
@@ -212,7 +212,7 @@ def train(
                 if classification:
                     correct += _correct(h, codes[idx])
                 network.backward(ys)
-                optimizer.step(params, grads, decay)
+                optimizer.step(params, grads, decayed)
                 rows_done += n
                 if should_stop is not None and should_stop():
                     partial_epoch = rows_done < m  # Ctrl-C: stop after this step, not the whole epoch

@@ -83,3 +83,37 @@ def test_float32_network_stays_float32():
     h = net.forward(X)
     net.backward(np.zeros((3, 2), np.float32))
     assert h.dtype == np.float32 and all(g.dtype == np.float32 for g in net.grads())
+
+
+def test_layers_are_views_of_one_parameter_vector_weights_first():
+    rng = np.random.default_rng(3)
+    Ws = [rng.standard_normal((3, 4)), rng.standard_normal((4, 2))]
+    bs = [rng.standard_normal(4), rng.standard_normal(2)]
+    net = Network.from_arrays(Ws, bs, "tanh", "sigmoid", "mse")
+    np.testing.assert_array_equal(net.parameters, np.concatenate([W.ravel() for W in Ws] + bs))
+    assert net.n_weights == 12 + 8
+    np.testing.assert_array_equal(net.weights, net.parameters[:20])
+    for layer, W, b in zip(net.layers, Ws, bs):
+        np.testing.assert_array_equal(layer.W, W)
+        np.testing.assert_array_equal(layer.b, b)
+        assert np.shares_memory(layer.W, net.parameters) and np.shares_memory(layer.b, net.parameters)
+        assert np.shares_memory(layer.dW, net.gradient) and np.shares_memory(layer.db, net.gradient)
+    assert not np.shares_memory(net.parameters, Ws[0])  # the network owns a copy
+    # a change through the flat vector is a change of the layer, and the forward pass sees it
+    X = rng.standard_normal((5, 3))
+    before = net.forward(X).copy()
+    net.parameters[net.n_weights :] += 1.0  # every bias
+    np.testing.assert_array_equal(net.layers[0].b, bs[0] + 1.0)
+    assert not np.allclose(net.forward(X), before)
+
+
+def test_backward_fills_the_flat_gradient_in_storage_order():
+    rng = np.random.default_rng(4)
+    net = Network.build([3, 5, 2], "relu", "softmax", "cross_entropy", Xavier(), rng, np.float64)
+    X = rng.standard_normal((6, 3))
+    Y = np.eye(2)[rng.integers(0, 2, 6)]
+    net.forward(X)
+    net.backward(Y)
+    per_layer = net.grads()
+    np.testing.assert_array_equal(net.gradient, np.concatenate([g.ravel() for g in per_layer[0::2] + per_layer[1::2]]))
+    assert np.any(net.gradient != 0)
