@@ -5,8 +5,10 @@
     python bench/run.py --quick              # smoke run: 1 repeat, a tenth of the epochs
     python bench/run.py --mmap               # also: train 1 epoch from a >4 GB memory-mapped .npy
 
-Every system runs in its own process (bench/workers.py) on the same data files,
-architecture, batch size and epochs. GFLOP/s = rows x epochs x FLOPs per row
+Every run of every system is its own process (bench/workers.py) on the same data
+files, architecture, batch size and epochs. The runs are interleaved, one round of
+all systems after another, so a slow spell of the machine hits every system alike
+rather than whichever ran during it; the table shows each system's median. GFLOP/s = rows x epochs x FLOPs per row
 (bench/cases.py: flops_per_sample) / seconds; its share is of the float32 matmul
 peak measured at the start of the run.
 """
@@ -63,22 +65,29 @@ def main() -> None:
             case = CASES[number]
             data_dir = Path(tmp) / f"case{number}"
             rows, nbytes = make_data(case, data_dir)
+            systems = [s for s in SYSTEMS_BY_CASE[number] if not (s == "nntrain-cli" and args.quick)]
+            runs: dict[str, list[dict]] = {system: [] for system in systems}
+            for seed in range(repeats):
+                for system in systems:
+                    runs[system].append(worker(system, number, data_dir, 1, scale, seed))
             base = None
-            for system in SYSTEMS_BY_CASE[number]:
-                if system == "nntrain-cli" and args.quick:
-                    continue
-                out = worker(system, number, data_dir, repeats, scale)
-                seconds = statistics.median(out["seconds"])
+            for system in systems:
+                outs = runs[system]
+                seconds = statistics.median(t for out in outs for t in out["seconds"])
+                peak_mb = max(out["peak_mb"] for out in outs)
+                out = outs[0]
                 base = base if base is not None else seconds
                 gflops = rows * out["epochs"] * flops_per_sample(case.sizes) / seconds / 1e9
                 note = out.get("note", "")
                 if number >= 3 and system == "nntrain":
                     note = (note + f" data {nbytes / 2**20:.0f} MB").strip()
                 print(f"| {number} | {system} | {seconds:.3f} | {seconds / base:.2f} | {gflops:.2f} | "
-                      f"{100 * gflops / peak:.1f}% | {out['peak_mb']:.0f} | {out.get('dtype', '')} | {note} |",
+                      f"{100 * gflops / peak:.1f}% | {peak_mb:.0f} | {out.get('dtype', '')} | {note} |",
                       flush=True)
-    print(f"\nload average at the end {os.getloadavg()[0]:.1f}")
-    print(f"cases: " + "; ".join(f"{n}: {CASES[n].title}, {CASES[n].epochs} epochs" for n in cases))
+    peak_end = worker("matmul", 5)["gflops"]
+    print(f"\nload average at the end {os.getloadavg()[0]:.1f}; float32 matmul peak again at the end: "
+          f"{peak_end:.1f} GFLOP/s (shares above are of the first, {peak:.1f})")
+    print("cases: " + "; ".join(f"{n}: {CASES[n].title}, {CASES[n].scaled(scale).epochs} epochs" for n in cases))
     if args.mmap:
         out = subprocess.run([sys.executable, str(HERE / "mmap_bench.py")], capture_output=True, text=True, check=True)
         print(out.stdout.strip())

@@ -1,4 +1,5 @@
-"""One benchmark measurement in its own process: `python bench/workers.py SYSTEM CASE DATA_DIR REPEATS`.
+"""One benchmark measurement in its own process:
+`python bench/workers.py SYSTEM CASE DATA_DIR REPEATS [SCALE [FIRST_SEED]]`.
 
 Prints one JSON line: {"seconds": [...], "peak_mb": ..., "note": ...}. Each system
 imports only its own library, so the peak memory (VmHWM) is its own.
@@ -50,7 +51,7 @@ def one_hot(y: np.ndarray, k: int) -> np.ndarray:
 # -- systems -------------------------------------------------------------------
 
 
-def run_nntrain(case: Case, data_dir: Path, repeats: int) -> dict:
+def run_nntrain(case: Case, data_dir: Path, seeds: range) -> dict:
     from nntrain.data import Dataset, Preprocessing, Split
     from nntrain.initializers import default_initializer
     from nntrain.network import Network
@@ -63,7 +64,7 @@ def run_nntrain(case: Case, data_dir: Path, repeats: int) -> dict:
     pre = Preprocessing([f"x{i}" for i in range(X.shape[1])], [str(c) for c in range(k)], list(range(max(k, 2))))
     data = Dataset(Split(X, Y), None, None, pre)
     times = []
-    for r in range(repeats):
+    for r in seeds:
         rng = np.random.default_rng(r)
         net = Network.build(list(case.sizes), case.activation, case.output, case.cost,
                             default_initializer(case.activation), rng, np.float32)
@@ -74,18 +75,18 @@ def run_nntrain(case: Case, data_dir: Path, repeats: int) -> dict:
     return {"seconds": times, "dtype": str(net.dtype), "final_cost": float(result.history.column("cost")[-1])}
 
 
-def run_nntrain_cli(case: Case, data_dir: Path, repeats: int) -> dict:
+def run_nntrain_cli(case: Case, data_dir: Path, seeds: range) -> dict:
     """Wall time of `python -m nntrain run configs/xor.yaml` (startup, files and all)."""
     assert case.number == 1
     env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
     times = []
     with tempfile.TemporaryDirectory() as tmp:
-        for r in range(repeats):
+        for r in seeds:
             t0 = time.perf_counter()
             subprocess.run([sys.executable, "-m", "nntrain", "run", str(HERE.parent / "configs" / "xor.yaml"),
                             "--out", f"{tmp}/run{r}", "--quiet"], check=True, env=env, capture_output=True)
             times.append(time.perf_counter() - t0)
-        metrics = json.loads(Path(f"{tmp}/run0/metrics.json").read_text())
+        metrics = json.loads(Path(f"{tmp}/run{seeds[0]}/metrics.json").read_text())
     import resource
 
     child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -93,7 +94,7 @@ def run_nntrain_cli(case: Case, data_dir: Path, repeats: int) -> dict:
             "note": f"wall time incl. startup and files; train loop alone {metrics['train_seconds']:.3f} s"}
 
 
-def run_sklearn(case: Case, data_dir: Path, repeats: int) -> dict:
+def run_sklearn(case: Case, data_dir: Path, seeds: range) -> dict:
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
@@ -101,7 +102,7 @@ def run_sklearn(case: Case, data_dir: Path, repeats: int) -> dict:
 
     X, y = load(data_dir)
     times = []
-    for r in range(repeats):
+    for r in seeds:
         clf = MLPClassifier(
             hidden_layer_sizes=case.sizes[1:-1],
             activation={"sigmoid": "logistic"}.get(case.activation, case.activation),
@@ -126,7 +127,7 @@ def run_sklearn(case: Case, data_dir: Path, repeats: int) -> dict:
             "note": "output: " + clf.out_activation_}
 
 
-def run_torch(case: Case, data_dir: Path, repeats: int) -> dict:
+def run_torch(case: Case, data_dir: Path, seeds: range) -> dict:
     import torch
 
     torch.set_num_threads(2)
@@ -140,7 +141,7 @@ def run_torch(case: Case, data_dir: Path, repeats: int) -> dict:
     m = X.shape[0]
     bs = case.batch_size or m
     times = []
-    for r in range(repeats):
+    for r in seeds:
         torch.manual_seed(r)
         layers = []
         for i, (a, b) in enumerate(zip(case.sizes[:-1], case.sizes[1:])):
@@ -173,7 +174,7 @@ def run_torch(case: Case, data_dir: Path, repeats: int) -> dict:
             "final_cost": float(loss)}
 
 
-def run_seed002(case: Case, data_dir: Path, repeats: int) -> dict:
+def run_seed002(case: Case, data_dir: Path, seeds: range) -> dict:
     """Seed 002's `train_nn` per-sample loop: a few iterations timed, scaled to the case's epochs."""
     from seed002 import train_nn
 
@@ -183,7 +184,7 @@ def run_seed002(case: Case, data_dir: Path, repeats: int) -> dict:
     Y = one_hot(y, case.sizes[-1]).astype(np.float64)
     iterations = 3
     times = []
-    for r in range(repeats):
+    for r in seeds:
         np.random.seed(r)
         t0 = time.perf_counter()
         train_nn(list(case.sizes), X, Y, iter_num=iterations, alpha=case.learning_rate)
@@ -218,7 +219,8 @@ def main(argv: list[str]) -> None:
         case = CASES[int(argv[1])]
         if len(argv) > 4:
             case = case.scaled(float(argv[4]))
-        out = SYSTEMS[system](case, Path(argv[2]), int(argv[3]))
+        first_seed = int(argv[5]) if len(argv) > 5 else 0
+        out = SYSTEMS[system](case, Path(argv[2]), range(first_seed, first_seed + int(argv[3])))
         out["epochs"] = case.epochs
     out["peak_mb"] = out.pop("child_peak_mb", None) or peak_mb()
     print(json.dumps(out))
