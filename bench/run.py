@@ -8,9 +8,12 @@
 Every run of every system is its own process (bench/workers.py) on the same data
 files, architecture, batch size and epochs. The runs are interleaved, one round of
 all systems after another, so a slow spell of the machine hits every system alike
-rather than whichever ran during it; the table shows each system's median. GFLOP/s = rows x epochs x FLOPs per row
-(bench/cases.py: flops_per_sample) / seconds; its share is of the float32 matmul
-peak measured at the start of the run.
+rather than whichever ran during it; the table shows each system's median. Each
+round also measures the float32 matmul peak (a 4096^3 product, best of 5), and a
+case's shares of peak are of the median of its rounds' peaks: this shared virtual
+machine's speed drifts by 10-20% over minutes, so a peak measured once at the
+start says little about the machine ten minutes later.
+GFLOP/s = rows x epochs x FLOPs per row (bench/cases.py: flops_per_sample) / seconds.
 """
 
 from __future__ import annotations
@@ -55,11 +58,10 @@ def main() -> None:
     repeats = 1 if args.quick else args.repeats
     scale = 0.1 if args.quick else 1.0
 
-    peak = worker("matmul", 5)["gflops"]
-    print(f"float32 matmul peak (4096^3, best of 5): {peak:.1f} GFLOP/s; "
-          f"load average at start {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n")
+    print(f"load average at start {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n")
     print("| case | system | seconds | ratio to nntrain | GFLOP/s | share of peak | peak MB | dtype | note |")
     print("|---|---|---:|---:|---:|---:|---:|---|---|")
+    case_peaks: list[str] = []
     with tempfile.TemporaryDirectory(prefix="nntrain-bench-") as tmp:
         for number in cases:
             case = CASES[number]
@@ -67,9 +69,13 @@ def main() -> None:
             rows, nbytes = make_data(case, data_dir)
             systems = [s for s in SYSTEMS_BY_CASE[number] if not (s == "nntrain-cli" and args.quick)]
             runs: dict[str, list[dict]] = {system: [] for system in systems}
+            peaks = []
             for seed in range(repeats):
+                peaks.append(worker("matmul", 5)["gflops"])
                 for system in systems:
                     runs[system].append(worker(system, number, data_dir, 1, scale, seed))
+            peak = statistics.median(peaks)
+            case_peaks.append(f"case {number}: {peak:.1f} ({', '.join(f'{p:.0f}' for p in peaks)})")
             base = None
             for system in systems:
                 outs = runs[system]
@@ -84,9 +90,8 @@ def main() -> None:
                 print(f"| {number} | {system} | {seconds:.3f} | {seconds / base:.2f} | {gflops:.2f} | "
                       f"{100 * gflops / peak:.1f}% | {peak_mb:.0f} | {out.get('dtype', '')} | {note} |",
                       flush=True)
-    peak_end = worker("matmul", 5)["gflops"]
-    print(f"\nload average at the end {os.getloadavg()[0]:.1f}; float32 matmul peak again at the end: "
-          f"{peak_end:.1f} GFLOP/s (shares above are of the first, {peak:.1f})")
+    print(f"\nload average at the end {os.getloadavg()[0]:.1f}")
+    print("float32 matmul peak, GFLOP/s, median of the rounds (each round's): " + "; ".join(case_peaks))
     print("cases: " + "; ".join(f"{n}: {CASES[n].title}, {CASES[n].scaled(scale).epochs} epochs" for n in cases))
     if args.mmap:
         out = subprocess.run([sys.executable, str(HERE / "mmap_bench.py")], capture_output=True, text=True, check=True)
