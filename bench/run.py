@@ -79,12 +79,15 @@ def main() -> None:
             base = None
             for system in systems:
                 outs = runs[system]
-                seconds = statistics.median(t for out in outs for t in out["seconds"])
+                times = [t for out in outs for t in out["seconds"]]
+                seconds = statistics.median(times)
                 peak_mb = max(out["peak_mb"] for out in outs)
                 out = outs[0]
                 base = base if base is not None else seconds
                 gflops = rows * out["epochs"] * flops_per_sample(case.sizes) / seconds / 1e9
                 note = out.get("note", "")
+                if len(times) > 1:
+                    note = (f"runs {min(times):.2f}-{max(times):.2f} s; " + note).strip("; ")
                 if number >= 3 and system == "nntrain":
                     note = (note + f" data {nbytes / 2**20:.0f} MB").strip()
                 print(f"| {number} | {system} | {seconds:.3f} | {seconds / base:.2f} | {gflops:.2f} | "
