@@ -89,7 +89,7 @@ def main() -> None:
                 if len(times) > 1:
                     note = (f"runs {min(times):.2f}-{max(times):.2f} s; " + note).strip("; ")
                 if number >= 3 and system == "nntrain":
-                    note = (note + f" data {nbytes / 2**20:.0f} MB").strip()
+                    note = (note + f"; data {nbytes / 2**20:.0f} MB").strip("; ")
                 print(f"| {number} | {system} | {seconds:.3f} | {seconds / base:.2f} | {gflops:.2f} | "
                       f"{100 * gflops / peak:.1f}% | {peak_mb:.0f} | {out.get('dtype', '')} | {note} |",
                       flush=True)

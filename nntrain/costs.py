@@ -55,8 +55,8 @@ class CrossEntropy(Cost):
     output_activations = ("sigmoid", "softmax")
 
     def value(self, h, y, z, output_activation):
-        # in float64 whatever the network's dtype: the cost is a small difference of
-        # large sums, and float32 would leave it about 4 significant digits
+        # in float64 whatever the network's dtype: the softmax cost is a difference of two
+        # batch sums (log-normalisers minus y.z) that are large next to it when it is small
         z = z.astype(np.float64, copy=False)
         y = y.astype(np.float64, copy=False)
         m = z.shape[0]
