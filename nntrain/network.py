@@ -33,15 +33,16 @@ from nntrain.costs import COSTS, FUSED_PAIRS, Cost
 class Dense:
     """A fully connected layer; W and b are updated in place by the optimizer.
 
-    Once in a Network, W, b, dW and db are views into the network's flat vectors.
+    The Network that takes the layer replaces W and b by views of its flat
+    `parameters` and sets dW, db to views of its `gradient`.
     """
 
     def __init__(self, W: np.ndarray, b: np.ndarray, activation: Activation):
         self.W = W
         self.b = b
         self.activation = activation
-        self.dW = np.zeros_like(W)
-        self.db = np.zeros_like(b)
+        self.dW: np.ndarray | None = None  # set by Network
+        self.db: np.ndarray | None = None
 
     @property
     def n_in(self) -> int:
