@@ -171,7 +171,7 @@ def run_torch(case: Case, data_dir: Path, seeds: range) -> dict:
                 opt.step()
         times.append(time.perf_counter() - t0)
     return {"seconds": times, "dtype": str(next(model.parameters()).dtype).replace("torch.", ""),
-            "final_cost": float(loss)}
+            "final_cost": float(loss.detach())}
 
 
 def run_seed002(case: Case, data_dir: Path, seeds: range) -> dict:

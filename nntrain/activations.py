@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from nntrain.kernels import constant, row_sums
+
 
 class Activation:
     name: str = ""
@@ -59,25 +61,6 @@ class Tanh(Activation):
         # f'(z) = 1 - a^2
         grad_a *= 1.0 - a * a
         return grad_a
-
-
-def constant(shape: tuple[int, ...], value: float, dtype) -> np.ndarray:
-    """A shared, read-only array filled with `value` (cached per shape, value, dtype)."""
-    key = (shape, value, np.dtype(dtype))
-    array = _CONSTANTS.get(key)
-    if array is None:
-        array = _CONSTANTS[key] = np.full(shape, value, dtype)
-        array.flags.writeable = False
-    return array
-
-
-_CONSTANTS: dict[tuple, np.ndarray] = {}
-
-
-def row_sums(a: np.ndarray) -> np.ndarray:
-    """Sum of each row of a (m, k), as (m, 1): a matrix product with a column of
-    ones, several times faster than a.sum(axis=1) on short rows (k = 10)."""
-    return a @ constant((a.shape[1], 1), 1.0, a.dtype)
 
 
 class ReLU(Activation):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nntrain.activations import row_sums
+from nntrain.kernels import row_sums, sum_of_products
 
 
 class Cost:
@@ -36,7 +36,7 @@ class MeanSquaredError(Cost):
 
     def value(self, h, y, z, output_activation):
         diff = h - y
-        return float(np.einsum("ij,ij->", diff, diff)) / (2 * h.shape[0])
+        return sum_of_products(diff, diff) / (2 * h.shape[0])
 
     def gradient(self, h, y, output_activation):
         return (h - y) / h.shape[0]
@@ -66,7 +66,7 @@ class CrossEntropy(Cost):
             shifted = np.subtract(z, zmax)
             np.exp(shifted, out=shifted)
             log_norm = np.log(row_sums(shifted)).sum() + zmax.sum()
-            return float(log_norm - np.dot(y.ravel(), z.ravel())) / m
+            return float(log_norm - sum_of_products(y, z)) / m
         # log(1 + e^-|z|) + max(z, 0) - y z == -[y log h + (1-y) log(1-h)]
         per_unit = np.maximum(z, 0.0) - z * y + np.log1p(np.exp(-np.abs(z)))
         return float(per_unit.sum()) / m

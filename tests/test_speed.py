@@ -15,6 +15,7 @@ from conftest import REPO
 from nntrain.activations import ACTIVATIONS
 from nntrain.data import RawData, prepare
 from nntrain.initializers import Xavier
+from nntrain.kernels import column_sums, row_sums, sum_of_products
 from nntrain.network import Network
 from nntrain.optimizers import OPTIMIZERS, Adam
 from nntrain.train import train
@@ -31,6 +32,21 @@ def test_sigmoid_matches_the_stable_formula_and_saturates_silently(dtype):
     tiny = np.finfo(dtype).tiny
     np.testing.assert_allclose(got, expected.astype(dtype), rtol=8 * np.finfo(dtype).eps, atol=tiny)
     assert got[0] == 0.0 and got[-1] == 1.0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(1, 1), (7, 3), (1024, 10), (3000, 11)])  # past OpenBLAS's 10,000-entry threading
+def test_reduction_kernels_match_numpy_sums(dtype, shape):
+    rng = np.random.default_rng(sum(shape))
+    a = rng.standard_normal(shape).astype(dtype)
+    b = rng.standard_normal(shape).astype(dtype)
+    exact = a.astype(np.float64) * b.astype(np.float64)
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    assert sum_of_products(a, b) == pytest.approx(exact.sum(), rel=rtol, abs=rtol * np.abs(exact).sum())
+    np.testing.assert_allclose(row_sums(a)[:, 0], a.astype(np.float64).sum(axis=1), rtol=rtol, atol=rtol * shape[1])
+    out = np.full(shape[1], np.nan, dtype)
+    assert column_sums(a, out=out) is out
+    np.testing.assert_allclose(out, a.astype(np.float64).sum(axis=0), rtol=rtol, atol=rtol * shape[0])
 
 
 def test_adam_matches_the_textbook_update():
