@@ -6,6 +6,7 @@ A `UserError` anywhere becomes a short message on stderr and exit status 2.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from contextlib import contextmanager
@@ -29,8 +30,20 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+PIPE_WIDTH = 160  # rich's default for a pipe is 80 columns, which cuts tables and paths
+
+
+def _console(**options) -> Console:
+    """A rich Console; writing to a pipe or file (not a terminal), lines wrap at
+    PIPE_WIDTH columns unless COLUMNS says otherwise."""
+    made = Console(highlight=False, **options)
+    if not made.is_terminal and "COLUMNS" not in os.environ:
+        made.width = PIPE_WIDTH
+    return made
+
+
+console = _console()
+err_console = _console(stderr=True)
 
 
 @contextmanager
@@ -284,7 +297,7 @@ def _print_prediction_table(out, cols, outputs, feature_rows=None) -> None:
     """A rich table per chunk of outputs (one for any ordinary input)."""
     from nntrain.predict import table_rows
 
-    target = Console(file=out, highlight=False) if out is not None else console
+    target = _console(file=out) if out is not None else console
     for i, h in enumerate(outputs):
         table = Table(box=box.SIMPLE_HEAD, show_header=i == 0)
         for name in cols.names:
@@ -385,7 +398,7 @@ def plot(
     run_dir: Path = typer.Argument(..., metavar="RUN_DIR", help="A run folder holding history.csv."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="PNG file to write (default: RUN_DIR/history.png)."),
 ) -> None:
-    """Plot cost (and validation cost, accuracies) against epoch; needs matplotlib (nntrain[plot])."""
+    r"""Plot cost (and validation cost, accuracies) against epoch; needs matplotlib (nntrain\[plot])."""
     from nntrain.plot import plot_history
 
     with user_errors():

@@ -93,8 +93,19 @@ class RunConfig(Strict):
     # where the config came from, to place errors found later (layers vs data): see `where`
     _source: str = PrivateAttr("config")
     _lines: dict = PrivateAttr(default_factory=dict)
+    _overrides: list = PrivateAttr(default_factory=list)
 
     _dataset_str = field_validator("dataset", "optimizer", "lr_schedule", mode="before")(lambda v: _name_to_mapping(v))
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_one_folder(cls, value):
+        """The name becomes the folder runs/<name>/: it must not climb out of runs/."""
+        if value is not None and (not value.strip() or value in (".", "..") or "/" in value or "\\" in value):
+            raise ValueError(
+                f"{value!r} is not allowed; allowed: text without / or \\, not . or .. (it names the folder runs/<name>/)"
+            )
+        return value
 
     @field_validator("early_stopping", mode="before")
     @classmethod
@@ -133,7 +144,11 @@ class RunConfig(Strict):
         return self
 
     def where(self, field: str) -> str:
-        """`file: line N: field`, for messages about a field found wrong after loading."""
+        """`file: line N: field` for messages about a field found wrong after loading,
+        or `--set KEY=VALUE: field` when that option set it (see `override_for`)."""
+        option = override_for(field, self._overrides, self._lines)
+        if option is not None:
+            return f"{option}: {field}"
         path = tuple(field.split("."))
         line = self._lines.get(path) or self._lines.get(path[:1])
         return f"{self._source}: {f'line {line}: ' if line else ''}{field}"
@@ -155,21 +170,24 @@ def format_validation_error(
     that option instead of the file.
     """
 
-    def origin(field_path: str) -> str | None:
-        found = None
-        for item in overrides:
-            if _same_branch(item.partition("=")[0].strip(), field_path):
-                found = f"--set {item}"
-        return found
-
-    return config_errors.format_validation_error(err, source, RunConfig, lines, origin)
+    return config_errors.format_validation_error(
+        err, source, RunConfig, lines, lambda field: override_for(field, overrides, lines)
+    )
 
 
-def _same_branch(a: str, b: str) -> bool:
-    """True when dotted path `a` lies on `b`'s path or below it, or the other way round."""
-    pa, pb = a.split("."), b.split(".")
-    n = min(len(pa), len(pb))
-    return pa[:n] == pb[:n]
+def override_for(field: str, overrides: list[str], lines: KeyLines | None = None) -> str | None:
+    """The `--set KEY=VALUE` option (`overrides` item) behind a problem at dotted `field`:
+    the last one whose KEY lies on field's path or below it (or the other way round),
+    else, when the file never mentions field's top-level key, the last one under that key
+    (`--set early_stopping.patience=3` is what brought in early_stopping.monitor). None: the file."""
+    path = field.split(".")
+    keys = [(item, item.partition("=")[0].strip().split(".")) for item in overrides]
+    on_path = [item for item, key in keys if key[: len(path)] == path[: len(key)]]
+    if on_path:
+        return f"--set {on_path[-1]}"
+    in_file = lines is None or any(line_path[:1] == (path[0],) for line_path in lines)
+    same_top = [item for item, key in keys if key[0] == path[0]]
+    return f"--set {same_top[-1]}" if same_top and not in_file else None
 
 
 def parse_config(
@@ -194,7 +212,7 @@ def parse_config(
         raise UserError(f"{source}: the config refers to itself (a YAML alias inside its own anchor)") from None
     if config.name is None:
         config.name = default_name
-    config._source, config._lines = source, dict(lines or {})
+    config._source, config._lines, config._overrides = source, dict(lines or {}), list(overrides)
     return config
 
 

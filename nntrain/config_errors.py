@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 from pathlib import Path
-from typing import Any, Callable, get_args
+from typing import Any, Callable, Iterator, get_args
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -83,6 +83,7 @@ def parse_yaml(text: str, source: str) -> tuple[Any, KeyLines]:
     finally:
         if loader is not None:
             loader.dispose()
+    _refuse_duplicate_keys(node, source)
     return data, key_lines(node)
 
 
@@ -107,9 +108,9 @@ def _describe_yaml_error(err: yaml.MarkedYAMLError) -> str:
     return text
 
 
-def key_lines(node: yaml.Node | None) -> KeyLines:
-    """Walk a composed YAML node tree: path of keys/indices -> 1-based line where it starts."""
-    lines: KeyLines = {}
+def _yaml_keys(node: yaml.Node | None) -> Iterator[tuple[tuple[str, ...], yaml.Node, yaml.Node]]:
+    """Every (path, key node, value node) of a composed YAML node tree, parents
+    first; a sequence item's key node is the item itself."""
     seen: set[int] = set()
     stack: list[tuple[tuple[str, ...], yaml.Node]] = [((), node)] if node is not None else []
     while stack:
@@ -124,9 +125,30 @@ def key_lines(node: yaml.Node | None) -> KeyLines:
         else:
             continue
         for part, key_node, value_node in children:
-            lines.setdefault(path + (part,), key_node.start_mark.line + 1)
+            yield path + (part,), key_node, value_node
             stack.append((path + (part,), value_node))
+
+
+def key_lines(node: yaml.Node | None) -> KeyLines:
+    """Path of keys/indices -> 1-based line where it starts, for a composed YAML node tree."""
+    lines: KeyLines = {}
+    for path, key_node, _ in _yaml_keys(node):
+        lines.setdefault(path, key_node.start_mark.line + 1)
     return lines
+
+
+def _refuse_duplicate_keys(node: yaml.Node | None, source: str) -> None:
+    """A key given twice in one mapping is an error: YAML loaders silently keep the last."""
+    first: dict[tuple[str, ...], yaml.Node] = {}
+    for path, key_node, value_node in _yaml_keys(node):
+        if key_node is value_node:
+            continue  # a sequence item
+        earlier = first.setdefault(path, key_node)
+        if earlier is not key_node:
+            raise UserError(
+                f"{source}: line {key_node.start_mark.line + 1}: {'.'.join(path)}: given twice "
+                f"(first at line {earlier.start_mark.line + 1}); keep one"
+            )
 
 
 # -- pydantic errors -------------------------------------------------------------

@@ -30,7 +30,8 @@ class Evaluation:
 
 
 def _csv_target(path: Path, pre: Preprocessing, config: dict) -> str | None:
-    """The label column: the training config's `target`, else the one column that is not a feature."""
+    """The label column: the training config's `target` (a run records the column it
+    used there), else, for weights saved before it did, the one column that is not a feature."""
     saved = (config.get("dataset") or {}).get("target")
     if saved is not None:
         return saved
@@ -75,7 +76,7 @@ def evaluate_file(weights_path: Path, data_path: Path) -> Evaluation:
         raise UserError(f"{data_path}: no such data file or folder; allowed: {loaders.ALLOWED_FORMATS}")
     is_csv = data_path.is_file() and data_path.suffix.lower() == ".csv"
     target = _csv_target(data_path, pre, ckpt.config) if is_csv else None
-    raw = loaders.load_file(data_path, target)
+    raw = loaders.load_file(data_path, target, features=pre.feature_names)
     if raw.fixed_test is not None:  # an IDX folder with t10k files: evaluate on those
         raw = RawData(raw.X[raw.fixed_test], raw.y[raw.fixed_test], raw.feature_names, raw.target_names, raw.classes, raw.source)
     X = _aligned_features(raw, pre, data_path, by_name=is_csv)

@@ -135,11 +135,13 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def load_csv(path: Path, target: str | None = None) -> RawData:
+def load_csv(path: Path, target: str | None = None, features: list[str] | None = None) -> RawData:
     """A CSV file with a header row; `target` names the label column (default: the last).
 
-    Feature columns must be numbers. The target column may hold numbers (kept
-    as numbers, integers when whole) or text labels (kept in their spelling).
+    Feature columns must be numbers: every column but the target, or, when the
+    header holds every name in `features` (a saved network's inputs), just those,
+    in that order, other columns ignored. The target column may hold numbers
+    (kept as numbers, integers when whole) or text labels (kept in their spelling).
     """
     header, rows, lines = _read_csv_rows(path)
     _check_header(path, header)
@@ -160,12 +162,15 @@ def load_csv(path: Path, target: str | None = None) -> RawData:
         raise UserError(f"{path}: has only the target column '{target}'; it needs at least one feature column")
     t = header.index(target)
     columns = list(zip(*rows))
-    features = [header[j] for j in range(width) if j != t]
+    if features is not None and target not in features and set(features) <= set(header):
+        feature_columns = [header.index(name) for name in features]
+    else:
+        feature_columns = [j for j in range(width) if j != t]
+    features = [header[j] for j in feature_columns]
     problems = []
     feature_values = []
-    for j, name in enumerate(header):
-        if j == t:
-            continue
+    for j in feature_columns:
+        name = header[j]
         try:
             feature_values.append(_column_values(path, name, columns[j], lines, numeric_only=True))
         except UserError as err:
@@ -363,12 +368,12 @@ FILE_LOADERS = {".csv": "csv", ".npz": "npz", ".npy": "npy"}
 ALLOWED_FORMATS = "a .csv, .npz or .npy file, or a folder of MNIST IDX files"
 
 
-def load_file(path: Path, target: str | None = None) -> RawData:
-    """Load a data file or IDX folder by its suffix; `target` applies to CSV only."""
+def load_file(path: Path, target: str | None = None, features: list[str] | None = None) -> RawData:
+    """Load a data file or IDX folder by its suffix; `target` and `features` apply to CSV only."""
     if path.is_dir():
         raw = load_idx_folder(path)
     elif path.suffix.lower() == ".csv":
-        return load_csv(path, target)
+        return load_csv(path, target, features)
     elif path.suffix.lower() == ".npz":
         raw = load_npz(path)
     elif path.suffix.lower() == ".npy":

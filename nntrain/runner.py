@@ -75,6 +75,8 @@ def load_data(config: RunConfig, rng: np.random.Generator, base_dir: Path | None
         raw = data_mod.load_raw(spec.name, base_dir, spec.target)
     except UserError as err:
         raise UserError(_placed_in_config(config, err.message)) from None
+    if spec.target is None and Path(raw.source or "").suffix.lower() == ".csv":
+        spec.target = raw.target_names[0]  # the resolved config names the column used (default: the last)
     n_features = raw.X.shape[1]
     if config.layers[0] != n_features:
         raise UserError(

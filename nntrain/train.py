@@ -148,6 +148,9 @@ def gather_rows(src: np.ndarray, idx: np.ndarray, out: np.ndarray) -> np.ndarray
     return out
 
 
+# A diverging run overflows to inf and NaN on its way to the FiniteGuard, which stops
+# it and says so in one line; numpy's RuntimeWarnings about it would only be noise.
+@np.errstate(over="ignore", invalid="ignore", divide="ignore")
 def train(
     network: Network,
     optimizer: Optimizer,

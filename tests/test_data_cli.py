@@ -239,3 +239,19 @@ def test_evaluate_on_the_test_rows_reproduces_the_runs_test_cost_with_l2(tmp_pat
     assert report["rows"] == len(test)
     assert report["cost"] == test_cost
     assert checkpoint.load(tmp_path / "run" / "weights.npz").network.l2 == 0.05
+
+
+def test_evaluate_finds_the_label_column_by_its_training_name_among_extra_columns(tmp_path):
+    """Without dataset.target the training file's last column is the label; evaluate must find
+    that column by name in a file whose columns are shuffled and include an unknown one."""
+    blobs_csv(tmp_path / "blobs.csv", rows_per_class=10)
+    config = tmp_path / "quick.yaml"
+    config.write_text("dataset: blobs.csv\nlayers: [2, 4, 3]\ncost: cross_entropy\nepochs: 2\n")
+    assert run_cli("run", config, "--out", "run", cwd=tmp_path).returncode == 0
+    rows = [line.split(",") for line in (tmp_path / "blobs.csv").read_text().splitlines()]
+    shuffled = [[row[2], row[0], f"note{i}" if i else "junk", row[1]] for i, row in enumerate(rows)]
+    assert shuffled[0] == ["colour", "x", "junk", "y"]
+    (tmp_path / "shuffled.csv").write_text("\n".join(",".join(row) for row in shuffled) + "\n")
+    proc = run_cli("evaluate", tmp_path / "run" / "weights.npz", tmp_path / "shuffled.csv", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["rows"] == len(rows) - 1

@@ -54,6 +54,10 @@ CATALOGUE = {
     "softmax_one_output": (GOOD + "output_activation: softmax\n", ["softmax needs at least 2 output units"]),
     "non_text_key": (GOOD + "1: 2\n", ["key 1 is not allowed"]),
     "self_referencing_alias": ("x: &a [*a]\n", ["unknown key 'x'"]),
+    "name_with_slash": ("name: ../escape\n" + GOOD, ["line 1", "name: '../escape' is not allowed", "without / or"]),
+    "name_dot_dot": ("name: '..'\n" + GOOD, ["line 1", "name: '..' is not allowed"]),
+    "duplicate_key": (GOOD + "epochs: 5\ndataset: and\n", ["line 4", "dataset: given twice (first at line 1)", "keep one"]),
+    "duplicate_nested_key": (GOOD + "optimizer: {name: adam, name: sgd}\n", ["line 3", "optimizer.name: given twice"]),
 }
 
 

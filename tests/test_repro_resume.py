@@ -99,6 +99,25 @@ def test_set_errors_name_the_option_and_match_the_files_messages(tmp_path):
     assert_user_error(run_cli("run", CONFIGS / "xor.yaml", "--set", "epochs.max=3"), "--set epochs.max=3", "not a mapping")
 
 
+def test_set_errors_found_after_validation_name_the_option_not_the_file(tmp_path):
+    """Problems found against the data (or brought in by an option's defaults) blame the
+    option that caused them; the same problems written in the file keep its line."""
+    def run(*sets):
+        return run_cli("run", CONFIGS / "xor.yaml", "--out", tmp_path / "r", *[a for s in sets for a in ("--set", s)])
+
+    assert_user_error(run("dataset=nope"), "--set dataset=nope: dataset: unknown dataset 'nope'")
+    assert_user_error(run("layers=[3, 2, 1]"), "--set layers=[3, 2, 1]: layers: the input layer has 3 unit(s)")
+    assert_user_error(run("batch_size=100"), "--set batch_size=100: batch_size: 100 is larger than the 4 training rows")
+    # the file has no early_stopping: the option that brought its default monitor in is named
+    assert_user_error(run("epochs=5", "early_stopping.patience=3"),
+                      "--set early_stopping.patience=3: early_stopping.monitor: val_cost needs a validation split")
+    in_file = tmp_path / "in_file.yaml"
+    in_file.write_text("dataset: xor\nlayers: [2, 3, 1]\nearly_stopping: {patience: 3}\n")
+    proc = run_cli("run", in_file, "--out", tmp_path / "r", "--set", "epochs=5")
+    assert_user_error(proc, f"{in_file}: line 3: early_stopping.monitor: val_cost needs a validation split")
+    assert "--set" not in proc.stderr
+
+
 # -- --resume -----------------------------------------------------------------------
 
 
