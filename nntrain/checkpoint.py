@@ -111,6 +111,18 @@ def _read_meta(path: Path, files: dict[str, np.ndarray]) -> dict:
     return meta
 
 
+def _check_classes(path: Path, pre: Preprocessing, n_outputs: int) -> None:
+    """Class labels must fit the output layer: one per unit, or two for one unit."""
+    if pre.classes is None:
+        return
+    expected = 2 if n_outputs == 1 else n_outputs
+    if len(pre.classes) != expected:
+        raise UserError(
+            f"{path}: records {len(pre.classes)} class label(s) for an output layer of {n_outputs} unit(s) "
+            f"(which needs {expected}); the file has been altered"
+        )
+
+
 def load(path: str | Path) -> Checkpoint:
     """The checkpoint in `path`; any problem with the file is a UserError naming it."""
     path = Path(path)
@@ -138,6 +150,9 @@ def load(path: str | Path) -> Checkpoint:
     for i, (W, b) in enumerate(zip(weights, biases)):
         if W.shape != (sizes[i], sizes[i + 1]) or b.shape != (sizes[i + 1],) or W.dtype.kind != "f" or b.dtype != W.dtype:
             raise UserError(f"{path}: layer {i} arrays do not match the recorded layer sizes {sizes}")
+        if not (np.all(np.isfinite(W)) and np.all(np.isfinite(b))):
+            raise UserError(f"{path}: layer {i} holds NaN or infinite weights; it cannot predict")
+    _check_classes(path, preprocessing, sizes[-1])
     network = Network.from_arrays(weights, biases, activation, output_activation, cost, l2=l2)
     opt_state = {k[len("opt.") :]: v for k, v in files.items() if k.startswith("opt.")}
     return Checkpoint(network, config, preprocessing, epochs_run, opt_state)

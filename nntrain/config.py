@@ -71,6 +71,13 @@ class EarlyStoppingConfig(Strict):
     restore_best: bool = Field(True, description="keep the weights of the best epoch, not the last")
 
 
+MAX_NAME_BYTES = 200  # a folder name; most file systems allow 255
+
+
+def _short(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
 class RunConfig(Strict):
     name: str | None = Field(None, description="run name; defaults to the config file's stem")
     seed: int = Field(0, ge=0, description="fixes initialisation, splits and batch order")
@@ -101,9 +108,13 @@ class RunConfig(Strict):
     @classmethod
     def _name_is_one_folder(cls, value):
         """The name becomes the folder runs/<name>/: it must not climb out of runs/."""
-        if value is not None and (not value.strip() or value in (".", "..") or "/" in value or "\\" in value):
+        if value is None:
+            return value
+        bad = not value.strip() or value in (".", "..") or any(c in value for c in "/\\") or not value.isprintable()
+        if bad or len(value.encode()) > MAX_NAME_BYTES:
             raise ValueError(
-                f"{value!r} is not allowed; allowed: text without / or \\, not . or .. (it names the folder runs/<name>/)"
+                f"{_short(value)} is not allowed; allowed: up to {MAX_NAME_BYTES} bytes of printable text "
+                f"without / or \\, not . or .. (it names the folder runs/<name>/)"
             )
         return value
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import reprlib
 from pathlib import Path
 from typing import Any, Callable, Iterator, get_args
 
@@ -26,16 +27,31 @@ KeyLines = dict[tuple[str, ...], int]
 class ConfigLoader(yaml.SafeLoader):
     """PyYAML's safe loader, reading numbers as YAML 1.2 does.
 
-    PyYAML follows YAML 1.1, where `1e-3` (no dot) is a string; the config
-    models are strict (`true` is not a number, `"0.1"` is not either), so such
-    exponents are resolved as floats here, in the file and in `--set` alike.
+    PyYAML follows YAML 1.1, where `1e-3` (no dot) is a string, `1:30` is the
+    base-60 number 90 and `010` is octal 8. The config models are strict (`true`
+    is not a number, `"0.1"` is not either), so numbers are resolved here, in the
+    file and in `--set` alike: decimal integers (no leading zero; `1_000` allowed),
+    decimal floats with or without a dot before an exponent, `.inf`, `.nan`.
+    Anything else that looks numeric stays text and fails validation with a message.
     """
 
 
+_INT, _FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+ConfigLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_INT, _FLOAT)]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+ConfigLoader.add_implicit_resolver(_INT, re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$"), list("-+0123456789"))
 ConfigLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
+    _FLOAT,
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*\.[0-9_]*|\.[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)?
+            |[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+
+            |[-+]?\.(?:inf|Inf|INF)
+            |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
 )
 
 
@@ -225,8 +241,22 @@ def _kind_word(field: FieldInfo | None, default: str) -> str:
     return default
 
 
+def _short_repr() -> reprlib.Repr:
+    short = reprlib.Repr()
+    short.maxstring = short.maxother = 60
+    short.maxlist = short.maxtuple = short.maxdict = short.maxset = 6
+    short.maxlevel = 2
+    return short
+
+
+_SHORT = _short_repr()
+
+
 def _show(value: Any) -> str:
-    return repr(value) if isinstance(value, str) else str(value)
+    """A given value as the message shows it, cut short: a YAML alias can make a
+    small file stand for a list of millions of items."""
+    text = _SHORT.repr(value)
+    return text if len(text) <= 80 else text[:76] + " ..."
 
 
 def _describe(e: dict, field: FieldInfo | None, holder: type[BaseModel] | None) -> str:

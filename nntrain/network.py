@@ -22,12 +22,14 @@ allocates (almost) nothing. Nothing here knows about files, YAML or terminals.
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
 
 import numpy as np
 
 from nntrain.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS, Activation
 from nntrain.costs import COSTS, FUSED_PAIRS, Cost
+from nntrain.errors import UserError
 from nntrain.kernels import column_sums, sum_of_products
 
 
@@ -62,6 +64,22 @@ def _views(vector: np.ndarray, shapes: list[tuple[int, ...]]) -> list[np.ndarray
         views.append(vector[start : start + size].reshape(shape))
         start += size
     return views
+
+
+def _check_fits_in_memory(sizes: list[int], dtype: np.dtype) -> None:
+    """UserError when the parameters alone would not fit in this machine's memory
+    (training holds them about four times: weights, gradient, optimizer state)."""
+    n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+    needed = n_params * dtype.itemsize
+    try:
+        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not on every platform
+        physical = None
+    if physical is not None and needed > physical:
+        raise UserError(
+            f"layers {list(sizes)}: {n_params:,} parameters need {needed / 2**30:,.1f} GiB as {dtype.name}, "
+            f"more than this machine's {physical / 2**30:,.1f} GiB of memory; use smaller layers"
+        )
 
 
 class _Buffers:
@@ -100,6 +118,7 @@ class Network:
     @classmethod
     def build(cls, sizes, activation, output_activation, cost, initializer, rng, dtype=np.float32, l2=0.0):
         """A network with layer `sizes` [n_in, hidden..., n_out], weights drawn by `initializer`."""
+        _check_fits_in_memory(sizes, np.dtype(dtype))
         layers = []
         for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             is_output = i == len(sizes) - 2

@@ -116,3 +116,18 @@ def test_recorded_l2_must_be_a_number_at_least_zero(tmp_path, good_weights, l2, 
 def test_recorded_l2_is_restored_into_the_network(tmp_path, good_weights):
     _rewrite_meta(good_weights, tmp_path / "w.npz", lambda m: m["config"].update(l2=0.25))
     assert checkpoint.load(tmp_path / "w.npz").network.l2 == 0.25
+
+
+@pytest.mark.parametrize("classes", [[], [0, 1, 2], ["only"]])
+def test_recorded_classes_must_fit_the_output_layer(tmp_path, good_weights, classes):
+    """XOR's one output unit stands for two classes; an edited label list that does not fit is refused."""
+    _rewrite_meta(good_weights, tmp_path / "w.npz", lambda m: m["preprocessing"].update(classes=classes))
+    assert f"records {len(classes)} class label(s) for an output layer of 1 unit(s)" in _load_error(tmp_path / "w.npz")
+
+
+def test_non_finite_weights_are_refused(tmp_path, good_weights):
+    with np.load(good_weights, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    arrays["W0"] = np.full_like(arrays["W0"], np.nan)
+    np.savez(tmp_path / "w.npz", **arrays)
+    assert "layer 0 holds NaN or infinite weights" in _load_error(tmp_path / "w.npz")

@@ -56,6 +56,11 @@ CATALOGUE = {
     "self_referencing_alias": ("x: &a [*a]\n", ["unknown key 'x'"]),
     "name_with_slash": ("name: ../escape\n" + GOOD, ["line 1", "name: '../escape' is not allowed", "without / or"]),
     "name_dot_dot": ("name: '..'\n" + GOOD, ["line 1", "name: '..' is not allowed"]),
+    "epochs_sexagesimal": (GOOD + "epochs: 1:30\n", ["line 3", "epochs: '1:30' is not a whole number"]),  # YAML 1.1: 90
+    "epochs_octal": (GOOD + "epochs: 010\n", ["epochs: '010' is not a whole number"]),  # YAML 1.1: 8
+    "learning_rate_sexagesimal": (GOOD + "learning_rate: 1:30.5\n", ["learning_rate: '1:30.5' is not a number"]),
+    "name_control_character": ('name: "a\\0b"\n' + GOOD, ["name: 'a\\x00b' is not allowed", "printable text"]),
+    "name_too_long": ("name: " + "x" * 300 + "\n" + GOOD, ["name: 'xxxxxxxx", "up to 200 bytes"]),
     "duplicate_key": (GOOD + "epochs: 5\ndataset: and\n", ["line 4", "dataset: given twice (first at line 1)", "keep one"]),
     "duplicate_nested_key": (GOOD + "optimizer: {name: adam, name: sgd}\n", ["line 3", "optimizer.name: given twice"]),
 }
@@ -136,3 +141,27 @@ def test_cli_fields_that_do_not_fit_the_data(tmp_path, name):
     proc = run_cli("run", "c.yaml", "--out", "out", "-q", cwd=tmp_path)
     assert_user_error(proc, *fragments)
     assert not any((tmp_path / "out").glob("*")), "nothing may be written for a bad config"
+
+
+def test_a_yaml_alias_bomb_gets_a_short_message(tmp_path):
+    """Nine aliases of nine aliases...: a 300-byte file standing for 531,441 strings; the
+    message shows the value cut short instead of printing (or hanging on) all of it."""
+    lines = ["a0: &a0 [" + ", ".join(["lol"] * 9) + "]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 6)]
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join(lines) + "\nname: *a5\n" + GOOD)
+    with pytest.raises(UserError) as info:
+        load_config(path)
+    name_line = [line for line in info.value.message.splitlines() if ": name: " in line]
+    assert len(name_line) == 1 and "is not allowed; allowed: text" in name_line[0]
+    assert len(name_line[0]) < 300, name_line[0]
+
+
+@pytest.mark.parametrize("command", ["run", "gradcheck"])
+def test_layers_too_big_for_memory_are_refused_before_allocating(tmp_path, command):
+    path = tmp_path / "huge.yaml"
+    path.write_text("dataset: xor\nlayers: [2, 100000000000, 1]\n")
+    args = ("--out", tmp_path / "r") if command == "run" else ()
+    proc = run_cli(command, path, *args)
+    assert_user_error(proc, "layers [2, 100000000000, 1]: 400,000,000,001 parameters need", "use smaller layers")
+    assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())  # no run files
