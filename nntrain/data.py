@@ -9,6 +9,7 @@ asked, z-scores the features with statistics of the training rows only.
 from __future__ import annotations
 
 import difflib
+import math
 
 from dataclasses import dataclass
 from importlib import resources
@@ -142,12 +143,29 @@ BUILTIN_DATASETS = {
 
 
 def resolve_path(name: str, base_dir: Path | None = None) -> Path:
-    """`name` as a path: as given (relative to the current folder), else relative to `base_dir`."""
-    path = Path(name).expanduser()
-    if path.exists() or path.is_absolute() or base_dir is None:
-        return path
-    beside_config = Path(base_dir) / path
-    return beside_config if beside_config.exists() else path
+    """`name` as a path: as given (relative to the current folder), else relative to `base_dir`.
+
+    A name that cannot be a path (~user of no user, too long a name) is a UserError.
+    """
+    try:
+        path = Path(name).expanduser()
+        if path.exists() or path.is_absolute() or base_dir is None:
+            return path
+        beside_config = Path(base_dir) / path
+        return beside_config if beside_config.exists() else path
+    except RuntimeError:  # expanduser: ~user names no user of this system
+        user = name.split("/")[0]
+        raise UserError(
+            f"dataset: '{_shown_name(name)}': {user} names no user's home folder on this system; "
+            f"write the path in full or relative to the config file"
+        ) from None
+    except OSError as err:  # e.g. ENAMETOOLONG
+        raise UserError(f"dataset: '{_shown_name(name)}': cannot be used as a file path ({err.strerror or err})") from None
+
+
+def _shown_name(name: str, limit: int = 120) -> str:
+    """`name` for a message, cut short when very long."""
+    return name if len(name) <= limit else f"{name[:limit]}... ({len(name)} characters)"
 
 
 def load_raw(name: str, base_dir: Path | None = None, target: str | None = None) -> RawData:
@@ -199,9 +217,15 @@ def encode_targets(raw: RawData, n_outputs: int) -> tuple[np.ndarray, list | Non
         values = np.unique(y)
         two_integer_labels = n_outputs == 1 and y.dtype.kind in "iu" and len(values) == 2
         if n_outputs > 1 or y.dtype.kind in "OUSb" or two_integer_labels:
+            _check_whole_labels(raw, values, n_outputs)
             classes = values.tolist()
     if classes is None:
         return y.astype(np.float64)[:, None], None, list(raw.target_names)
+    if len(classes) == 1:
+        raise UserError(
+            f"{raw.source or 'dataset'}: target '{raw.target_names[0]}' holds only one class '{classes[0]}'; "
+            f"classification needs at least 2"
+        )
     codes = encode_labels(y, classes, raw.source or "dataset")
     if n_outputs == len(classes):
         Y = np.zeros((len(codes), n_outputs))
@@ -214,6 +238,19 @@ def encode_targets(raw: RawData, n_outputs: int) -> tuple[np.ndarray, list | Non
         f"layers: the output layer has {n_outputs} unit(s) but the dataset has "
         f"{len(classes)} classes; set the last entry of layers to {allowed}"
     )
+
+
+def _check_whole_labels(raw: RawData, values: np.ndarray, n_outputs: int) -> None:
+    """Numbers read as class labels (several output units, one target column) must be whole."""
+    if values.dtype.kind != "f":
+        return
+    fractional = values[values != np.round(values)]
+    if len(fractional):
+        raise UserError(
+            f"layers: the output layer has {n_outputs} units, so {raw.source or 'the dataset'}'s target "
+            f"'{raw.target_names[0]}' is read as class labels, but it holds {fractional[0]:g}; class labels must be "
+            f"whole numbers or text; for regression set the last entry of layers to 1 (one output unit per target column)"
+        )
 
 
 def encode_labels(y: np.ndarray, classes: list, source: str) -> np.ndarray:
@@ -279,10 +316,15 @@ def prepare(
             )
         test_idx = np.asarray(raw.fixed_test, dtype=np.intp)
         rest = np.setdiff1d(np.arange(m), test_idx)
-        val_local, train_local = split_indices(len(rest), [val_split], rng, None if strata is None else strata[rest])
+        rest_strata = None if strata is None else strata[rest]
+        val_local, train_local = split_indices(len(rest), [val_split], rng, rest_strata)
         val_idx, train_idx = rest[val_local], rest[train_local]
+        _check_split_rows("val_split", val_split, val_idx, _group_sizes(len(rest), rest_strata))
     else:
         test_idx, val_idx, train_idx = split_indices(m, [test_split, val_split], rng, strata)
+        if len(train_idx) > 0:
+            for name, frac, idx in (("test_split", test_split, test_idx), ("val_split", val_split, val_idx)):
+                _check_split_rows(name, frac, idx, _group_sizes(m, strata))
     if len(train_idx) == 0:
         raise UserError(
             f"dataset: test_split {test_split} and val_split {val_split} leave no training rows "
@@ -291,8 +333,8 @@ def prepare(
     mean = std = X_train = None
     if standardize:
         X_train = X[train_idx]  # gathered once: for the statistics and for the training split
-        mean = X_train.mean(axis=0, dtype=np.float64)
-        std = X_train.std(axis=0, dtype=np.float64)
+        mean, std = _column_stats(X_train)
+        _check_stats(raw, mean, std)
         std[std == 0] = 1.0  # a constant feature stays constant (0) instead of dividing by 0
     pre = Preprocessing(list(raw.feature_names), target_names, classes, mean, std)
 
@@ -306,6 +348,90 @@ def prepare(
             # without being read into memory
             return Split(X, np.ascontiguousarray(Y, dtype=dtype))
         X_part = np.asarray(X[idx] if rows is None else rows, dtype=np.float64)
-        return Split(np.ascontiguousarray(pre.transform(X_part), dtype=dtype), np.ascontiguousarray(Y[idx], dtype=dtype))
+        with np.errstate(over="ignore", invalid="ignore"):  # values that do not fit are reported below
+            split = Split(np.ascontiguousarray(pre.transform(X_part), dtype=dtype), np.ascontiguousarray(Y[idx], dtype=dtype))
+        _check_fits(raw, split.X, X_part, idx, raw.feature_names, "feature")
+        _check_fits(raw, split.Y, Y[idx], idx, target_names, "target")
+        return split
 
     return Dataset(part(train_idx, X_train), part(val_idx), part(test_idx), pre, source=raw.source)
+
+
+def _group_sizes(m: int, strata: np.ndarray | None) -> list[int]:
+    """Row counts of the groups `split_indices` cuts separately: all rows, or each class."""
+    return [m] if strata is None else [int(c) for c in np.bincount(strata) if c]
+
+
+SPLIT_NAMES = {"test_split": "test", "val_split": "validation"}
+
+
+def _check_split_rows(name: str, fraction: float, idx: np.ndarray, group_sizes: list[int]) -> None:
+    """A non-zero split that rounds to no rows is an error, not a silently missing split."""
+    if fraction <= 0 or len(idx) > 0:
+        return
+    m, largest = sum(group_sizes), max(group_sizes)
+    per_class = f" (it is cut per class; the largest class has {largest} rows)" if len(group_sizes) > 1 else ""
+    raise UserError(
+        f"dataset.{name}: {fraction:g} of {m} rows gives 0 rows{per_class}; the smallest fraction "
+        f"that gives a row is {_smallest_fraction(largest):g}; or set 0 for no {SPLIT_NAMES[name]} split"
+    )
+
+
+def _smallest_fraction(group: int) -> float:
+    """The smallest fraction, to two significant digits, that `split_indices` rounds to one row of `group`."""
+    threshold = 0.5 / group
+    step = 10.0 ** (math.floor(math.log10(threshold)) - 1)
+    fraction = round(math.ceil(threshold / step) * step, 12)
+    while int(round(fraction * group)) < 1:
+        fraction = round(fraction + step, 12)
+    return fraction
+
+
+def _column_stats(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of each column in float64; a column whose squares
+    overflow float64 is divided by its largest magnitude first."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = X.mean(axis=0, dtype=np.float64)
+        std = X.std(axis=0, dtype=np.float64)
+    big = ~(np.isfinite(mean) & np.isfinite(std))
+    if big.any():
+        columns = np.asarray(X[:, big], dtype=np.float64)
+        scale = np.abs(columns).max(axis=0)
+        with np.errstate(over="ignore", invalid="ignore"):  # NaN or inf in the data: reported by the caller
+            scaled = columns / scale
+            mean[big] = scaled.mean(axis=0) * scale
+            std[big] = scaled.std(axis=0) * scale
+    return mean, std
+
+
+def _check_stats(raw: RawData, mean: np.ndarray, std: np.ndarray) -> None:
+    bad = np.flatnonzero(~(np.isfinite(mean) & np.isfinite(std)))
+    if len(bad):
+        name = raw.feature_names[int(bad[0])]
+        raise UserError(
+            f"{raw.source or 'dataset'}: column '{name}': its mean or standard deviation is not a finite number, "
+            f"so it cannot be standardized; rescale the column, or set dataset.standardize: false"
+        )
+
+
+def _check_fits(raw: RawData, cast: np.ndarray, values: np.ndarray, idx: np.ndarray, names: list[str], what: str) -> None:
+    """Values that became infinite in the cast to the run's dtype (1e300 in float32) are a UserError."""
+    where = _first_non_finite(cast)
+    if where is None:
+        return
+    row, col = where
+    dtype = cast.dtype
+    raise UserError(
+        f"{raw.source or 'dataset'}: data row {int(idx[row]) + 1} (header not counted), {what} '{names[col]}': "
+        f"{values[row, col]:g} does not fit in {dtype.name} (largest magnitude {np.finfo(dtype).max:.3g}); "
+        f"rescale the data (e.g. dataset.standardize: true, or divide the column by a power of 10), or set dtype: float64"
+    )
+
+
+def _first_non_finite(values: np.ndarray, chunk_rows: int = 65536) -> tuple[int, int] | None:
+    """(row, column) of the first NaN or inf in the 2-d `values`, scanning in chunks (no mask its size)."""
+    for start in range(0, len(values), chunk_rows):
+        bad = np.argwhere(~np.isfinite(values[start : start + chunk_rows]))
+        if len(bad):
+            return start + int(bad[0, 0]), int(bad[0, 1])
+    return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import math
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -120,9 +121,10 @@ def _text_column(path: Path, name: str, values: tuple[str, ...], lines: list[int
         )
     if not numeric_only:
         return cells
-    row = next(i for i, cell in enumerate(cells) if not _is_number(cell))
+    # the cells as read: a numpy str array drops trailing NUL characters, so '2\x00' would look like '2'
+    row = next(i for i, cell in enumerate(values) if not _is_number(cell))
     raise UserError(
-        f"{path}: line {lines[row]}, column '{name}': '{cells[row]}' is not a number; "
+        f"{path}: line {lines[row]}, column '{name}': '{_shown(values[row].strip())}' is not a number; "
         f"feature columns must be numeric (only the target column may hold text labels)"
     )
 
@@ -133,6 +135,11 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _shown(text: str) -> str:
+    """`text` for a message: control characters (NUL, escape...) as backslash escapes."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
 def load_csv(path: Path, target: str | None = None, features: list[str] | None = None) -> RawData:
@@ -219,8 +226,58 @@ def _numeric_target(y: np.ndarray) -> np.ndarray:
     return y
 
 
+NPY_MAGIC = b"\x93NUMPY"
+ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first member, or an empty zip's end record
+
+
+def _check_magic(path: Path, kind: str, magics: tuple[bytes, ...]) -> None:
+    """Refuse a file that does not start like a `kind` (.npy or .npz) file, before numpy
+    takes it for a pickle; a file that cannot be opened is a UserError too."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError as err:
+        raise _unreadable(path, err) from None
+    saver = "numpy.save" if kind == ".npy" else "numpy.savez"
+    if not head:
+        raise UserError(f"{path}: the file is empty; a {kind} dataset is written by {saver}")
+    if not head.startswith(magics):
+        raise UserError(f"{path}: not a {kind} file (it does not start with the {kind} signature); save the data with {saver}")
+
+
+def _unreadable(path: Path, err: OSError) -> UserError:
+    return UserError(f"{path}: cannot be read ({err.strerror or err})")
+
+
+def _numpy_load_error(path: Path, kind: str, err: Exception) -> UserError:
+    """The UserError for an exception numpy raised while reading the `kind` file at `path`."""
+    text = str(err)
+    if isinstance(err, OSError) and err.errno is not None:
+        return _unreadable(path, err)
+    if isinstance(err, ValueError) and "max_header_size" in text:
+        return UserError(
+            f"{path}: an array header is too large to load safely (numpy allows 10,000 bytes); "
+            f"save the data again with {'numpy.save' if kind == '.npy' else 'numpy.savez'}"
+        )
+    if isinstance(err, ValueError) and ("pickle" in text.lower() or "object" in text.lower()):
+        return UserError(f"{path}: holds pickled Python objects, which nntrain never loads (unsafe); save plain numeric arrays")
+    if isinstance(err, ValueError) and "mmap length is greater than file size" in text:
+        return UserError(f"{path}: holds less data than its header declares; the {kind} file is truncated")
+    if isinstance(err, ValueError):
+        return UserError(f"{path}: not a valid {kind} file ({err})")
+    return UserError(f"{path}: not a complete {kind} file (truncated or corrupt: {err})")
+
+
+def _check_not_empty(path: Path, X: np.ndarray) -> None:
+    if X.shape[0] == 0:
+        raise UserError(f"{path}: holds no rows; a dataset needs at least one row")
+    if X.shape[1] == 0:
+        raise UserError(f"{path}: has no feature columns; X needs at least one column")
+
+
 def load_npz(path: Path) -> RawData:
     """A .npz file with arrays X (m, n) and y (m,) of labels or (m, k) of targets."""
+    _check_magic(path, ".npz", ZIP_MAGICS)
     try:
         with np.load(path, allow_pickle=False) as npz:
             missing = [key for key in ("X", "y") if key not in npz.files]
@@ -230,14 +287,14 @@ def load_npz(path: Path) -> RawData:
                     f"(it holds: {', '.join(npz.files) or 'nothing'}); a .npz dataset needs X (m, n) and y (m,) or (m, k)"
                 )
             X, y = npz["X"], npz["y"]
-    except ValueError as err:
-        if "pickle" in str(err).lower():
-            raise UserError(f"{path}: holds pickled Python objects, which nntrain never loads (unsafe); save plain numeric arrays") from None
-        raise UserError(f"{path}: not a valid .npz file ({err})") from None
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as err:
-        raise UserError(f"{path}: not a complete .npz file (truncated or corrupt: {err})") from None
+    except (ValueError, zipfile.BadZipFile, zlib.error, EOFError, OSError) as err:
+        raise _numpy_load_error(path, ".npz", err) from None
+    for key, arr in (("X", X), ("y", y)):
+        if not isinstance(arr, np.ndarray):  # numpy gives a member without the .npy signature as raw bytes
+            raise UserError(f"{path}: member '{key}' is not a .npy array; save the data with numpy.savez")
     _check_numeric(path, "X", X, (2,))
     _check_numeric(path, "y", y, (1, 2))
+    _check_not_empty(path, X)
     if len(y) != len(X):
         raise UserError(f"{path}: X has {len(X)} rows but y has {len(y)}; they must have one row per sample")
     target_names = ["y"] if y.ndim == 1 else [f"y{j}" for j in range(y.shape[1])]
@@ -246,17 +303,15 @@ def load_npz(path: Path) -> RawData:
 
 def load_npy(path: Path) -> RawData:
     """A .npy file with one 2-d numeric array; its last column is the target."""
+    _check_magic(path, ".npy", (NPY_MAGIC,))
     try:
         table = np.load(path, mmap_mode="r", allow_pickle=False)
-    except ValueError as err:
-        if "pickle" in str(err).lower() or "object" in str(err).lower():
-            raise UserError(f"{path}: holds pickled Python objects, which nntrain never loads (unsafe); save a plain numeric array") from None
-        raise UserError(f"{path}: not a valid .npy file ({err})") from None
-    except (EOFError, OSError) as err:
-        raise UserError(f"{path}: not a complete .npy file ({err})") from None
+    except (ValueError, EOFError, OSError) as err:
+        raise _numpy_load_error(path, ".npy", err) from None
     if table.ndim != 2 or table.shape[1] < 2:
         raise UserError(f"{path}: array has shape {table.shape}; a .npy dataset is 2-d with features then the target as the last column")
     _check_numeric(path, "array", table, (2,))
+    _check_not_empty(path, table)
     X, y = table[:, :-1], np.asarray(table[:, -1])
     return RawData(X, _numeric_target(y), [f"x{j}" for j in range(X.shape[1])], ["y"], source=str(path))
 
@@ -281,7 +336,7 @@ def read_idx(path: Path) -> np.ndarray:
     except zlib.error as err:
         raise UserError(f"{path}: the compressed data is corrupt or truncated ({err})") from None
     except (OSError, EOFError) as err:
-        raise UserError(f"{path}: cannot be read ({err})") from None
+        raise UserError(f"{path}: cannot be read ({getattr(err, 'strerror', None) or err})") from None
     if len(blob) < 4 or blob[0] != 0 or blob[1] != 0 or blob[2] not in IDX_DTYPES or blob[3] == 0:
         raise UserError(f"{path}: not an IDX file (bad magic number {blob[:4].hex() or 'none'}); expected 0x0000TTDD")
     ndim = blob[3]
@@ -290,7 +345,7 @@ def read_idx(path: Path) -> np.ndarray:
         raise UserError(f"{path}: IDX header is cut short; the file is truncated")
     dims = tuple(int(d) for d in np.frombuffer(blob, dtype=">u4", count=ndim, offset=4))
     dtype = np.dtype(IDX_DTYPES[blob[2]])
-    expected = int(np.prod(dims)) * dtype.itemsize
+    expected = math.prod(dims) * dtype.itemsize  # Python ints: a numpy product of huge dims overflows
     if len(blob) - header_size != expected:
         raise UserError(
             f"{path}: IDX data holds {len(blob) - header_size} bytes but its header {dims} needs {expected}; "
@@ -321,7 +376,30 @@ def _idx_pair(folder: Path, images_part: str, labels_part: str) -> tuple[np.ndar
         raise UserError(f"{labels_path}: holds a {labels.ndim}-d array; labels must be 1-d")
     if len(images) != len(labels):
         raise UserError(f"{folder}: {images_path.name} holds {len(images)} images but {labels_path.name} {len(labels)} labels")
+    _check_idx_images(images_path, images)
+    _check_idx_labels(labels_path, labels)
     return images, labels
+
+
+def _check_idx_images(path: Path, images: np.ndarray) -> None:
+    """At least one image, each with at least one pixel, all of them finite."""
+    if len(images) == 0:
+        raise UserError(f"{path}: holds no images; an IDX dataset needs at least one image")
+    if images[0].size == 0:
+        raise UserError(f"{path}: its images have shape {images.shape[1:]}, with no pixels; each image needs at least one")
+    if images.dtype.kind == "f":
+        row = _first_non_finite_row(images)
+        if row is not None:
+            raise UserError(f"{path}: image {row}: holds NaN or infinity; every pixel must be finite")
+
+
+def _check_idx_labels(path: Path, labels: np.ndarray) -> None:
+    """Float labels must be whole numbers (class codes); they are never truncated."""
+    if labels.dtype.kind == "f":
+        bad = np.flatnonzero(~np.isfinite(labels) | (labels != np.round(labels)))
+        if len(bad):
+            row = int(bad[0])
+            raise UserError(f"{path}: label {row} is {labels[row]}; labels must be whole numbers (class codes)")
 
 
 def _idx_pixels(images: np.ndarray) -> np.ndarray:
@@ -329,6 +407,8 @@ def _idx_pixels(images: np.ndarray) -> np.ndarray:
     flat = images.reshape(len(images), -1)
     if flat.dtype == np.uint8:
         return flat.astype(np.float32) / np.float32(255.0)
+    if flat.dtype.kind == "f" and flat.dtype.itemsize == 8:
+        return flat.astype(np.float64)  # data.prepare casts to the run's dtype and refuses values that do not fit
     return flat.astype(np.float32)
 
 

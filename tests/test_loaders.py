@@ -248,3 +248,73 @@ def test_digits_loads_without_scikit_learn():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 0 and "(1797, 64)" in proc.stdout, proc.stderr
+
+
+# -- bad files: the messages name what is wrong -----------------------------------------
+
+
+def test_csv_nul_byte_is_not_a_number(tmp_path):
+    message = user_error(load_csv, write(tmp_path / "d.csv", "a,b,y\n1,2\x00,0\n3,4,1\n"))
+    assert "line 2, column 'b': '2\\x00' is not a number" in message
+
+
+@pytest.mark.parametrize("loader, name", [(load_npz, "d.npz"), (load_npy, "d.npy")])
+def test_unreadable_numpy_file_says_cannot_be_read(tmp_path, monkeypatch, loader, name):
+    np.savez(tmp_path / "d.npz", X=np.zeros((2, 2)), y=np.zeros(2))
+    np.save(tmp_path / "d.npy", np.zeros((2, 3)))
+
+    def denied(path, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(np, "load", denied)
+    message = user_error(loader, tmp_path / name)
+    assert message == f"{tmp_path / name}: cannot be read (Permission denied)"
+
+
+def test_npz_member_that_is_not_a_npy_array(tmp_path):
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "d.npz", "w") as z:
+        z.writestr("X.npy", b"not an array")
+        z.writestr("y.npy", b"nor this")
+    assert "member 'X' is not a .npy array" in user_error(load_npz, tmp_path / "d.npz")
+
+
+def write_idx_typed(path: Path, array: np.ndarray, code: int, dtype: str) -> None:
+    """An IDX file of type `code` (0x0D: big-endian float32) holding `array`."""
+    blob = struct.pack(">BBBB", 0, 0, code, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    path.write_bytes(blob + array.astype(dtype).tobytes())
+
+
+def test_idx_float_images_must_be_finite(tmp_path):
+    images = np.ones((3, 2, 2))
+    images[1, 0, 1] = np.nan
+    write_idx_typed(tmp_path / "train-images-idx3-ubyte", images, 0x0D, ">f4")
+    write_idx(tmp_path / "train-labels-idx1-ubyte", np.array([0, 1, 0]))
+    assert "train-images-idx3-ubyte: image 1: holds NaN or infinity" in user_error(load_idx_folder, tmp_path)
+
+
+def test_idx_float_labels_must_be_whole(tmp_path):
+    write_idx(tmp_path / "train-images-idx3-ubyte", np.zeros((3, 2, 2)))
+    write_idx_typed(tmp_path / "train-labels-idx1-ubyte", np.array([0.0, 1.0, 0.5]), 0x0D, ">f4")
+    message = user_error(load_idx_folder, tmp_path)
+    assert "train-labels-idx1-ubyte: label 2 is 0.5; labels must be whole numbers" in message
+
+
+def test_idx_float_labels_that_are_whole_are_kept(tmp_path):
+    write_idx(tmp_path / "train-images-idx3-ubyte", np.zeros((3, 2, 2)))
+    write_idx_typed(tmp_path / "train-labels-idx1-ubyte", np.array([0.0, 1.0, 2.0]), 0x0D, ">f4")
+    assert load_idx_folder(tmp_path).y.tolist() == [0, 1, 2]
+
+
+def test_idx_huge_dimensions_report_the_true_byte_count(tmp_path):
+    dims = (4_000_000_000,) * 3
+    (tmp_path / "x").write_bytes(struct.pack(">BBBB", 0, 0, 0x08, 3) + struct.pack(">3I", *dims))
+    message = user_error(read_idx, tmp_path / "x")
+    assert f"needs {4_000_000_000 ** 3};" in message
+
+
+def test_idx_images_without_pixels(tmp_path):
+    write_idx(tmp_path / "train-images-idx3-ubyte", np.zeros((3, 0, 2)))
+    write_idx(tmp_path / "train-labels-idx1-ubyte", np.array([0, 1, 0]))
+    assert "with no pixels" in user_error(load_idx_folder, tmp_path)

@@ -1,0 +1,149 @@
+"""Bad data through the real CLI (`nntrain run`): every problem is a short UserError, exit 2."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import assert_user_error, run_cli
+from nntrain import checkpoint
+from nntrain.data import RawData, prepare
+from nntrain.errors import UserError
+
+
+def run_on(folder: Path, config: str, data: dict[str, str | bytes] | None = None):
+    """Write the data files and config.yaml into `folder`, then `nntrain run` it there."""
+    for name, content in (data or {}).items():
+        if isinstance(content, bytes):
+            (folder / name).write_bytes(content)
+        else:
+            (folder / name).write_text(content, encoding="utf-8")
+    (folder / "config.yaml").write_text(config, encoding="utf-8")
+    return run_cli("run", "config.yaml", "--out", "run", "--quiet", cwd=folder)
+
+
+def test_nul_byte_in_a_csv_cell_names_line_and_column(tmp_path):
+    proc = run_on(tmp_path, "dataset: nul.csv\nlayers: [2, 3, 1]\n", {"nul.csv": "a,b,y\n1,2\x00,0\n3,4,1\n"})
+    assert_user_error(proc, "nul.csv: line 2, column 'b'", "'2\\x00' is not a number")
+
+
+def test_tilde_of_no_user_is_a_user_error(tmp_path):
+    proc = run_on(tmp_path, "dataset: ~nosuchuser-nntrain/x.csv\nlayers: [2, 3, 1]\n")
+    assert_user_error(proc, "config.yaml: line 1: dataset", "'~nosuchuser-nntrain/x.csv'", "no user's home folder")
+
+
+def test_too_long_a_file_name_is_a_user_error(tmp_path):
+    name = "z" * 5000 + ".csv"
+    proc = run_on(tmp_path, f"dataset: {name}\nlayers: [2, 3, 1]\n")
+    assert_user_error(proc, "config.yaml: line 1: dataset", "zzzz", "(5004 characters)", "cannot be used as a file path")
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    blob = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    path.write_bytes(blob + array.astype(np.uint8).tobytes())
+
+
+def test_idx_folder_with_no_images(tmp_path):
+    (tmp_path / "mnist").mkdir()
+    write_idx(tmp_path / "mnist" / "train-images-idx3-ubyte", np.zeros((0, 2, 2)))
+    write_idx(tmp_path / "mnist" / "train-labels-idx1-ubyte", np.zeros(0))
+    proc = run_on(tmp_path, "dataset: mnist\nlayers: [4, 3, 2]\n")
+    assert_user_error(proc, "train-images-idx3-ubyte: holds no images")
+
+
+@pytest.mark.parametrize("layers", ["[2, 3, 1]", "[2, 3, 2]"])
+def test_one_class_is_not_classification(tmp_path, layers):
+    proc = run_on(
+        tmp_path,
+        f"dataset: pets.csv\nlayers: {layers}\ncost: cross_entropy\n",
+        {"pets.csv": "a,b,kind\n1,2,cat\n3,4,cat\n"},
+    )
+    assert_user_error(proc, "pets.csv", "only one class 'cat'; classification needs at least 2")
+    assert not (tmp_path / "run" / "weights.npz").exists()
+
+
+def test_fractional_targets_are_not_class_labels(tmp_path):
+    proc = run_on(tmp_path, "dataset: r.csv\nlayers: [2, 3, 2]\n", {"r.csv": "a,b,y\n1,2,0.5\n3,4,1.5\n"})
+    assert_user_error(
+        proc, "config.yaml: line 2: layers", "r.csv", "0.5", "class labels must be whole numbers or text",
+        "one output unit per target column",
+    )
+
+
+def test_whole_number_targets_stay_class_labels(tmp_path):
+    proc = run_on(tmp_path, "dataset: c.csv\nlayers: [2, 3, 3]\nepochs: 2\n", {"c.csv": "a,b,y\n1,2,0\n3,4,1\n5,6,2.0\n"})
+    assert proc.returncode == 0, proc.stderr
+    assert checkpoint.load(tmp_path / "run" / "weights.npz").preprocessing.classes == [0, 1, 2]
+
+
+def test_test_split_that_rounds_to_no_rows(tmp_path):
+    proc = run_on(tmp_path, "dataset:\n  name: xor\n  test_split: 0.1\nlayers: [2, 3, 1]\n")
+    assert_user_error(proc, "config.yaml: line 3: dataset.test_split", "0.1 of 4 rows gives 0 rows", "smallest fraction that gives a row is 0.26")
+
+
+def test_val_split_that_rounds_to_no_rows_with_early_stopping(tmp_path):
+    proc = run_on(tmp_path, "dataset: {name: half_adder, val_split: 0.1}\nlayers: [2, 3, 2]\nearly_stopping: true\n")
+    assert_user_error(proc, "dataset.val_split: 0.1 of 4 rows gives 0 rows", "is 0.13")
+    assert "e.g. 0.2" not in proc.stderr
+
+
+BIG_CSV = "a,b,y\n1e300,2,0\n-1e300,4,1\n3,5,0\n"
+
+
+def test_values_too_big_for_float32(tmp_path):
+    proc = run_on(tmp_path, "dataset: big.csv\nlayers: [2, 3, 1]\n", {"big.csv": BIG_CSV})
+    assert_user_error(proc, "big.csv", "feature 'a'", "1e+300 does not fit in float32", "dtype: float64")
+    assert "Warning" not in proc.stderr
+
+
+def test_standardize_handles_values_too_big_to_square(tmp_path):
+    proc = run_on(tmp_path, "dataset: {name: big.csv, standardize: true}\nlayers: [2, 3, 1]\nepochs: 2\n", {"big.csv": BIG_CSV})
+    assert proc.returncode == 0, proc.stderr
+    assert "Warning" not in proc.stderr
+    pre = checkpoint.load(tmp_path / "run" / "weights.npz").preprocessing
+    assert np.all(np.isfinite(pre.std)) and pre.std[0] > 1e299
+
+
+def test_non_finite_statistics_are_an_error():
+    raw = RawData(np.array([[np.inf, 1.0], [1.0, 2.0], [2.0, 3.0]]), np.array([0.5, 1.5, 2.5]), ["a", "b"], ["y"], source="d.csv")
+    with pytest.raises(UserError) as info:
+        prepare(raw, 1, np.random.default_rng(0), standardize=True)
+    assert "d.csv: column 'a'" in info.value.message and "not a finite number" in info.value.message
+
+
+def npy_with_header(length: int) -> bytes:
+    """A float64 (2, 3) .npy (format 2.0) whose header is padded to `length` bytes."""
+    header = "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }".ljust(length - 1) + "\n"
+    return b"\x93NUMPY\x02\x00" + struct.pack("<I", len(header)) + header.encode("latin1") + bytes(48)
+
+
+@pytest.mark.parametrize(
+    "name, content, fragment",
+    [
+        ("data.npz", bytes(range(256)) * 4, "not a .npz file"),
+        ("data.npy", bytes(range(256)) * 4, "not a .npy file"),
+        ("data.npy", npy_with_header(200_000), "header is too large"),
+        ("data.npz", b"", "the file is empty"),
+    ],
+)
+def test_not_numpy_files_are_not_called_pickles(tmp_path, name, content, fragment):
+    proc = run_on(tmp_path, f"dataset: {name}\nlayers: [2, 3, 1]\n", {name: content})
+    assert_user_error(proc, name, fragment)
+    assert "pickled" not in proc.stderr
+
+
+def test_object_npy_is_still_called_pickled(tmp_path):
+    np.save(tmp_path / "data.npy", np.array([[1, 2, 3]], dtype=object), allow_pickle=True)
+    proc = run_on(tmp_path, "dataset: data.npy\nlayers: [2, 3, 1]\n")
+    assert_user_error(proc, "data.npy", "pickled Python objects")
+
+
+@pytest.mark.parametrize("shape, fragment", [((0, 2), "holds no rows"), ((4, 0), "has no feature columns")])
+def test_empty_npz_arrays(tmp_path, shape, fragment):
+    np.savez(tmp_path / "data.npz", X=np.zeros(shape), y=np.zeros(shape[0]))
+    proc = run_on(tmp_path, "dataset: data.npz\nlayers: [2, 3, 1]\n")
+    assert_user_error(proc, f"data.npz: {fragment}")
+    assert "split" not in proc.stderr and "layers" not in proc.stderr
