@@ -6,6 +6,7 @@ A `UserError` anywhere becomes a short message on stderr and exit status 2.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import time
@@ -33,6 +34,90 @@ app = typer.Typer(
 PIPE_WIDTH = 160  # rich's default for a pipe is 80 columns, which cuts tables and paths
 
 
+class GuardedStdout:
+    """Standard output that never raises: the first failed write or flush (a closed
+    pipe, a full disk) is kept in `error`, and everything after it is dropped.
+
+    Commands then decide: `run` finishes and warns (its product is the run folder),
+    predict, evaluate and schema exit (see `check_stdout`). The real stream is looked
+    up at each call (tests swap sys.stdout), unwrapping rich's redirect proxy.
+    """
+
+    def __init__(self):
+        self.error: OSError | None = None
+
+    @property
+    def _stream(self):
+        stream = sys.stdout
+        return getattr(stream, "rich_proxied_file", stream)
+
+    def write(self, text: str) -> int:
+        if self.error is None:
+            try:
+                self._stream.write(text)
+            except OSError as err:
+                self._failed(err)
+        return len(text)
+
+    def flush(self) -> None:
+        if self.error is None:
+            try:
+                self._stream.flush()
+            except OSError as err:
+                self._failed(err)
+
+    def _failed(self, err: OSError) -> None:
+        """Remember the error; point the descriptor at /dev/null so the interpreter's
+        own flush at exit cannot fail again with text still in the buffer."""
+        self.error = err
+        try:
+            target = self._stream.fileno()
+        except (OSError, ValueError):  # not a real file (a test's StringIO): nothing to redirect
+            return
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, target)
+        finally:
+            os.close(devnull)
+
+    def isatty(self) -> bool:
+        return self.error is None and self._stream.isatty()
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    @property
+    def encoding(self) -> str:
+        return getattr(self._stream, "encoding", None) or "utf-8"
+
+
+stdout = GuardedStdout()
+#: Exit status when standard output is a closed pipe (`nntrain predict ... | head -1`): what a
+#: shell reports for a process killed by SIGPIPE (128 + 13), as `cat` or `grep` would give.
+#: Not a user error, so no message.
+EXIT_BROKEN_PIPE = 141
+
+
+def check_stdout() -> None:
+    """For commands whose product is their output: a closed pipe exits 141 quietly,
+    any other failed write (a full disk) is a UserError."""
+    stdout.flush()
+    err = stdout.error
+    if err is None:
+        return
+    if err.errno == errno.EPIPE:
+        raise typer.Exit(EXIT_BROKEN_PIPE)
+    raise UserError(f"cannot write to standard output ({err.strerror or err})")
+
+
+def warn_if_stdout_failed(done: str) -> None:
+    """For commands whose product is a file: one warning line on stderr if the output was lost."""
+    stdout.flush()
+    err = stdout.error
+    if err is not None:
+        err_console.print(f"warning: standard output could not be written ({err.strerror or err}); {done}", soft_wrap=True)
+
+
 def _console(**options) -> Console:
     """A rich Console; writing to a pipe or file (not a terminal), lines wrap at
     PIPE_WIDTH columns unless COLUMNS says otherwise."""
@@ -42,7 +127,7 @@ def _console(**options) -> Console:
     return made
 
 
-console = _console()
+console = _console(file=stdout)
 err_console = _console(stderr=True)
 
 
@@ -205,13 +290,15 @@ def run(
         _print_summary(summary)
         if not quiet:
             _print_test_report(summary)
-        if summary.metrics.get("stop_reason") == "interrupted":
-            err_console.print(
-                f"interrupted: saved the {summary.metrics['epochs_run']} epoch(s) done to {summary.out_dir}/"
-            )
-            raise typer.Exit(EXIT_INTERRUPTED)
-    if summary.metrics["stop_reason"] == "diverged":
+    stop_reason = summary.metrics.get("stop_reason")
+    if stop_reason == "interrupted":
+        err_console.print(f"interrupted: saved the {summary.metrics['epochs_run']} epoch(s) done to {summary.out_dir}/")
+    elif stop_reason == "diverged":
         _report_divergence(summary, config.learning_rate)
+    warn_if_stdout_failed("the run's files are complete")
+    if stop_reason == "interrupted":
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if stop_reason == "diverged":
         raise typer.Exit(EXIT_DIVERGED)
 
 
@@ -288,8 +375,12 @@ def gradcheck(
     )
     if failed:
         console.print(f"[bold red]FAILED[/] {len(failed)} of {len(results)} tensors: {summary}")
+    else:
+        console.print(f"[bold green]passed[/] {summary}")
+    with user_errors():
+        check_stdout()
+    if failed:
         raise typer.Exit(1)
-    console.print(f"[bold green]passed[/] {summary}")
 
 
 
@@ -321,6 +412,7 @@ def predict(
     from nntrain.atomic import atomic_open
 
     with user_errors():
+        _refuse_unknown_options(rows or [])
         if fmt not in pr.FORMATS:
             raise UserError(f"--format: '{fmt}' is not allowed; allowed: {', '.join(pr.FORMATS)}")
         if rows and input_file is not None:
@@ -345,13 +437,38 @@ def predict(
                 pr.write_json(out, cols, outputs, number_fmt)
 
         if output is None:
-            write(None if fmt == "table" else sys.stdout)
+            outputs = _until_stdout_fails(outputs)
+            write(None if fmt == "table" else stdout)
+            check_stdout()
         else:
             try:
                 with atomic_open(output, "w") as out:
                     write(out)
-            except (FileNotFoundError, PermissionError, IsADirectoryError) as err:
-                raise UserError(f"{output}: cannot write the output file ({err.strerror})") from None
+            except OSError as err:
+                raise UserError(f"{output}: cannot write the output file ({err.strerror or err})") from None
+
+
+PREDICT_OPTIONS = ("--input", "--format", "--output", "--help")
+
+
+def _refuse_unknown_options(rows: list[str]) -> None:
+    """A ROW starting with `--` is a misspelled option, not an input (`-1,0` stays a row)."""
+    import difflib
+
+    for row in rows:
+        if row.startswith("--"):
+            name = row.split("=", 1)[0]
+            close = difflib.get_close_matches(name, PREDICT_OPTIONS, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise UserError(f"{name}: unknown option for predict{hint}; allowed: {', '.join(PREDICT_OPTIONS)}")
+
+
+def _until_stdout_fails(outputs):
+    """Stop predicting once standard output has failed: nobody reads the rest."""
+    for h in outputs:
+        if stdout.error is not None:
+            return
+        yield h
 
 
 # --- evaluate and plot --------------------------------------------------------
@@ -386,11 +503,12 @@ def evaluate(
             raise UserError(f"--format: '{output_format}' is not allowed; allowed: table, json")
         result = evaluate_file(weights, data)
         if output_format == "json":
-            print(json.dumps(result.to_json(), indent=2))
+            stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
         elif result.report is not None:
             render_report(result.report, console, str(data))
         else:
             console.print(f"[bold]{data}[/]: {result.rows} rows, cost {result.cost:.6g}")
+        check_stdout()
 
 
 @app.command()
@@ -404,6 +522,7 @@ def plot(
     with user_errors():
         written = plot_history(run_dir, out)
         console.print(f"wrote {written}")
+    warn_if_stdout_failed(f"{written} is complete")
 
 
 # --- schema ---------------------------------------------------------------------
@@ -422,13 +541,15 @@ def schema(
     text = json.dumps(json_schema(), indent=2) + "\n"
     with user_errors():
         if output is None:
-            sys.stdout.write(text)
+            stdout.write(text)
+            check_stdout()
             return
         try:
             write_text(output, text)
         except OSError as err:
             raise UserError(f"{output}: cannot write the schema here ({err.strerror or err})") from None
         console.print(f"wrote the config schema to {output}")
+    warn_if_stdout_failed(f"{output} is complete")
 
 
 if __name__ == "__main__":  # pragma: no cover

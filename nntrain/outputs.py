@@ -36,15 +36,17 @@ class HistoryWriter:
     Use it as the runner's `on_epoch` callback. The header comes from the first
     epoch's figures (the columns History keeps, in HISTORY_COLUMNS order). Rows
     are buffered and written out about every `flush_seconds`, not once per
-    epoch. When training ends, `write_history` replaces this file atomically
-    with the complete one.
+    epoch. A resumed run's `earlier_rows` stay in the old file until, at the first
+    epoch, a complete file (header, earlier rows, that epoch's row) replaces it
+    atomically, so a kill at any moment leaves them whole. When training ends,
+    `write_history` replaces this file atomically with the complete one.
     """
 
     def __init__(self, path: Path, flush_seconds: float = 1.0, earlier_rows: list[dict[str, float]] = ()):
         self.path = path
         self.flush_seconds = flush_seconds
         self._earlier = list(earlier_rows)  # a resumed run's history, rewritten ahead of the new rows
-        self._file = open(path, "w", encoding="utf-8", newline="")
+        self._file = None if self._earlier else open(path, "w", encoding="utf-8", newline="")
         self._columns: list[str] | None = None
         self._pending: list[list[float]] = []  # rows of values, formatted at flush time
         self._last_flush = time.monotonic()
@@ -52,14 +54,27 @@ class HistoryWriter:
     def __call__(self, report: EpochReport) -> None:
         values = {"epoch": report.epoch, **report.values}
         if self._columns is None:
-            self._columns = [c for c in HISTORY_COLUMNS if c in values]
-            self._file.write(",".join(self._columns) + "\n")
-            self._pending.extend([row.get(c, math.nan) for c in self._columns] for row in self._earlier)
-        self._pending.append([values.get(c, math.nan) for c in self._columns])
+            self._begin(values)
+        else:
+            self._pending.append([values.get(c, math.nan) for c in self._columns])
         if time.monotonic() - self._last_flush >= self.flush_seconds:
             self.flush()
 
+    def _begin(self, values: dict[str, float]) -> None:
+        """The first epoch: choose the columns, write the header, the earlier rows and this epoch's row."""
+        self._columns = [c for c in HISTORY_COLUMNS if c in values]
+        rows = [[row.get(c, math.nan) for c in self._columns] for row in (*self._earlier, values)]
+        text = ",".join(self._columns) + "\n" + format_rows(self._columns, list(zip(*rows)))
+        if self._file is None:  # resumed: replace the old history only by one holding all its rows
+            with atomic_open(self.path, "w") as f:
+                f.write(text)
+            self._file = open(self.path, "a", encoding="utf-8", newline="")
+        else:
+            self._file.write(text)
+
     def flush(self) -> None:
+        if self._file is None:
+            return
         if self._pending:
             self._file.write(format_rows(self._columns, list(zip(*self._pending))))
             self._pending.clear()
@@ -67,7 +82,7 @@ class HistoryWriter:
         self._last_flush = time.monotonic()
 
     def close(self) -> None:
-        if not self._file.closed:
+        if self._file is not None and not self._file.closed:
             self.flush()
             self._file.close()
 
@@ -78,10 +93,18 @@ class HistoryWriter:
         self.close()
 
 
+def folder_in_the_way(path: Path) -> UserError:
+    """The error for a folder where a run file should be."""
+    return UserError(f"{path}: is a folder, not a run file; remove it or choose another --out")
+
+
 def remove_run_files(out_dir: Path) -> None:
     """Delete an earlier run's files (and temp files a killed write left), for --force."""
     for name in RUN_FILES:
-        (out_dir / name).unlink(missing_ok=True)
+        path = out_dir / name
+        if path.is_dir() and not path.is_symlink():
+            raise folder_in_the_way(path)
+        path.unlink(missing_ok=True)
         for leftover in out_dir.glob(f".{name}.*.tmp"):
             leftover.unlink(missing_ok=True)
 

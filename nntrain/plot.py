@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from nntrain import outputs
+from nntrain.atomic import atomic_open
 from nntrain.errors import UserError
 from nntrain.train import HISTORY_COLUMNS
 
@@ -85,7 +86,8 @@ def plot_history(run_dir: Path, out: Path | None = None) -> Path:
     fig.tight_layout()
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out, dpi=110)
+        with atomic_open(out, "wb") as f:  # a failed write keeps the previous PNG whole
+            fig.savefig(f, format="png", dpi=110)
     except OSError as err:
         raise UserError(f"{out}: cannot write the plot ({err.strerror or err})") from None
     finally:

@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -112,17 +113,43 @@ def _csv_rows(lines: list[str], first_line: int, source: str) -> Iterator[list[s
             raise UserError(f"{source}: line {first_line + i}: not valid CSV ({err})") from None
 
 
-def read_csv_chunks(stream: IO[str], source: str, feature_names: list[str], target_names: list[str], chunk_rows: int = CHUNK_ROWS) -> Iterator[np.ndarray]:
-    """A CSV text stream with a header row -> float64 chunks of the feature columns."""
-    header_line = stream.readline()
-    if not header_line.strip():
+def _read_header(stream: IO[str], source: str) -> tuple[list[str], int]:
+    """The header row, as the training loader reads it: a UTF-8 BOM stripped, blank lines
+    before it skipped, names stripped and checked; returns it and its 1-based line number."""
+    line = stream.readline().removeprefix("\ufeff")
+    line_no = 1
+    while line and not line.strip():
+        line = stream.readline()
+        line_no += 1
+    if not line:
         raise UserError(f"{source}: is empty; expected a header row and then one row per input")
     try:
-        header = [name.strip() for name in next(csv.reader([header_line]))]
+        header = [name.strip() for name in next(csv.reader([line]))]
     except csv.Error as err:
-        raise UserError(f"{source}: line 1: the header row is not valid CSV ({err})") from None
+        raise UserError(f"{source}: line {line_no}: the header row is not valid CSV ({err})") from None
+    _check_header(header, line_no, source)
+    return header, line_no
+
+
+def _check_header(header: list[str], line_no: int, source: str) -> None:
+    """Every column named, no name twice (worded as the training loader words it)."""
+    problems = []
+    seen: set[str] = set()
+    for j, name in enumerate(header, start=1):
+        if not name:
+            problems.append(f"{source}: line {line_no}, column {j}: the header names no column; every column needs a name")
+        elif name in seen:
+            problems.append(f"{source}: line {line_no}: column name '{name}' appears twice; column names must be unique")
+        seen.add(name)
+    if problems:
+        raise UserError("\n".join(problems))
+
+
+def read_csv_chunks(stream: IO[str], source: str, feature_names: list[str], target_names: list[str], chunk_rows: int = CHUNK_ROWS) -> Iterator[np.ndarray]:
+    """A CSV text stream with a header row -> float64 chunks of the feature columns."""
+    header, header_line = _read_header(stream, source)
     usecols = _select_columns(header, feature_names, target_names, source)
-    line_no = 2
+    line_no = header_line + 1
     while True:
         lines = [line for line in islice(stream, chunk_rows)]
         if not lines:
@@ -160,21 +187,31 @@ def input_chunks(source: str, ckpt: Checkpoint, stdin: IO[str] | None = None) ->
     pre = ckpt.preprocessing
     names = _feature_names(ckpt)
     if source == "-":
-        yield from read_csv_chunks(stdin or sys.stdin, "standard input", names, pre.target_names)
+        with _reading("standard input"):
+            yield from read_csv_chunks(stdin or sys.stdin, "standard input", names, pre.target_names)
         return
     path = Path(source)
-    if not path.is_file():
-        raise UserError(f"{path}: no such input file" if not path.exists() else f"{path}: is not a file")
-    if path.suffix.lower() == ".npz":
-        X = read_npz(path, names)
-        for start in range(0, X.shape[0], CHUNK_ROWS):
-            yield X[start : start + CHUNK_ROWS]
-        return
-    try:
+    with _reading(str(path)):
+        if not path.is_file():
+            raise UserError(f"{path}: no such input file" if not path.exists() else f"{path}: is not a file")
+        if path.suffix.lower() == ".npz":
+            X = read_npz(path, names)
+            for start in range(0, X.shape[0], CHUNK_ROWS):
+                yield X[start : start + CHUNK_ROWS]
+            return
         with open(path, encoding="utf-8", newline="") as f:
             yield from read_csv_chunks(f, str(path), names, pre.target_names)
+
+
+@contextmanager
+def _reading(source: str) -> Iterator[None]:
+    """An input that cannot be read (permissions, a name too long, not UTF-8) becomes a UserError naming it."""
+    try:
+        yield
     except UnicodeDecodeError:
-        raise UserError(f"{path}: is not a UTF-8 text CSV file; give a CSV with a header row or an .npz with X") from None
+        raise UserError(f"{source}: is not a UTF-8 text CSV file; give a CSV with a header row or an .npz with X") from None
+    except OSError as err:
+        raise UserError(f"{source}: cannot be read ({err.strerror or err})") from None
 
 
 def _feature_names(ckpt: Checkpoint) -> list[str]:

@@ -20,6 +20,7 @@ from nntrain.optimizers import build_optimizer
 from nntrain.outputs import (
     RUN_FILES,
     HistoryWriter,
+    folder_in_the_way,
     read_history,
     remove_run_files,
     write_config,
@@ -41,20 +42,34 @@ class RunSummary:
 
 
 def prepare_out_dir(out_dir: Path, force: bool) -> None:
-    """Create the run folder; refuse to mix a new run into an old one unless `force`."""
-    existing = [name for name in RUN_FILES if (out_dir / name).exists()]
-    if existing and not force:
-        raise UserError(
-            f"{out_dir}: already holds a run ({', '.join(existing)}); "
-            f"use --force to overwrite it, or --out DIR to write somewhere else"
-        )
+    """Create the run folder; refuse to mix a new run into an old one unless `force`.
+
+    Any OS error (a file in the way, a name too long, no permission) is a UserError naming the folder."""
     try:
+        existing = _existing_run_files(out_dir)
+        if existing and not force:
+            raise UserError(
+                f"{out_dir}: already holds a run ({', '.join(existing)}); "
+                f"use --force to overwrite it, or --out DIR to write somewhere else"
+            )
         out_dir.mkdir(parents=True, exist_ok=True)
         probe = out_dir / ".nntrain-write-test"
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as err:
         raise UserError(f"{out_dir}: cannot write the run folder here ({err.strerror or err})") from None
+
+
+def _existing_run_files(out_dir: Path) -> list[str]:
+    """The names of the run files already in `out_dir`; a folder under such a name is a UserError."""
+    existing = []
+    for name in RUN_FILES:
+        path = out_dir / name
+        if path.is_dir():
+            raise folder_in_the_way(path)
+        if path.exists():
+            existing.append(name)
+    return existing
 
 
 @contextmanager
