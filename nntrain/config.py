@@ -27,7 +27,7 @@ from nntrain.costs import COSTS
 from nntrain import config_errors
 from nntrain.config_errors import KeyLines
 from nntrain.errors import UserError
-from nntrain.initializers import INITIALIZERS, REFUSED_INITIALIZERS, Initializer, default_initializer
+from nntrain.initializers import INITIALIZERS, REFUSED_INITIALIZERS, default_initializer
 from nntrain.optimizers import OPTIMIZERS
 from nntrain.schedules import SCHEDULES
 from nntrain.stopping import MONITORS

@@ -13,7 +13,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from nntrain import checkpoint, data as data_mod
-from nntrain.config import RunConfig
+from nntrain.config import DatasetConfig, RunConfig
 from nntrain.errors import UserError
 from nntrain.network import Network
 from nntrain.optimizers import build_optimizer
@@ -123,9 +123,16 @@ def _placed_in_config(config: RunConfig, message: str) -> str:
     lines = []
     for line in message.splitlines():
         field, sep, rest = line.partition(": ")
-        placed = sep and field.split(".")[0] in RunConfig.model_fields
-        lines.append(f"{config.where(field)}: {rest}" if placed else line)
+        lines.append(f"{config.where(field)}: {rest}" if sep and _is_config_field(field) else line)
     return "\n".join(lines)
+
+
+def _is_config_field(text: str) -> bool:
+    """True for `layers` or `dataset.test_split`; False for a file name such as `dataset.csv`."""
+    top, _, sub = text.partition(".")
+    if top not in RunConfig.model_fields:
+        return False
+    return not sub or (top == "dataset" and sub in DatasetConfig.model_fields)
 
 
 def check_schedule(config: RunConfig, dataset: data_mod.Dataset) -> None:

@@ -147,3 +147,12 @@ def test_empty_npz_arrays(tmp_path, shape, fragment):
     proc = run_on(tmp_path, "dataset: data.npz\nlayers: [2, 3, 1]\n")
     assert_user_error(proc, f"data.npz: {fragment}")
     assert "split" not in proc.stderr and "layers" not in proc.stderr
+
+
+def test_a_data_file_named_like_a_config_field_is_not_placed_in_the_config(tmp_path):
+    """`dataset.csv: ...` is a message about the file, not about the config field dataset."""
+    (tmp_path / "dataset.csv").write_text("x,y,t\n1,2,a\n3,4,a\n")
+    (tmp_path / "c.yaml").write_text("dataset: dataset.csv\nlayers: [2, 3, 1]\ncost: cross_entropy\n")
+    proc = run_cli("run", "c.yaml", "--out", "r", cwd=tmp_path)
+    assert_user_error(proc, "dataset.csv: target 't' holds only one class 'a'")
+    assert "c.yaml" not in proc.stderr
