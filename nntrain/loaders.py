@@ -76,14 +76,16 @@ def _read_csv_rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
     return header, rows, lines
 
 
-def _check_header(path: Path, header: list[str]) -> None:
+def check_header(source: str | Path, header: list[str], line_no: int = 1) -> None:
+    """Every column named, no name twice; `line_no` is the header's line (for training
+    files and predict's inputs alike)."""
     problems = []
     seen: set[str] = set()
     for j, name in enumerate(header, start=1):
         if not name:
-            problems.append(f"{path}: line 1, column {j}: the header names no column; every column needs a name")
+            problems.append(f"{source}: line {line_no}, column {j}: the header names no column; every column needs a name")
         elif name in seen:
-            problems.append(f"{path}: line 1: column name '{name}' appears twice; column names must be unique")
+            problems.append(f"{source}: line {line_no}: column name '{name}' appears twice; column names must be unique")
         seen.add(name)
     if problems:
         raise UserError("\n".join(problems))
@@ -151,7 +153,7 @@ def load_csv(path: Path, target: str | None = None, features: list[str] | None =
     (kept as numbers, integers when whole) or text labels (kept in their spelling).
     """
     header, rows, lines = _read_csv_rows(path)
-    _check_header(path, header)
+    check_header(path, header)
     width = len(header)
     lengths = np.fromiter(map(len, rows), dtype=np.intp, count=len(rows))
     ragged = np.flatnonzero(lengths != width)

@@ -23,6 +23,7 @@ import numpy as np
 
 from nntrain.checkpoint import Checkpoint
 from nntrain.errors import UserError
+from nntrain.loaders import check_header
 
 CHUNK_ROWS = 65536
 FORMATS = ("table", "csv", "json")
@@ -127,22 +128,8 @@ def _read_header(stream: IO[str], source: str) -> tuple[list[str], int]:
         header = [name.strip() for name in next(csv.reader([line]))]
     except csv.Error as err:
         raise UserError(f"{source}: line {line_no}: the header row is not valid CSV ({err})") from None
-    _check_header(header, line_no, source)
+    check_header(source, header, line_no)
     return header, line_no
-
-
-def _check_header(header: list[str], line_no: int, source: str) -> None:
-    """Every column named, no name twice (worded as the training loader words it)."""
-    problems = []
-    seen: set[str] = set()
-    for j, name in enumerate(header, start=1):
-        if not name:
-            problems.append(f"{source}: line {line_no}, column {j}: the header names no column; every column needs a name")
-        elif name in seen:
-            problems.append(f"{source}: line {line_no}: column name '{name}' appears twice; column names must be unique")
-        seen.add(name)
-    if problems:
-        raise UserError("\n".join(problems))
 
 
 def read_csv_chunks(stream: IO[str], source: str, feature_names: list[str], target_names: list[str], chunk_rows: int = CHUNK_ROWS) -> Iterator[np.ndarray]:
