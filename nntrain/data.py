@@ -416,7 +416,7 @@ def _check_stats(raw: RawData, mean: np.ndarray, std: np.ndarray) -> None:
 
 def _check_fits(raw: RawData, cast: np.ndarray, values: np.ndarray, idx: np.ndarray, names: list[str], what: str) -> None:
     """Values that became infinite in the cast to the run's dtype (1e300 in float32) are a UserError."""
-    where = _first_non_finite(cast)
+    where = first_non_finite(cast)
     if where is None:
         return
     row, col = where
@@ -428,10 +428,13 @@ def _check_fits(raw: RawData, cast: np.ndarray, values: np.ndarray, idx: np.ndar
     )
 
 
-def _first_non_finite(values: np.ndarray, chunk_rows: int = 65536) -> tuple[int, int] | None:
-    """(row, column) of the first NaN or inf in the 2-d `values`, scanning in chunks (no mask its size)."""
+def first_non_finite(values: np.ndarray, chunk_rows: int = 65536) -> tuple[int, int] | None:
+    """(row, column) of the first NaN or inf in `values` (axis 0 is rows, later axes are
+    flattened into columns), scanning in chunks so a memory-mapped file is never copied
+    whole (np.isfinite of all of it would allocate a mask its size)."""
     for start in range(0, len(values), chunk_rows):
-        bad = np.argwhere(~np.isfinite(values[start : start + chunk_rows]))
+        block = np.asarray(values[start : start + chunk_rows]).reshape(min(chunk_rows, len(values) - start), -1)
+        bad = np.argwhere(~np.isfinite(block))
         if len(bad):
             return start + int(bad[0, 0]), int(bad[0, 1])
     return None

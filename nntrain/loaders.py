@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nntrain.data import RawData
+from nntrain.data import RawData, first_non_finite
 from nntrain.errors import UserError
 
 MISSING_MARKERS = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
@@ -206,20 +206,9 @@ def _check_numeric(path: Path, key: str, arr: np.ndarray, ndims: tuple[int, ...]
     if arr.dtype.kind not in "iufb":
         raise UserError(f"{path}: array '{key}' holds {arr.dtype} values; it must hold numbers")
     if arr.dtype.kind == "f":
-        row = _first_non_finite_row(arr)
-        if row is not None:
-            raise UserError(f"{path}: array '{key}', row {row}: holds NaN or infinity; every value must be finite")
-
-
-def _first_non_finite_row(arr: np.ndarray, chunk_rows: int = 65536) -> int | None:
-    """Index of the first row holding NaN or inf, scanning in chunks so a memory-mapped
-    file is never copied whole (np.isfinite of all of it would allocate a mask its size)."""
-    for start in range(0, len(arr), chunk_rows):
-        block = np.asarray(arr[start : start + chunk_rows]).reshape(min(chunk_rows, len(arr) - start), -1)
-        bad = ~np.isfinite(block).all(axis=1)
-        if bad.any():
-            return start + int(np.flatnonzero(bad)[0])
-    return None
+        bad = first_non_finite(arr)
+        if bad is not None:
+            raise UserError(f"{path}: array '{key}', row {bad[0]}: holds NaN or infinity; every value must be finite")
 
 
 def _numeric_target(y: np.ndarray) -> np.ndarray:
@@ -390,9 +379,9 @@ def _check_idx_images(path: Path, images: np.ndarray) -> None:
     if images[0].size == 0:
         raise UserError(f"{path}: its images have shape {images.shape[1:]}, with no pixels; each image needs at least one")
     if images.dtype.kind == "f":
-        row = _first_non_finite_row(images)
-        if row is not None:
-            raise UserError(f"{path}: image {row}: holds NaN or infinity; every pixel must be finite")
+        bad = first_non_finite(images)
+        if bad is not None:
+            raise UserError(f"{path}: image {bad[0]}: holds NaN or infinity; every pixel must be finite")
 
 
 def _check_idx_labels(path: Path, labels: np.ndarray) -> None:

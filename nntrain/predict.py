@@ -22,6 +22,7 @@ from typing import IO, Iterator
 import numpy as np
 
 from nntrain.checkpoint import Checkpoint
+from nntrain.data import first_non_finite
 from nntrain.errors import UserError
 from nntrain.loaders import check_header
 
@@ -55,9 +56,9 @@ def parse_rows(rows: list[str], feature_names: list[str]) -> np.ndarray:
 
 def _check_finite(X: np.ndarray, where, names: list[str]) -> None:
     """UserError at the first NaN or infinity in X; `where(i)` names row i, `names` the columns."""
-    bad = ~np.isfinite(X)
-    if bad.any():
-        i, j = np.argwhere(bad)[0]
+    bad = first_non_finite(X)
+    if bad is not None:
+        i, j = bad
         raise UserError(f"{where(i)}, column {names[j]}: {float(X[i, j])} is not a finite number")
 
 
