@@ -172,7 +172,7 @@ def _print_summary(summary) -> None:
     console.print(line)
     if m.get("stop_reason") not in (None, "completed"):
         console.print(f"stopped early: {m['stop_reason']}")
-    console.print(f"wrote {', '.join(p.name for p in summary.files)} to {summary.out_dir}/")
+    console.print(f"wrote {', '.join(p.name for p in summary.files)} to {summary.out_dir}/", soft_wrap=True)
 
 
 def _print_small_predictions(summary) -> None:
@@ -465,7 +465,7 @@ def plot(
 
     with user_errors():
         written = plot_history(run_dir, out)
-        console.print(f"wrote {written}")
+        console.print(f"wrote {written}", soft_wrap=True)
     warn_if_stdout_failed(f"{written} is complete")
 
 
@@ -492,7 +492,7 @@ def schema(
             write_text(output, text)
         except OSError as err:
             raise UserError(f"{output}: cannot write the schema here ({err.strerror or err})") from None
-        console.print(f"wrote the config schema to {output}")
+        console.print(f"wrote the config schema to {output}", soft_wrap=True)
     warn_if_stdout_failed(f"{output} is complete")
 
 

@@ -14,11 +14,17 @@ REPO = Path(__file__).resolve().parent.parent
 CONFIGS = REPO / "configs"
 
 
-def run_cli(*args: str, cwd: Path | None = None, input: str | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    """`python -m nntrain ARGS` (the same Typer app the `nntrain` script runs), output captured."""
+def run_cli(
+    *args: str, cwd: Path | None = None, input: str | None = None, timeout: float = 300, columns: str | None = "200"
+) -> subprocess.CompletedProcess:
+    """`python -m nntrain ARGS` (the same Typer app the `nntrain` script runs), output captured;
+    COLUMNS is `columns` unless the environment sets it (None: unset, nntrain's own pipe width)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    env.setdefault("COLUMNS", "200")
+    if columns is None:
+        env.pop("COLUMNS", None)
+    else:
+        env.setdefault("COLUMNS", columns)
     return subprocess.run(
         [sys.executable, "-m", "nntrain", *map(str, args)],
         cwd=cwd,

@@ -115,3 +115,20 @@ def test_console_script_is_installed_when_packaged():
 def test_help_lists_the_run_command():
     proc = run_cli("--help")
     assert proc.returncode == 0 and "run" in proc.stdout
+
+
+def test_a_long_run_folder_stays_on_the_wrote_line(tmp_path):
+    """Paths are printed unwrapped, however long: a script can read the run folder back."""
+    out = tmp_path / ("a_long_folder_name_" * 12) / "xor"
+    proc = run_cli("run", CONFIGS / "xor.yaml", "--out", out, "-q", "--set", "epochs=5")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1].endswith(f"to {out}/")
+
+
+def test_piped_tables_are_wider_than_80_columns(tmp_path):
+    """Rich's default for a pipe is 80 columns, which cut gradcheck's network names and header."""
+    config = tmp_path / "a_rather_long_config_name.yaml"
+    config.write_text("dataset: xor\nlayers: [2, 3, 1]\n")
+    proc = run_cli("gradcheck", config, "--max-entries", "3", columns=None)
+    assert proc.returncode == 0, proc.stderr
+    assert "a_rather_long_config_name (4 samples)" in proc.stdout and " verdict" in proc.stdout
