@@ -15,11 +15,20 @@ from nntrain.network import Network
 from conftest import CONFIGS, assert_user_error, run_cli
 
 
-def test_relative_error_treats_a_pair_of_near_zeros_as_equal():
-    err = gc.relative_error(np.array([0.0, 1e-8, 1.0, 2.0]), np.array([0.0, -1e-8, 1.1, 2.0]))
-    assert err[0] == 0.0 and err[1] == 0.0
-    assert err[2] == pytest.approx(0.1 / 1.1)
-    assert err[3] == 0.0
+def test_compare_judges_small_entries_by_the_noise_and_the_others_by_relative_error():
+    a = np.array([0.0, 1e-8, 1e-8, 1.0, 2.0, 1e-3])
+    n = np.array([0.0, 1e-8 + 5e-13, 2e-8, 1.1, 2.0, 1e-3 * (1 + 5e-8)])
+    rel, small, passed = gc.compare(a, n, threshold=1e-7, noise=1e-12)
+    assert small.tolist() == [True, True, True, False, False, False]  # 1e-7 x scale < 1e-12 below 1e-5
+    assert rel[:3].tolist() == [0.0, 0.0, 0.0]
+    assert rel[3] == pytest.approx(0.1 / 1.1) and rel[4] == 0.0 and rel[5] == pytest.approx(5e-8, rel=1e-3)
+    # a tiny entry off by far more than the noise fails: small entries are checked, not waved through
+    assert passed.tolist() == [True, True, False, False, True, True]
+
+
+def test_noise_level_grows_with_the_cost_above_1():
+    assert gc.noise_level(0.01) == gc.noise_level(1.0) == pytest.approx(30 * 2.220446e-16 / 2e-3)
+    assert gc.noise_level(4.0) == pytest.approx(4 * gc.noise_level(1.0))
 
 
 def test_cases_cover_every_activation_and_every_valid_output_cost_pair():
@@ -102,12 +111,15 @@ def test_cli_self_check_exits_0():
     assert "passed" in proc.stdout and "FAIL" not in proc.stdout
 
 
-def test_cli_checks_a_config(tmp_path):
-    proc = run_cli("gradcheck", CONFIGS / "xor.yaml")
+@pytest.mark.parametrize("name", sorted(p.stem for p in CONFIGS.glob("*.yaml")))
+def test_cli_checks_every_shipped_config(name):
+    """Every config in configs/ passes, seed 002's saturated digits network (cost ~4.5,
+    many gradient entries near 1e-6) included."""
+    proc = run_cli("gradcheck", CONFIGS / f"{name}.yaml")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for tensor in ("W0", "b0", "W1", "b1"):
         assert tensor in proc.stdout
-    assert "xor" in proc.stdout
+    assert name in proc.stdout and "passed" in proc.stdout
 
 
 def test_cli_config_errors_are_user_errors(tmp_path):
