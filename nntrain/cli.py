@@ -23,7 +23,7 @@ from rich.table import Table
 
 from nntrain import __version__
 from nntrain.errors import UserError
-from nntrain.interrupt import StopOnSigint
+from nntrain.interrupt import EXIT_INTERRUPTED, StopOnSigint
 from nntrain.streams import GuardedStdout
 
 app = typer.Typer(
@@ -86,7 +86,6 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(err.exit_code) from None
 
 
-EXIT_INTERRUPTED = 130  # the shell's 128 + SIGINT
 FIRST_CTRL_C = "interrupt: stopping after this step and saving the run; press Ctrl-C again to quit at once"
 
 

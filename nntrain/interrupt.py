@@ -18,6 +18,8 @@ import signal
 import threading
 from types import FrameType
 
+EXIT_INTERRUPTED = 130  # the exit status for a Ctrl-C: the shell's 128 + SIGINT
+
 
 class StopOnSigint:
     """Context manager; `requested()` is the trainer's `should_stop`.

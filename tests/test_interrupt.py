@@ -197,3 +197,24 @@ def test_metrics_mark_a_partial_last_epoch(tmp_path):
     metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
     assert metrics["stop_reason"] == "interrupted" and metrics["last_epoch_partial"] is True
     assert metrics["epochs_run"] == 1 and summary.result.history.rows == 1
+
+
+def test_ctrl_c_while_the_modules_load_exits_130_without_a_traceback():
+    """The console script's `main`: a KeyboardInterrupt raised while the app is imported
+    (made certain here by an import hook on typer) exits 130 quietly."""
+    code = (
+        "import sys\n"
+        "class InterruptTyper:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'typer':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, InterruptTyper())\n"
+        "sys.argv = ['nntrain', '--version']\n"
+        "from nntrain.__main__ import main\n"
+        "main()\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 130, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+
