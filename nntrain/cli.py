@@ -346,7 +346,7 @@ def _print_prediction_table(out, cols, outputs, feature_rows=None) -> None:
 def predict(
     weights: Path = typer.Argument(..., metavar="WEIGHTS", help="A weights.npz written by nntrain run."),
     rows: Optional[list[str]] = typer.Argument(None, metavar="[ROW]...", help="Inputs as comma-separated features, e.g. 0,1."),
-    input_file: Optional[str] = typer.Option(None, "--input", "-i", metavar="FILE", help="CSV with a header, .npz with X, or - for CSV on standard input."),
+    input_file: Optional[str] = typer.Option(None, "--input", "-i", metavar="FILE", help="CSV with a header, .npz with X, .npy of features, or - for CSV on standard input."),
     fmt: str = typer.Option("table", "--format", "-f", metavar="table|csv|json", help="table for people; csv or json for programs."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="FILE", help="Write here (atomically) instead of standard output."),
 ) -> None:

@@ -221,7 +221,7 @@ NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first member, or an empty zip's end record
 
 
-def _check_magic(path: Path, kind: str, magics: tuple[bytes, ...]) -> None:
+def check_magic(path: Path, kind: str, magics: tuple[bytes, ...]) -> None:
     """Refuse a file that does not start like a `kind` (.npy or .npz) file, before numpy
     takes it for a pickle; a file that cannot be opened is a UserError too."""
     try:
@@ -240,7 +240,7 @@ def _unreadable(path: Path, err: OSError) -> UserError:
     return UserError(f"{path}: cannot be read ({err.strerror or err})")
 
 
-def _numpy_load_error(path: Path, kind: str, err: Exception) -> UserError:
+def numpy_load_error(path: Path, kind: str, err: Exception) -> UserError:
     """The UserError for an exception numpy raised while reading the `kind` file at `path`."""
     text = str(err)
     if isinstance(err, OSError) and err.errno is not None:
@@ -268,7 +268,7 @@ def _check_not_empty(path: Path, X: np.ndarray) -> None:
 
 def load_npz(path: Path) -> RawData:
     """A .npz file with arrays X (m, n) and y (m,) of labels or (m, k) of targets."""
-    _check_magic(path, ".npz", ZIP_MAGICS)
+    check_magic(path, ".npz", ZIP_MAGICS)
     try:
         with np.load(path, allow_pickle=False) as npz:
             missing = [key for key in ("X", "y") if key not in npz.files]
@@ -279,7 +279,7 @@ def load_npz(path: Path) -> RawData:
                 )
             X, y = npz["X"], npz["y"]
     except (ValueError, zipfile.BadZipFile, zlib.error, EOFError, OSError) as err:
-        raise _numpy_load_error(path, ".npz", err) from None
+        raise numpy_load_error(path, ".npz", err) from None
     for key, arr in (("X", X), ("y", y)):
         if not isinstance(arr, np.ndarray):  # numpy gives a member without the .npy signature as raw bytes
             raise UserError(f"{path}: member '{key}' is not a .npy array; save the data with numpy.savez")
@@ -294,11 +294,11 @@ def load_npz(path: Path) -> RawData:
 
 def load_npy(path: Path) -> RawData:
     """A .npy file with one 2-d numeric array; its last column is the target."""
-    _check_magic(path, ".npy", (NPY_MAGIC,))
+    check_magic(path, ".npy", (NPY_MAGIC,))
     try:
         table = np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, EOFError, OSError) as err:
-        raise _numpy_load_error(path, ".npy", err) from None
+        raise numpy_load_error(path, ".npy", err) from None
     if table.ndim != 2 or table.shape[1] < 2:
         raise UserError(f"{path}: array has shape {table.shape}; a .npy dataset is 2-d with features then the target as the last column")
     _check_numeric(path, "array", table, (2,))

@@ -1,8 +1,8 @@
 """`predict`: inputs -> saved preprocessing -> network -> table, CSV or JSON.
 
 Inputs arrive as float64 chunks of shape (rows, n_features) from command-line
-rows, a CSV file (or standard input) read `CHUNK_ROWS` lines at a time, or an
-.npz file's `X`. Each chunk is standardised with the weights file's statistics,
+rows, a CSV file (or standard input) read `CHUNK_ROWS` lines at a time, an
+.npz file's `X`, or a memory-mapped .npy file of features. Each chunk is standardised with the weights file's statistics,
 run through the network and formatted before the next is read, so memory stays
 bounded by the chunk size however long the input is.
 """
@@ -24,9 +24,11 @@ import numpy as np
 from nntrain.checkpoint import Checkpoint
 from nntrain.data import first_non_finite
 from nntrain.errors import UserError
-from nntrain.loaders import check_header
+from nntrain.loaders import NPY_MAGIC, check_header, check_magic, numpy_load_error
 
 CHUNK_ROWS = 65536
+#: File kinds `--input` reads (anything else is read as CSV).
+INPUT_SUFFIXES = (".csv", ".npz", ".npy")
 FORMATS = ("table", "csv", "json")
 
 
@@ -44,7 +46,10 @@ def parse_rows(rows: list[str], feature_names: list[str]) -> np.ndarray:
     for i, row in enumerate(rows):
         values = row.split(",")
         if len(values) != n:
-            raise UserError(f"row {i + 1} ({row!r}): has {len(values)} value(s); the network takes {n} ({', '.join(feature_names)})")
+            hint = f"; to read the file {row}, use --input {row}" if _looks_like_a_file(row) else ""
+            raise UserError(
+                f"row {i + 1} ({row!r}): has {len(values)} value(s); the network takes {n} ({', '.join(feature_names)}){hint}"
+            )
         for j, value in enumerate(values):
             try:
                 X[i, j] = float(value)
@@ -52,6 +57,11 @@ def parse_rows(rows: list[str], feature_names: list[str]) -> np.ndarray:
                 raise _bad_value(f"row {i + 1}", f"{j + 1} ({feature_names[j]})", value.strip()) from None
     _check_finite(X, lambda i: f"row {i + 1}", feature_names)
     return X
+
+
+def _looks_like_a_file(row: str) -> bool:
+    """A ROW argument that names an input file (given without --input)."""
+    return Path(row).suffix.lower() in INPUT_SUFFIXES or Path(row).is_file()
 
 
 def _check_finite(X: np.ndarray, where, names: list[str]) -> None:
@@ -170,8 +180,32 @@ def read_npz(path: Path, feature_names: list[str]) -> np.ndarray:
     return X
 
 
+def read_npy(path: Path, feature_names: list[str]) -> np.ndarray:
+    """The .npy array at `path`, memory-mapped, checked to be numeric (rows, n_features);
+    its chunks are converted and checked for NaN as they are read."""
+    n_features = len(feature_names)
+    check_magic(path, ".npy", (NPY_MAGIC,))
+    try:
+        X = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, EOFError, OSError) as err:
+        raise numpy_load_error(path, ".npy", err) from None
+    if X.ndim != 2 or X.shape[1] != n_features or X.dtype.kind not in "biuf":
+        hint = "; leave out the target column" if X.ndim == 2 and X.shape[1] == n_features + 1 else ""
+        raise UserError(
+            f"{path}: must be a numeric array of shape (rows, {n_features}); it is {X.dtype} {X.shape}{hint}"
+        )
+    return X
+
+
+def _npy_chunks(path: Path, X: np.ndarray, feature_names: list[str]) -> Iterator[np.ndarray]:
+    for start in range(0, X.shape[0], CHUNK_ROWS):
+        chunk = np.asarray(X[start : start + CHUNK_ROWS], dtype=np.float64)
+        _check_finite(chunk, lambda i: f"{path}: row {start + i}", feature_names)
+        yield chunk
+
+
 def input_chunks(source: str, ckpt: Checkpoint, stdin: IO[str] | None = None) -> Iterator[np.ndarray]:
-    """Chunks of raw features from a CSV path, an .npz path, or '-' (CSV on standard input)."""
+    """Chunks of raw features from a CSV, .npz or .npy path, or '-' (CSV on standard input)."""
     pre = ckpt.preprocessing
     names = _feature_names(ckpt)
     if source == "-":
@@ -187,6 +221,9 @@ def input_chunks(source: str, ckpt: Checkpoint, stdin: IO[str] | None = None) ->
             for start in range(0, X.shape[0], CHUNK_ROWS):
                 yield X[start : start + CHUNK_ROWS]
             return
+        if path.suffix.lower() == ".npy":
+            yield from _npy_chunks(path, read_npy(path, names), names)
+            return
         with open(path, encoding="utf-8", newline="") as f:
             yield from read_csv_chunks(f, str(path), names, pre.target_names)
 
@@ -197,7 +234,7 @@ def _reading(source: str) -> Iterator[None]:
     try:
         yield
     except UnicodeDecodeError:
-        raise UserError(f"{source}: is not a UTF-8 text CSV file; give a CSV with a header row or an .npz with X") from None
+        raise UserError(f"{source}: is not a UTF-8 text CSV file; give a CSV with a header row, an .npz with X or a .npy of features") from None
     except OSError as err:
         raise UserError(f"{source}: cannot be read ({err.strerror or err})") from None
 

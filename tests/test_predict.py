@@ -94,6 +94,49 @@ def test_csv_by_position_from_stdin_and_npz_input(standardised_regression, tmp_p
     assert float(_csv_rows(proc.stdout)[0]["target"]) == pytest.approx(-14.0)
 
 
+def test_npy_input_of_features_is_read_in_chunks(standardised_regression, tmp_path, monkeypatch):
+    npy = tmp_path / "in.npy"
+    np.save(npy, np.array([[10.0, -5.0], [12.0, -1.0], [-3.0, 7.0]], dtype=np.float32))
+    proc = run_cli("predict", standardised_regression, "--input", npy, "--format", "csv")
+    assert proc.returncode == 0, proc.stderr
+    assert [float(r["target"]) for r in _csv_rows(proc.stdout)] == pytest.approx([-20.0, -14.0, 17.0])
+    # chunk by chunk, a NaN is named by its row in the whole file
+    from nntrain import predict
+
+    monkeypatch.setattr(predict, "CHUNK_ROWS", 2)
+    np.save(npy, np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [np.inf, 0.0]]))
+    ckpt = checkpoint.load(standardised_regression)
+    chunks = predict.input_chunks(str(npy), ckpt)
+    assert next(chunks).shape == (2, 2)
+    with pytest.raises(predict.UserError, match="in.npy: row 3, column x0: inf is not a finite number"):
+        next(chunks)
+
+
+def test_npy_input_errors(standardised_regression, tmp_path):
+    with_target = tmp_path / "with_target.npy"
+    np.save(with_target, np.zeros((4, 3)))
+    assert_user_error(
+        run_cli("predict", standardised_regression, "--input", with_target),
+        "with_target.npy", "shape (rows, 2)", "(4, 3)", "leave out the target column",
+    )
+    text = tmp_path / "text.npy"
+    text.write_text("1,2\n")
+    assert_user_error(run_cli("predict", standardised_regression, "--input", text), "text.npy", ".npy")
+    strings = tmp_path / "strings.npy"
+    np.save(strings, np.array([["a", "b"]]))
+    assert_user_error(run_cli("predict", standardised_regression, "--input", strings), "strings.npy", "numeric")
+
+
+def test_a_file_given_as_a_row_gets_a_hint_to_use_input(standardised_regression, tmp_path):
+    data = tmp_path / "new.csv"
+    data.write_text("x0,x1\n1,2\n")
+    assert_user_error(
+        run_cli("predict", standardised_regression, data), "row 1", "has 1 value(s)", f"use --input {data}"
+    )
+    proc = run_cli("predict", standardised_regression, "7")
+    assert proc.returncode == 2 and "--input" not in proc.stderr
+
+
 def test_non_finite_inputs_are_refused_from_npz_as_from_rows(standardised_regression, tmp_path):
     npz = tmp_path / "nan.npz"
     np.savez(npz, X=np.array([[1.0, 2.0], [3.0, np.nan]]))
