@@ -28,6 +28,11 @@ class Cost:
         """dC/dh, shape (m, k), already divided by m."""
         raise NotImplementedError
 
+    def target_problem(self, y: np.ndarray, output_activation: str) -> tuple[int, str] | None:
+        """(row index, what is wrong) for the first row of targets y (m, k) this cost cannot
+        learn with `output_activation`; None when every row fits."""
+        return None
+
 
 class MeanSquaredError(Cost):
     """C = 1/(2m) * sum_i ||h_i - y_i||^2 (the seeds' squared error)."""
@@ -71,12 +76,40 @@ class CrossEntropy(Cost):
         per_unit = np.maximum(z, 0.0) - z * y + np.log1p(np.exp(-np.abs(z)))
         return float(per_unit.sum()) / m
 
+    def target_problem(self, y, output_activation):
+        """Targets must be probabilities: in [0, 1], and with softmax each row sums to 1.
+        Outside these, the cost computed from the logits has no lower bound (training
+        drives it to minus infinity and reports nonsense), so they are refused."""
+        outside = np.flatnonzero(((y < 0) | (y > 1)).any(axis=1))
+        if len(outside):
+            i = int(outside[0])
+            return i, (
+                f"targets {_row(y[i])}: cross_entropy needs targets between 0 and 1 "
+                f"(class labels or probabilities); for other numbers use cost: mse"
+            )
+        if output_activation == "softmax":
+            off = np.flatnonzero(np.abs(row_sums(y) - 1.0) > 1e-6)
+            if len(off):
+                i = int(off[0])
+                return i, (
+                    f"targets {_row(y[i])} sum to {y[i].sum():g}: softmax with cross_entropy needs one class per row "
+                    f"(targets summing to 1); for independent 0/1 targets set output_activation: sigmoid"
+                )
+        return None
+
     def gradient(self, h, y, output_activation):
+        # the chain-rule form; training never needs it, both cross-entropy pairs are fused
         tiny = np.finfo(h.dtype).tiny
         m = h.shape[0]
         if output_activation == "softmax":
             return -y / np.maximum(h, tiny) / m
         return (h - y) / np.maximum(h * (1.0 - h), tiny) / m
+
+
+def _row(values: np.ndarray, limit: int = 6) -> str:
+    """A row of targets for a message: (0, 1, 0), cut after `limit` values."""
+    shown = ", ".join(f"{v:g}" for v in values[:limit])
+    return f"({shown}{', ...' if len(values) > limit else ''})"
 
 
 COSTS: dict[str, Cost] = {cls.name: cls() for cls in (MeanSquaredError, CrossEntropy)}

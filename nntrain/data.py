@@ -12,6 +12,7 @@ import difflib
 import math
 
 from dataclasses import dataclass
+from typing import Callable
 from importlib import resources
 from pathlib import Path
 
@@ -240,6 +241,12 @@ def encode_targets(raw: RawData, n_outputs: int) -> tuple[np.ndarray, list | Non
     )
 
 
+def data_row(raw: RawData, index: int) -> str:
+    """Row `index` (0-based) of the data for a message: `wine.csv: data row 5 (header not counted)`."""
+    header = " (header not counted)" if Path(raw.source or "").suffix.lower() == ".csv" else ""
+    return f"{raw.source or 'dataset'}: data row {index + 1}{header}"
+
+
 def _check_whole_labels(raw: RawData, values: np.ndarray, n_outputs: int) -> None:
     """Numbers read as class labels (several output units, one target column) must be whole."""
     if values.dtype.kind != "f":
@@ -300,9 +307,17 @@ def prepare(
     test_split: float = 0.0,
     val_split: float = 0.0,
     standardize: bool = False,
+    target_check: Callable[[np.ndarray], tuple[int, str] | None] | None = None,
 ) -> Dataset:
-    """Encode, split (test, then validation from the rest) and standardise `raw`."""
+    """Encode, split (test, then validation from the rest) and standardise `raw`.
+
+    `target_check(Y)` (the cost's `target_problem`) sees the encoded targets (m, k)
+    before the split and names the first row the cost cannot learn, if any."""
     Y, classes, target_names = encode_targets(raw, n_outputs)
+    problem = target_check(Y) if target_check is not None else None
+    if problem is not None:
+        row, why = problem
+        raise UserError(f"{data_row(raw, row)}: {why}")
     X = raw.X  # may be a memory-mapped file: only the rows a split needs are read
     m = X.shape[0]
     strata = None

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from nntrain import checkpoint, loaders, train
-from nntrain.data import Preprocessing, RawData, Split, encode_labels
+from nntrain.data import Preprocessing, RawData, Split, data_row, encode_labels
 from nntrain.errors import UserError
 from nntrain.report import ClassificationReport, classification_report
 
@@ -81,6 +81,9 @@ def evaluate_file(weights_path: Path, data_path: Path) -> Evaluation:
         raw = RawData(raw.X[raw.fixed_test], raw.y[raw.fixed_test], raw.feature_names, raw.target_names, raw.classes, raw.source)
     X = _aligned_features(raw, pre, data_path, by_name=is_csv)
     Y = _targets(raw, pre, network.sizes[-1], data_path)
+    problem = network.cost.target_problem(Y, network.output_activation)
+    if problem is not None:
+        raise UserError(f"{data_row(raw, problem[0])}: {problem[1]}")
     dtype = network.layers[0].W.dtype
     X = np.ascontiguousarray(pre.transform(X.astype(np.float64)), dtype=dtype)
     Y = Y.astype(dtype)

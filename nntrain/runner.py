@@ -14,6 +14,7 @@ import numpy as np
 
 from nntrain import checkpoint, data as data_mod
 from nntrain.config import DatasetConfig, RunConfig
+from nntrain.costs import COSTS
 from nntrain.errors import UserError
 from nntrain.network import Network
 from nntrain.optimizers import build_optimizer
@@ -58,6 +59,29 @@ def prepare_out_dir(out_dir: Path, force: bool) -> None:
         probe.unlink()
     except OSError as err:
         raise UserError(f"{out_dir}: cannot write the run folder here ({err.strerror or err})") from None
+
+
+def _missing_folders(out_dir: Path) -> list[Path]:
+    """`out_dir` and those of its parents that do not exist yet, deepest first."""
+    missing, folder = [], out_dir.absolute()
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
+@contextmanager
+def _removed_on_error(folders: list[Path]) -> Iterator[None]:
+    """Remove `folders` (deepest first, each only while empty) if the block raises."""
+    try:
+        yield
+    except BaseException:
+        for folder in folders:
+            try:
+                folder.rmdir()
+            except OSError:  # not empty (someone else wrote there) or already gone
+                break
+        raise
 
 
 def _existing_run_files(out_dir: Path) -> list[str]:
@@ -107,6 +131,7 @@ def load_data(config: RunConfig, rng: np.random.Generator, base_dir: Path | None
             test_split=spec.test_split,
             val_split=spec.val_split,
             standardize=spec.standardize,
+            target_check=lambda Y: COSTS[config.cost].target_problem(Y, config.output_activation),
         )
     except UserError as err:
         raise UserError(_placed_in_config(config, err.message)) from None
@@ -205,24 +230,26 @@ def run_training(
         previous = read_history(out_dir / "history.csv") if same_folder else []
     except UserError as err:
         raise UserError(f"{err.message}; resume into another folder with --out DIR") from None
+    new_folders = _missing_folders(out_dir)
     prepare_out_dir(out_dir, force or same_folder)
     init_rng, split_rng, batch_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(3))
-    dataset = load_data(config, split_rng, config_dir)
-    dtype = np.dtype(config.dtype)
-    network = Network.build(
-        config.layers, config.activation, config.output_activation, config.cost, config.init, init_rng, dtype,
-        l2=config.l2,
-    )
-    optimizer = build_optimizer(config.optimizer, config.learning_rate)
-    start_epoch = 0
-    if resume is not None:
-        start_epoch = resume_from(Path(resume), config, network, optimizer)
-        # rows past the checkpoint (an interrupted or crashed later resume) are not part of this run
-        previous = [row for row in previous if row.get("epoch", 0) <= start_epoch]
-        if config.batch_size is not None and config.batch_size < len(dataset.train):
-            skip_batch_orders(batch_rng, len(dataset.train), start_epoch)
-    check_schedule(config, dataset)
-    early_stopping = build_early_stopping(config, dataset)
+    with _removed_on_error(new_folders):  # a config that does not fit its data leaves no empty run folder
+        dataset = load_data(config, split_rng, config_dir)
+        dtype = np.dtype(config.dtype)
+        network = Network.build(
+            config.layers, config.activation, config.output_activation, config.cost, config.init, init_rng, dtype,
+            l2=config.l2,
+        )
+        optimizer = build_optimizer(config.optimizer, config.learning_rate)
+        start_epoch = 0
+        if resume is not None:
+            start_epoch = resume_from(Path(resume), config, network, optimizer)
+            # rows past the checkpoint (an interrupted or crashed later resume) are not part of this run
+            previous = [row for row in previous if row.get("epoch", 0) <= start_epoch]
+            if config.batch_size is not None and config.batch_size < len(dataset.train):
+                skip_batch_orders(batch_rng, len(dataset.train), start_epoch)
+        check_schedule(config, dataset)
+        early_stopping = build_early_stopping(config, dataset)
     files = [out_dir / name for name in RUN_FILES]
     if force and not same_folder:  # a continued run keeps its complete files until the new ones replace them
         remove_run_files(out_dir)

@@ -156,3 +156,29 @@ def test_a_data_file_named_like_a_config_field_is_not_placed_in_the_config(tmp_p
     proc = run_cli("run", "c.yaml", "--out", "r", cwd=tmp_path)
     assert_user_error(proc, "dataset.csv: target 't' holds only one class 'a'")
     assert "c.yaml" not in proc.stderr
+
+
+def test_cross_entropy_refuses_targets_without_a_lower_bound(tmp_path):
+    """half_adder's (sum, carry) rows are not one class each: softmax + cross_entropy (the default
+    output for several units) used to train on a cost that ran off to -231 and call it done."""
+    proc = run_on(tmp_path, "dataset: half_adder\nlayers: [2, 3, 2]\ncost: cross_entropy\n")
+    assert_user_error(proc, "half_adder: data row 1", "(0, 0) sum to 0", "output_activation: sigmoid")
+    assert not (tmp_path / "run").exists()
+    (tmp_path / "ok").mkdir()
+    proc = run_on(tmp_path / "ok", "dataset: half_adder\nlayers: [2, 3, 2]\ncost: cross_entropy\noutput_activation: sigmoid\n")
+    assert proc.returncode == 0, proc.stderr
+    proc = run_on(
+        tmp_path, "dataset: r.csv\nlayers: [1, 1]\ncost: cross_entropy\n", {"r.csv": "x,y\n1,0.5\n2,3\n"}
+    )
+    assert_user_error(proc, "r.csv: data row 2 (header not counted)", "(3)", "between 0 and 1", "cost: mse")
+
+
+def test_evaluate_refuses_targets_the_cost_cannot_take(tmp_path):
+    train = "x,y\n0,0.1\n1,0.9\n2,0.5\n"
+    proc = run_on(tmp_path, "dataset: t.csv\nlayers: [1, 1]\ncost: cross_entropy\nepochs: 3\n", {"t.csv": train})
+    assert proc.returncode == 0, proc.stderr
+    (tmp_path / "new.csv").write_text("x,y\n0,0.2\n1,-4\n")
+    assert_user_error(
+        run_cli("evaluate", tmp_path / "run" / "weights.npz", tmp_path / "new.csv"),
+        "new.csv: data row 2 (header not counted)", "(-4)", "between 0 and 1",
+    )

@@ -59,6 +59,19 @@ def test_gradient_through_activation_matches_finite_differences(cost, act):
         np.testing.assert_allclose((h - y) / z.shape[0], numeric, rtol=1e-5, atol=1e-9)
 
 
-def test_cross_entropy_refuses_nothing_but_declares_its_outputs():
+def test_cross_entropy_names_the_first_row_it_cannot_learn():
+    ce = COSTS["cross_entropy"]
+    one_hot = np.eye(3)[[0, 2, 1]]
+    assert ce.target_problem(one_hot, "softmax") is None
+    assert ce.target_problem(np.array([[0.2, 0.8], [1.0, 0.0]]), "softmax") is None  # probabilities
+    row, why = ce.target_problem(np.array([[0.0, 1.0], [0.0, 0.0], [1.0, 1.0]]), "softmax")
+    assert row == 1 and "(0, 0) sum to 0" in why and "output_activation: sigmoid" in why
+    assert ce.target_problem(np.array([[0.0, 0.0], [1.0, 1.0]]), "sigmoid") is None  # multi-label
+    row, why = ce.target_problem(np.array([[0.5], [1.0], [3.0]]), "sigmoid")
+    assert row == 2 and "(3)" in why and "between 0 and 1" in why and "cost: mse" in why
+    assert COSTS["mse"].target_problem(np.array([[-5.0, 7.0]]), "linear") is None
+
+
+def test_cross_entropy_declares_its_outputs():
     assert COSTS["cross_entropy"].output_activations == ("sigmoid", "softmax")
     assert COSTS["mse"].output_activations is None

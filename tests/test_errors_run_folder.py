@@ -78,3 +78,13 @@ def test_full_disk_is_a_user_error_and_leaves_no_half_files(tmp_path, monkeypatc
     assert os.strerror(errno.ENOSPC) in info.value.message
     left = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert "weights.npz" not in left and not [n for n in left if n.endswith(".tmp")]
+
+
+def test_a_config_that_does_not_fit_its_data_leaves_no_new_folders(tmp_path):
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("dataset: xor\nlayers: [3, 1]\n")  # xor has 2 features
+    assert_user_error(run_cli("run", cfg, "--out", tmp_path / "a" / "b" / "c"), "layers", "2 feature(s)")
+    assert not (tmp_path / "a").exists()
+    (tmp_path / "kept").mkdir()
+    assert_user_error(run_cli("run", cfg, "--out", tmp_path / "kept"), "layers")
+    assert (tmp_path / "kept").is_dir()
