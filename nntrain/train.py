@@ -190,6 +190,7 @@ def train(
     schedule_monitor = schedule.monitored(data.val is not None)
     flat = ToleranceStop(tolerance) if tolerance is not None else None
     guard = FiniteGuard(params)
+    early_stopping_on_val = early_stopping is not None and early_stopping.monitor.startswith("val_")
     stop_reason = "completed"
     partial_epoch = False
     val_codes = class_codes(data.val.Y) if classification and data.val is not None else None
@@ -244,7 +245,10 @@ def train(
         if flat is not None and flat.update(cost):
             stop_reason = "tolerance"
             break
-        if early_stopping is not None and early_stopping.update(epoch, values, params):
+        # a full-batch epoch's cost and train accuracy are those of the parameters it started
+        # from (the guard's proven copy); validation figures, of the parameters it ended with
+        scored = guard.good.arrays if full_batch and not early_stopping_on_val else params
+        if early_stopping is not None and early_stopping.update(epoch, values, scored):
             stop_reason = "early_stopping"
             break
     if stop_reason != "diverged" and not all_finite(params):  # the very last step blew up

@@ -45,6 +45,18 @@ def test_early_stopping_stops_before_epochs_and_restores_the_best_weights():
     assert evaluate(net, data.val, True)["cost"] == result.best_value
 
 
+def test_full_batch_early_stopping_on_cost_keeps_the_weights_that_scored_best():
+    """A full-batch epoch's cost is that of the weights it starts from; those are the ones kept
+    (not the weights one step later, which scored worse on a bumpy run)."""
+    data = Dataset(split([0, 1, 1, 0]), None, None, Preprocessing(["a", "b"], ["y"], [0, 1]))
+    net = xor_net()
+    stopper = EarlyStopping("cost", patience=3)
+    result = train(net, build_optimizer(OPTIMIZERS["sgd"].Options(), 30.0), data, 500, None, np.random.default_rng(0),
+                   early_stopping=stopper)
+    assert result.stop_reason == "early_stopping"
+    assert evaluate(net, data.train, True)["cost"] == result.best_value
+
+
 def test_early_stopping_on_cost_writes_best_epoch_and_stop_reason(tmp_path):
     proc = run_cli(
         "run", CONFIGS / "xor.yaml", "--out", tmp_path, "-q", "--set", "epochs=3000", "--set", "learning_rate=20",
