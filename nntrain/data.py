@@ -36,6 +36,7 @@ class RawData:
     classes: list | None = None
     source: str = ""
     fixed_test: np.ndarray | None = None  # row indices that are the test split (IDX t10k files)
+    input_scale: float | None = None  # X is divided by this before use (IDX byte pixels: 255); saved for predict
 
 
 def class_codes(values: np.ndarray) -> np.ndarray:
@@ -48,7 +49,11 @@ def class_codes(values: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Preprocessing:
-    """What `predict` must reapply to new inputs, saved in the weights file."""
+    """What `predict` must reapply to new inputs, saved in the weights file.
+
+    Inputs become (X - mean) / std: the training rows' standardisation statistics,
+    or, for byte pixels read from IDX files without standardisation, 0 and 255.
+    """
 
     feature_names: list[str]
     target_names: list[str]
@@ -351,6 +356,8 @@ def prepare(
         mean, std = _column_stats(X_train)
         _check_stats(raw, mean, std)
         std[std == 0] = 1.0  # a constant feature stays constant (0) instead of dividing by 0
+    elif raw.input_scale is not None:  # (z-scores do not depend on the input scale)
+        mean, std = np.zeros(X.shape[1]), np.full(X.shape[1], float(raw.input_scale))
     pre = Preprocessing(list(raw.feature_names), target_names, classes, mean, std)
 
     def part(idx, rows=None):

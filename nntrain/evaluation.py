@@ -8,7 +8,7 @@ The cost is `train.evaluate`'s, L2 penalty included, as run's test_cost.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -78,8 +78,10 @@ def evaluate_file(weights_path: Path, data_path: Path) -> Evaluation:
     target = _csv_target(data_path, pre, ckpt.config) if is_csv else None
     raw = loaders.load_file(data_path, target, features=pre.feature_names)
     if raw.fixed_test is not None:  # an IDX folder with t10k files: evaluate on those
-        raw = RawData(raw.X[raw.fixed_test], raw.y[raw.fixed_test], raw.feature_names, raw.target_names, raw.classes, raw.source)
+        raw = replace(raw, X=raw.X[raw.fixed_test], y=raw.y[raw.fixed_test], fixed_test=None)
     X = _aligned_features(raw, pre, data_path, by_name=is_csv)
+    if raw.input_scale is not None and pre.mean is None:  # weights saved before the scale was preprocessing
+        X = X / raw.input_scale
     Y = _targets(raw, pre, network.sizes[-1], data_path)
     problem = network.cost.target_problem(Y, network.output_activation)
     if problem is not None:

@@ -394,10 +394,11 @@ def _check_idx_labels(path: Path, labels: np.ndarray) -> None:
 
 
 def _idx_pixels(images: np.ndarray) -> np.ndarray:
-    """Flatten each image to a row; unsigned bytes become floats in [0, 1] (divided by 255)."""
+    """Flatten each image to a row. Unsigned bytes stay bytes (the caller records the
+    /255 as the input scale, so predict on raw pixels divides too); other types become floats."""
     flat = images.reshape(len(images), -1)
     if flat.dtype == np.uint8:
-        return flat.astype(np.float32) / np.float32(255.0)
+        return flat
     if flat.dtype.kind == "f" and flat.dtype.itemsize == 8:
         return flat.astype(np.float64)  # data.prepare casts to the run's dtype and refuses values that do not fit
     return flat.astype(np.float32)
@@ -430,7 +431,10 @@ def load_idx_folder(folder: Path) -> RawData:
     else:
         names = [f"pixel_{j}" for j in range(X.shape[1])]
     y = labels.astype(np.int64)
-    return RawData(X, y, names, ["label"], classes=sorted(np.unique(y).tolist()), source=str(folder), fixed_test=fixed_test)
+    return RawData(
+        X, y, names, ["label"], classes=sorted(np.unique(y).tolist()), source=str(folder), fixed_test=fixed_test,
+        input_scale=255.0 if X.dtype == np.uint8 else None,
+    )
 
 
 # -- dispatch ------------------------------------------------------------------------

@@ -199,6 +199,16 @@ def test_idx_folder_trains_with_its_t10k_test_split(tmp_path):
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["test_accuracy"] == 1.0
     proc = run_cli("evaluate", tmp_path / "run" / "weights.npz", folder, "--format", "json")
     assert json.loads(proc.stdout)["rows"] == 10
+    # predict takes the pixels as the files hold them (0-255): the /255 is saved preprocessing
+    pixels = tmp_path / "pixels.npy"
+    test_pixels = images(test_labels).reshape(10, 16)
+    np.save(pixels, test_pixels)
+    proc = run_cli("predict", tmp_path / "run" / "weights.npz", "--input", pixels, "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(proc.stdout)
+    assert [row["prediction"] for row in rows] == test_labels.tolist()
+    expected = checkpoint.load(tmp_path / "run" / "weights.npz").network.predict(test_pixels / 255.0)
+    np.testing.assert_allclose([row["prob_1"] for row in rows], expected[:, 1], rtol=1e-5)
     config.write_text(config.read_text().replace("val_split: 0.25", "test_split: 0.2"))
     assert_user_error(run_cli("run", config, "--out", tmp_path / "run2", cwd=tmp_path), "leave test_split at 0")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nntrain.data import BUILTIN_DATASETS, load_raw
+from nntrain.data import BUILTIN_DATASETS, load_raw, prepare
 from nntrain.errors import UserError
 from nntrain.loaders import load_csv, load_file, load_idx_folder, load_npy, load_npz, read_idx
 
@@ -172,11 +172,15 @@ def test_idx_folder_with_test_files(tmp_path, gz):
     folder, parts = mnist_folder(tmp_path, gz, with_test=True)
     raw = load_idx_folder(folder)
     images = np.concatenate([parts["train-images-idx3-ubyte"], parts["t10k-images-idx3-ubyte"]])
-    np.testing.assert_allclose(raw.X, images.reshape(9, 6) / 255.0, rtol=1e-6)
+    # byte pixels as they are; the /255 travels as the input scale, into the saved preprocessing
+    assert raw.X.dtype == np.uint8 and raw.input_scale == 255.0
+    np.testing.assert_array_equal(raw.X, images.reshape(9, 6))
     assert raw.y.tolist() == [0, 1, 2, 0, 1, 2, 2, 1, 0]
     assert raw.fixed_test.tolist() == [6, 7, 8]
     assert raw.feature_names[:3] == ["pixel_0_0", "pixel_0_1", "pixel_1_0"]
-    assert raw.X.min() >= 0 and raw.X.max() <= 1
+    dataset = prepare(raw, 3, np.random.default_rng(0))
+    assert dataset.train.X.min() >= 0 and dataset.train.X.max() <= 1
+    np.testing.assert_allclose(dataset.test.X, images[6:].reshape(3, 6) / 255.0, rtol=1e-6)
 
 
 def test_idx_folder_without_test_files_has_no_fixed_split(tmp_path):
