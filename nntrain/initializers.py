@@ -27,15 +27,14 @@ class Initializer(BaseModel):
 
     biases: Literal["zeros", "same"] = "zeros"
 
-    def weights(self, rng: np.random.Generator, n_in: int, n_out: int) -> np.ndarray:
+    def sample(self, rng: np.random.Generator, n_in: int, n_out: int, shape: tuple[int, ...]) -> np.ndarray:
+        """An array of `shape` drawn from the distribution for a layer of n_in -> n_out units."""
         raise NotImplementedError
 
     def draw(self, rng: np.random.Generator, n_in: int, n_out: int, dtype) -> tuple[np.ndarray, np.ndarray]:
-        W = self.weights(rng, n_in, n_out)
-        if self.biases == "same":
-            b = self.weights(rng, 1, n_out)[0]
-        else:
-            b = np.zeros(n_out)
+        """W (n_in, n_out) and b (n_out,); with `biases: same`, b from W's distribution (same fans)."""
+        W = self.sample(rng, n_in, n_out, (n_in, n_out))
+        b = self.sample(rng, n_in, n_out, (n_out,)) if self.biases == "same" else np.zeros(n_out)
         return W.astype(dtype), b.astype(dtype)
 
 
@@ -46,11 +45,11 @@ class Xavier(Initializer):
     distribution: Literal["uniform", "normal"] = "uniform"
     gain: float = Field(1.0, gt=0)
 
-    def weights(self, rng, n_in, n_out):
+    def sample(self, rng, n_in, n_out, shape):
         if self.distribution == "uniform":
             limit = self.gain * np.sqrt(6.0 / (n_in + n_out))
-            return rng.uniform(-limit, limit, (n_in, n_out))
-        return rng.normal(0.0, self.gain * np.sqrt(2.0 / (n_in + n_out)), (n_in, n_out))
+            return rng.uniform(-limit, limit, shape)
+        return rng.normal(0.0, self.gain * np.sqrt(2.0 / (n_in + n_out)), shape)
 
 
 class He(Initializer):
@@ -60,11 +59,11 @@ class He(Initializer):
     distribution: Literal["uniform", "normal"] = "normal"
     gain: float = Field(1.0, gt=0)
 
-    def weights(self, rng, n_in, n_out):
+    def sample(self, rng, n_in, n_out, shape):
         if self.distribution == "normal":
-            return rng.normal(0.0, self.gain * np.sqrt(2.0 / n_in), (n_in, n_out))
+            return rng.normal(0.0, self.gain * np.sqrt(2.0 / n_in), shape)
         limit = self.gain * np.sqrt(6.0 / n_in)
-        return rng.uniform(-limit, limit, (n_in, n_out))
+        return rng.uniform(-limit, limit, shape)
 
 
 class Normal(Initializer):
@@ -73,8 +72,8 @@ class Normal(Initializer):
     std: float = Field(0.1, gt=0)
     biases: Literal["zeros", "same"] = "same"
 
-    def weights(self, rng, n_in, n_out):
-        return rng.normal(self.mean, self.std, (n_in, n_out))
+    def sample(self, rng, n_in, n_out, shape):
+        return rng.normal(self.mean, self.std, shape)
 
 
 class Uniform(Initializer):
@@ -91,8 +90,8 @@ class Uniform(Initializer):
             raise ValueError(f"low ({self.low}) must be below high ({self.high})")
         return self
 
-    def weights(self, rng, n_in, n_out):
-        return rng.uniform(self.low, self.high, (n_in, n_out))
+    def sample(self, rng, n_in, n_out, shape):
+        return rng.uniform(self.low, self.high, shape)
 
 
 INITIALIZERS: dict[str, type[Initializer]] = {

@@ -49,6 +49,13 @@ def test_normal_mean_and_std():
     assert b.std() > 0
 
 
+@pytest.mark.parametrize("init", [He(biases="same"), Xavier(biases="same", distribution="normal")])
+def test_biases_same_are_drawn_with_the_layers_fans(init):
+    """`same` biases follow the weights' distribution for the layer (n_in 784), not that of a 1-input layer."""
+    W, b = init.draw(np.random.default_rng(0), 784, 4000, np.float64)
+    assert b.std() == pytest.approx(W.std(), rel=0.05)
+
+
 def test_same_seed_same_weights_other_seed_other_weights():
     a, _ = _draw(Xavier(), seed=1)
     b, _ = _draw(Xavier(), seed=1)
