@@ -10,9 +10,9 @@ optional linear warmup: epochs 1..warmup_epochs use base_lr * epoch / warmup_epo
 then the schedule proper runs on t = epoch - 1 - warmup_epochs (t = 0, 1, ...),
 so the first epoch after warmup uses the full base rate.
 
-`plateau` is the one schedule with state: the trainer calls `observe(value)`
+`plateau` is the one schedule with state: the trainer calls `observe(epoch, value)`
 after each epoch with the monitored figure, and the rate is cut by `factor`
-when it has not improved for `patience` epochs.
+when it has not improved for `patience` epochs after warmup.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ class Schedule(BaseModel):
     def _rate(self, base_lr: float, t: int, span: int) -> float:
         raise NotImplementedError
 
-    def observe(self, value: float) -> None:
-        """Called after each epoch with the monitored cost; only `plateau` uses it."""
+    def observe(self, epoch: int, value: float) -> None:
+        """Called after global epoch `epoch` with the monitored cost; only `plateau` uses it."""
 
     def monitored(self, has_validation: bool) -> str:
         """The history column `observe` is fed from."""
@@ -121,7 +121,9 @@ class Plateau(Schedule):
             return "val_cost" if has_validation else "cost"
         return self.monitor
 
-    def observe(self, value: float) -> None:
+    def observe(self, epoch: int, value: float) -> None:
+        if epoch <= self.warmup_epochs:  # the rate is still rising: a stall then is no reason to cut
+            return
         if value < self._best - self.min_delta:
             self._best = value
             self._waited = 0

@@ -241,7 +241,7 @@ def train(
         if should_stop is not None and should_stop():  # before the rules below: a partial epoch must not feed them
             stop_reason = "interrupted"
             break
-        schedule.observe(values[schedule_monitor])
+        schedule.observe(epoch, values[schedule_monitor])
         if flat is not None and flat.update(cost):
             stop_reason = "tolerance"
             break

@@ -57,10 +57,20 @@ def test_plateau_cuts_after_patience_epochs_without_improvement():
     seen = []
     for value in [1.0, 0.9, 0.9, 0.95, 0.9, 0.5, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6]:
         seen.append(schedule.rate(LR, len(seen) + 1, 100))
-        schedule.observe(value)
+        schedule.observe(len(seen), value)
     # 3 epochs without improvement (after 0.9) cut once; 0.5 improves; later stalls cut to 0.2 then the floor
     assert seen == [0.8, 0.8, 0.8, 0.8, 0.8, 0.4, 0.4, 0.4, 0.4, 0.2, 0.2, 0.2]
     assert schedule.rate(LR, 13, 100) == 0.15
+
+
+def test_plateau_does_not_cut_during_warmup():
+    schedule = SCHEDULES["plateau"](patience=0, factor=0.25, warmup_epochs=3)
+    seen = []
+    for epoch in range(1, 7):
+        seen.append(schedule.rate(LR, epoch, 100))
+        schedule.observe(epoch, 1.0)  # a flat cost throughout
+    # warmup rises to the full rate untouched; epoch 4 sets the best, epoch 5 does not beat it: cut for 6
+    assert seen == pytest.approx([LR / 3, 2 * LR / 3, LR, LR, LR, LR / 4])
 
 
 def test_config_takes_a_bare_name_or_a_mapping():
