@@ -110,7 +110,8 @@ class Momentum(Optimizer):
 
 
 class Nesterov(Momentum):
-    """Nesterov momentum (as scikit-learn and PyTorch): v <- mu v - lr g;  p <- p + mu v - lr g"""
+    """Nesterov momentum as scikit-learn has it (PyTorch too, at a constant rate; its velocity
+    excludes lr): v <- mu v - lr g;  p <- p + mu v - lr g"""
 
     class Options(Momentum.Options):
         name: Literal["nesterov"] = "nesterov"
