@@ -64,9 +64,12 @@ def prepare_out_dir(out_dir: Path, force: bool) -> None:
 def _missing_folders(out_dir: Path) -> list[Path]:
     """`out_dir` and those of its parents that do not exist yet, deepest first."""
     missing, folder = [], out_dir.absolute()
-    while not folder.exists() and folder != folder.parent:
-        missing.append(folder)
-        folder = folder.parent
+    try:
+        while not folder.exists() and folder != folder.parent:
+            missing.append(folder)
+            folder = folder.parent
+    except OSError:  # a name too long, say: prepare_out_dir reports it
+        return []
     return missing
 
 
