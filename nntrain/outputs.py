@@ -118,7 +118,8 @@ def write_history(path: Path, history: History) -> None:
 
 
 def read_history(path: Path) -> list[dict[str, float]]:
-    """The rows of a history.csv written by `write_history` ([] if there is none)."""
+    """The rows of a history.csv written by `write_history` ([] if there is none); an empty
+    cell (a NaN cost, or a column an earlier part of a resumed run did not have) is NaN."""
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
@@ -134,7 +135,7 @@ def read_history(path: Path) -> list[dict[str, float]]:
         try:
             if len(cells) != len(header) or any(name not in HISTORY_COLUMNS for name in header):
                 raise ValueError
-            rows.append({name: float(cell) for name, cell in zip(header, cells) if cell != ""})
+            rows.append({name: float(cell) if cell else math.nan for name, cell in zip(header, cells)})
         except ValueError:
             raise UserError(
                 f"{path}: row {number} is not a history row (expected numbers in columns {','.join(header)})"

@@ -20,7 +20,7 @@ ACCURACY_COLUMNS = ("train_accuracy", "val_accuracy")
 
 
 def read_history(path: Path) -> dict[str, np.ndarray]:
-    """history.csv, parsed by `outputs.read_history` -> {column: float array (epochs,)}; empty cells become NaN."""
+    """history.csv, parsed by `outputs.read_history` -> {column: float array (epochs,)}; empty cells are NaN."""
     if not path.exists():
         raise UserError(f"{path}: no such file; give the folder of a finished run (nntrain run writes history.csv)")
     try:
@@ -29,8 +29,8 @@ def read_history(path: Path) -> dict[str, np.ndarray]:
         raise UserError(f"{err.message}; plot needs a history.csv as nntrain run writes it") from None
     if not rows or "epoch" not in rows[0] or "cost" not in rows[0]:
         raise UserError(f"{path}: not an nntrain history (needs a header with epoch and cost, and at least one row)")
-    names = [name for name in HISTORY_COLUMNS if any(name in row for row in rows)]
-    return {name: np.array([row.get(name, np.nan) for row in rows]) for name in names}
+    names = [name for name in HISTORY_COLUMNS if name in rows[0]]
+    return {name: np.array([row[name] for row in rows]) for name in names}
 
 
 def _pyplot():

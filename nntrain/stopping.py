@@ -112,7 +112,9 @@ class FiniteGuard:
         return False
 
     def restore(self, params: list[np.ndarray]) -> None:
-        self.good.restore(params)
+        """Put back the proven parameters; before any epoch has proven some (a divergence in
+        epoch 1), the starting ones, which are finite however the data made the cost."""
+        (self.good if self.good.taken else self.pending).restore(params)
 
 
 def all_finite(params: list[np.ndarray]) -> bool:

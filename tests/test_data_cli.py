@@ -127,6 +127,15 @@ def test_plot_refuses_a_damaged_history_naming_the_row(blobs_run):
     assert_user_error(run_cli("plot", folder / "run"), "history.csv", "not an nntrain history")
 
 
+def test_plot_draws_a_diverged_run_whose_first_cost_is_nan(tmp_path):
+    """A NaN cost is written as an empty history cell; the history is still nntrain's own and plots."""
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "history.csv").write_text("epoch,cost,learning_rate,elapsed_s\n1,,100.0,0.0011\n")
+    proc = run_cli("plot", tmp_path / "run", "-o", tmp_path / "d.png")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "d.png").read_bytes()[:4] == b"\x89PNG"
+
+
 def test_plot_without_matplotlib_says_how_to_install(blobs_run, tmp_path, monkeypatch):
     folder, _ = blobs_run
     fake = tmp_path / "no_mpl" / "matplotlib"

@@ -9,7 +9,7 @@ import pytest
 
 from nntrain.config import parse_config
 from nntrain.data import Dataset, Preprocessing, Split
-from nntrain.initializers import Xavier
+from nntrain.initializers import He, Xavier
 from nntrain.network import Network
 from nntrain.optimizers import build_optimizer, OPTIMIZERS
 from nntrain.runner import run_training
@@ -172,6 +172,21 @@ def test_finite_guard_restores_the_last_parameters_that_gave_a_finite_cost():
     assert guard.update(float("inf"), p) is True
     guard.restore(p)
     assert p[0][0] == 1.0
+
+
+def test_a_divergence_in_the_first_epoch_restores_the_starting_weights(tmp_path):
+    """Mini-batch SGD that blows up within epoch 1: no epoch has proven any weights yet,
+    so the starting ones are kept (they were: NaN weights that predict refused)."""
+    config = {"dataset": "xor", "layers": [2, 3, 1], "activation": "relu", "output_activation": "linear",
+              "cost": "mse", "optimizer": "sgd", "learning_rate": 1e6, "batch_size": 1, "epochs": 5}
+    summary = run_training(parse_config(config, "t"), tmp_path / "run")
+    assert summary.result.stop_reason == "diverged" and summary.result.last_epoch == 1
+    start = Network.build([2, 3, 1], "relu", "linear", "mse", He(), np.random.default_rng(
+        np.random.SeedSequence(0).spawn(3)[0]), np.float32)
+    for saved, first in zip(summary.network.params(), start.params()):
+        np.testing.assert_array_equal(saved, first)
+    proc = run_cli("predict", tmp_path / "run" / "weights.npz", "0,1")
+    assert proc.returncode == 0, proc.stderr
 
 
 def test_a_last_step_that_overflows_is_caught_after_the_loop():
