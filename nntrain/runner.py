@@ -253,6 +253,8 @@ def run_training(
                 skip_batch_orders(batch_rng, len(dataset.train), start_epoch)
         check_schedule(config, dataset)
         early_stopping = build_early_stopping(config, dataset)
+        if should_stop is not None and should_stop():  # a Ctrl-C while the data loaded: nothing is trained yet
+            raise KeyboardInterrupt
     files = [out_dir / name for name in RUN_FILES]
     if force and not same_folder:  # a continued run keeps its complete files until the new ones replace them
         remove_run_files(out_dir)

@@ -218,3 +218,15 @@ def test_ctrl_c_while_the_modules_load_exits_130_without_a_traceback():
     assert proc.returncode == 130, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr and proc.stdout == ""
 
+
+
+def test_ctrl_c_before_training_starts_writes_nothing(tmp_path):
+    """A Ctrl-C while the data loads stops there (the CLI exits 130): no one-step 'run' is saved
+    and the run folder it created is removed."""
+    from nntrain.config import parse_config
+    from nntrain.runner import run_training
+
+    config = parse_config({"dataset": "xor", "layers": [2, 3, 1], "epochs": 10}, "t")
+    with pytest.raises(KeyboardInterrupt):
+        run_training(config, tmp_path / "runs" / "xor", should_stop=lambda: True)
+    assert not (tmp_path / "runs").exists()
