@@ -15,6 +15,8 @@ from nntrain.errors import UserError
 from nntrain.train import HISTORY_COLUMNS, EpochReport, History
 
 RUN_FILES = ("weights.npz", "history.csv", "config.yaml", "metrics.json")
+#: Files made from a run afterwards (`nntrain plot`'s default output): removed with the run by --force.
+DERIVED_FILES = ("history.png",)
 
 
 def _cells(name: str, values) -> list[str]:
@@ -99,8 +101,8 @@ def folder_in_the_way(path: Path) -> UserError:
 
 
 def remove_run_files(out_dir: Path) -> None:
-    """Delete an earlier run's files (and temp files a killed write left), for --force."""
-    for name in RUN_FILES:
+    """Delete an earlier run's files, its plot, and temp files a killed write left, for --force."""
+    for name in RUN_FILES + DERIVED_FILES:
         path = out_dir / name
         if path.is_dir() and not path.is_symlink():
             raise folder_in_the_way(path)

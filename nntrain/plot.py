@@ -58,7 +58,7 @@ def _run_name(run_dir: Path) -> str:
 def plot_history(run_dir: Path, out: Path | None = None) -> Path:
     """Draw RUN_DIR/history.csv into `out` (default RUN_DIR/history.png); returns the path written."""
     history = read_history(run_dir / "history.csv")
-    out = out if out is not None else run_dir / "history.png"
+    out = out if out is not None else run_dir / outputs.DERIVED_FILES[0]
     if out.suffix.lower() != ".png":
         raise UserError(f"{out}: the plot is written as PNG; give a file name ending in .png")
     plt = _pyplot()

@@ -39,10 +39,12 @@ def test_force_removes_old_run_files_and_leftover_temp_files(tmp_path):
     out.mkdir()
     (out / "metrics.json").write_text("{}")
     (out / ".weights.npz.abc123.tmp").write_bytes(b"half a file")
+    (out / "history.png").write_bytes(b"the old run's plot")
+    (out / "notes.txt").write_text("the user's own file")
     with pytest.raises(UserError, match="already holds a run"):
         run_training(config, out)
     run_training(config, out, force=True)
-    assert sorted(p.name for p in out.iterdir()) == sorted(RUN_FILES)
+    assert sorted(p.name for p in out.iterdir()) == sorted(RUN_FILES + ("notes.txt",))
 
 
 def test_out_below_a_regular_file(tmp_path):
