@@ -220,6 +220,7 @@ class Network:
                 prev_delta = np.matmul(delta, layer.W.T, out=buf.delta[i - 1])
                 delta = self.layers[i - 1].activation.backward(prev_delta, a_prev)
 
+    @np.errstate(over="ignore", invalid="ignore")  # inputs too large overflow to inf/NaN outputs, reported as such
     def predict(self, X: np.ndarray, chunk_rows: int = 65536, logits: bool = False):
         """Outputs h (m, n_out) for any number of rows, in chunks of fresh arrays.
 

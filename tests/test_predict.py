@@ -215,3 +215,10 @@ def test_output_file_is_written_whole(xor_weights, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert _csv_rows(out.read_text())[0]["prediction"] == "1"
     assert list(tmp_path.iterdir()) == [out]
+
+
+def test_outputs_that_overflow_come_without_numpy_warnings(standardised_regression):
+    proc = run_cli("predict", standardised_regression, "1e308,1e308", "--format", "csv")
+    assert proc.returncode == 0, proc.stderr
+    assert "Warning" not in proc.stderr
+    assert _csv_rows(proc.stdout)[0]["target"] in ("inf", "-inf", "nan")
