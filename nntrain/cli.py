@@ -274,7 +274,8 @@ def _gradcheck_table(results) -> Table:
         style = {"pass": "green", "FAIL": "bold red", "skipped": "yellow"}[r.verdict]
         table.add_row(
             r.case if r.case != previous else "", r.tensor, "x".join(map(str, r.shape)), str(r.checked),
-            str(r.small), str(r.skipped), f"{r.max_rel_error:.2e}", f"{r.max_abs_error:.2e}",
+            str(r.small), str(r.skipped), f"{r.max_rel_error:.2e}" if r.max_rel_error == r.max_rel_error else "-",
+            f"{r.max_abs_error:.2e}",
             f"[{style}]{r.verdict}[/]",
         )
         previous = r.case
@@ -311,11 +312,13 @@ def gradcheck(
             )
     console.print(_gradcheck_table(results))
     failed = [r for r in results if not r.passed]
-    worst = max(r.max_rel_error for r in results)
+    relative = [r.max_rel_error for r in results if r.max_rel_error == r.max_rel_error]  # NaN: all small
     skipped = sum(r.skipped for r in results)
     summary = (
         f"{len(results)} tensors, {sum(r.checked for r in results)} entries checked, {skipped} skipped at ReLU kinks; "
-        f"largest relative error {worst:.2e} (threshold {threshold:g})"
+        + (f"largest relative error {max(relative):.2e} (threshold {threshold:g})" if relative else
+           f"no entry is large enough for a relative check at threshold {threshold:g}: all were judged "
+           f"against the rounding noise")
     )
     if failed:
         console.print(f"[bold red]FAILED[/] {len(failed)} of {len(results)} tensors: {summary}")

@@ -40,6 +40,7 @@ tensor separately, so every W and b is covered. Nothing here prints.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,7 +75,7 @@ class TensorResult:
     skipped: int  # entries whose perturbation crossed a kink
     small: int  # checked entries too small for a relative check: judged by |a - n| <= noise
     failed: int  # checked entries that did not pass
-    max_rel_error: float  # over the checked entries that are not small; 0.0 when there are none
+    max_rel_error: float  # over the checked entries that are not small; NaN when every one is small
     max_abs_error: float  # over all checked entries
     noise: float  # the rounding noise of n: the absolute allowance of small entries
     threshold: float
@@ -201,7 +202,7 @@ def check_network(
                 skipped=int(skip.sum()),
                 small=int(small.sum()),
                 failed=int((~passed).sum()),
-                max_rel_error=float(rel.max()) if len(rel) else 0.0,
+                max_rel_error=float(rel[~small].max()) if (~small).any() else math.nan,
                 max_abs_error=float(np.abs(a - n).max()) if len(a) else 0.0,
                 noise=noise,
                 threshold=threshold,

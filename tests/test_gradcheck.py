@@ -186,3 +186,10 @@ def test_gradcheck_config_finds_a_data_file_beside_the_config(tmp_path):
     proc = run_cli("gradcheck", folder / "pts.yaml", cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "passed" in proc.stdout
+
+
+def test_a_threshold_finer_than_the_noise_says_so_instead_of_reporting_zero_error():
+    proc = run_cli("gradcheck", CONFIGS / "xor.yaml", "--threshold", "1e-13")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "largest relative error" not in proc.stdout and "0.00e+00" not in proc.stdout
+    assert "no entry is large enough for a relative check at threshold 1e-13" in proc.stdout
