@@ -160,10 +160,25 @@ class EpochPrinter:
             console.print(f"epoch {report.epoch}/{report.epochs}, cost {report.cost:.6g}{extra}")
 
 
+def _epochs_done(metrics: dict) -> str:
+    """'10 epochs', or after a Ctrl-C mid-epoch '9 epochs and part of epoch 10'."""
+    n = metrics["epochs_run"]
+    if metrics.get("last_epoch_partial"):
+        return f"{_count(n - 1, 'epoch')} and part of epoch {n}" if n > 1 else "part of epoch 1"
+    return _count(n, "epoch")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _print_summary(summary) -> None:
     m = summary.metrics
     resumed = f" ({m['epochs_run'] - m['resumed_from_epoch']} after resuming)" if m.get("resumed_from_epoch") else ""
-    line = f"[bold green]done[/] {m['epochs_run']} epochs{resumed} in {m['train_seconds']:.2f} s, final cost {m['final_cost']:.6g}"
+    epochs = _epochs_done(m)
+    line = f"[bold green]done[/] {epochs}{resumed} in {m['train_seconds']:.2f} s, final cost {m['final_cost']:.6g}"
+    if m.get("last_epoch_partial"):
+        line += " (over the part of the last epoch trained)"
     if "test_accuracy" in m:
         line += f", test accuracy {m['test_accuracy']:.4f}"
     elif "test_cost" in m:
@@ -235,7 +250,7 @@ def run(
             _print_test_report(summary)
     stop_reason = summary.metrics.get("stop_reason")
     if stop_reason == "interrupted":
-        err_console.print(f"interrupted: saved the {summary.metrics['epochs_run']} epoch(s) done to {summary.out_dir}/")
+        err_console.print(f"interrupted: saved the {_epochs_done(summary.metrics)} done to {summary.out_dir}/")
     elif stop_reason == "diverged":
         _report_divergence(summary, config.learning_rate)
     warn_if_stdout_failed("the run's files are complete")

@@ -230,3 +230,16 @@ def test_ctrl_c_before_training_starts_writes_nothing(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         run_training(config, tmp_path / "runs" / "xor", should_stop=lambda: True)
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("metrics,said", [
+    ({"epochs_run": 10}, "10 epochs"),
+    ({"epochs_run": 1}, "1 epoch"),
+    ({"epochs_run": 10, "last_epoch_partial": True}, "9 epochs and part of epoch 10"),
+    ({"epochs_run": 2, "last_epoch_partial": True}, "1 epoch and part of epoch 2"),
+    ({"epochs_run": 1, "last_epoch_partial": True}, "part of epoch 1"),
+])
+def test_the_summary_says_when_the_last_epoch_was_cut_short(metrics, said):
+    from nntrain.cli import _epochs_done
+
+    assert _epochs_done(metrics) == said

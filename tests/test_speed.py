@@ -182,5 +182,5 @@ def test_mmap_bench_runs_the_real_cli_and_cleans_up(tmp_path):
         capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "done 1 epochs" in proc.stdout and "peak anonymous memory (RssAnon)" in proc.stdout
+    assert "done 1 epoch in" in proc.stdout and "peak anonymous memory (RssAnon)" in proc.stdout
     assert list(tmp_path.iterdir()) == []
