@@ -61,6 +61,8 @@ def plot_history(run_dir: Path, out: Path | None = None) -> Path:
     out = out if out is not None else run_dir / outputs.DERIVED_FILES[0]
     if out.suffix.lower() != ".png":
         raise UserError(f"{out}: the plot is written as PNG; give a file name ending in .png")
+    if not out.parent.is_dir():  # a typo in the path should not build folders
+        raise UserError(f"{out}: the folder {out.parent} does not exist; create it or write elsewhere")
     plt = _pyplot()
     accuracies = [c for c in ACCURACY_COLUMNS if c in history]
     fig, axes = plt.subplots(1, 2 if accuracies else 1, figsize=(11 if accuracies else 6.5, 4.2), squeeze=False)
@@ -85,7 +87,6 @@ def plot_history(run_dir: Path, out: Path | None = None) -> Path:
         ax.legend()
     fig.tight_layout()
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
         with atomic_open(out, "wb") as f:  # a failed write keeps the previous PNG whole
             fig.savefig(f, format="png", dpi=110)
     except OSError as err:

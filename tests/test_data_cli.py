@@ -112,6 +112,10 @@ def test_plot_writes_a_png(blobs_run):
     assert proc.returncode == 0, proc.stderr
     assert (folder / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert_user_error(run_cli("plot", folder / "nowhere"), "history.csv", "no such file")
+    assert_user_error(
+        run_cli("plot", folder / "run", "-o", folder / "typo" / "x.png"), "x.png", "typo does not exist"
+    )
+    assert not (folder / "typo").exists()
 
 
 def test_plot_refuses_a_damaged_history_naming_the_row(blobs_run):
