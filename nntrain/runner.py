@@ -138,6 +138,8 @@ def load_data(config: RunConfig, rng: np.random.Generator, base_dir: Path | None
         )
     except UserError as err:
         raise UserError(_placed_in_config(config, err.message)) from None
+    if spec.name not in data_mod.BUILTIN_DATASETS:  # the resolved config names the file used, from anywhere
+        spec.name = str(Path(raw.source).resolve())
     if config.batch_size is not None and config.batch_size > len(dataset.train):
         raise UserError(
             f"{config.where('batch_size')}: {config.batch_size} is larger than the {len(dataset.train)} training rows; "

@@ -278,3 +278,22 @@ def test_evaluate_finds_the_label_column_by_its_training_name_among_extra_column
     proc = run_cli("evaluate", tmp_path / "run" / "weights.npz", tmp_path / "shuffled.csv", "--format", "json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["rows"] == len(rows) - 1
+
+
+def test_a_runs_config_yaml_runs_again_from_anywhere(tmp_path):
+    """config.yaml names the data file it used by its absolute path, so the run can be repeated
+    from another folder (the path as written was relative to the original config's folder)."""
+    (tmp_path / "data").mkdir()
+    blobs_csv(tmp_path / "data" / "blobs.csv")
+    config = tmp_path / "quick.yaml"
+    config.write_text("dataset: data/blobs.csv\nlayers: [2, 4, 3]\ncost: cross_entropy\nepochs: 3\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    assert run_cli("run", config, "--out", tmp_path / "first", "-q", cwd=elsewhere).returncode == 0
+    saved = load_config(tmp_path / "first" / "config.yaml")
+    assert saved.dataset.name == str((tmp_path / "data" / "blobs.csv").resolve())
+    proc = run_cli("run", tmp_path / "first" / "config.yaml", "--out", tmp_path / "again", "-q", cwd=elsewhere)
+    assert proc.returncode == 0, proc.stderr
+    first = json.loads((tmp_path / "first" / "metrics.json").read_text())
+    again = json.loads((tmp_path / "again" / "metrics.json").read_text())
+    assert again["final_cost"] == first["final_cost"]
