@@ -265,11 +265,24 @@ EXIT_DIVERGED = 3
 
 
 def _report_divergence(summary, learning_rate: float) -> None:
+    """The divergence line, with the likely cure: a smaller rate, unless even the kept
+    weights give a non-finite cost on the training rows (then no rate would help)."""
+    import math
+
+    from nntrain.train import evaluate
+
     epoch = summary.metrics["epochs_run"]
     cost = summary.result.history.last().get("cost", float("nan"))
+    kept_cost = evaluate(summary.network, summary.dataset.train, summary.dataset.is_classification)["cost"]
+    if math.isfinite(kept_cost):
+        advice = f"Try a smaller learning rate, e.g. --set learning_rate={learning_rate / 10:g}"
+    else:
+        advice = (
+            f"The cost is {kept_cost} even at those weights, so the data (or the starting weights) overflow "
+            f"whatever the learning rate: check the data's scale (dataset.standardize: true) and dtype"
+        )
     err_console.print(
-        f"[bold red]error:[/] training diverged at epoch {epoch} (cost {cost}); kept the last finite weights. "
-        f"Try a smaller learning rate, e.g. --set learning_rate={learning_rate / 10:g}",
+        f"[bold red]error:[/] training diverged at epoch {epoch} (cost {cost}); kept the last finite weights. {advice}",
         markup=True,
         soft_wrap=True,
     )
