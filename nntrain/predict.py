@@ -260,7 +260,11 @@ class OutputColumns:
         pre = ckpt.preprocessing
         k = ckpt.network.sizes[-1]
         if pre.classes is not None:
-            return cls(["prediction"] + [f"prob_{c}" for c in pre.classes], list(pre.classes))
+            # softmax outputs, or one sigmoid unit, are class probabilities; other outputs
+            # (one sigmoid per class, as seed 002's digits network) are scores that need not sum to 1
+            out = ckpt.network.output_activation
+            prefix = "prob" if out == "softmax" or (k == 1 and out == "sigmoid") else "score"
+            return cls(["prediction"] + [f"{prefix}_{c}" for c in pre.classes], list(pre.classes))
         names = list(pre.target_names) if len(pre.target_names) == k else [f"y{j}" for j in range(k)]
         return cls(names, None)
 

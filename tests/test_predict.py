@@ -222,3 +222,20 @@ def test_outputs_that_overflow_come_without_numpy_warnings(standardised_regressi
     assert proc.returncode == 0, proc.stderr
     assert "Warning" not in proc.stderr
     assert _csv_rows(proc.stdout)[0]["target"] in ("inf", "-inf", "nan")
+
+
+def test_per_class_sigmoid_outputs_are_scores_not_probabilities(tmp_path):
+    """Seed 002's digits network has one sigmoid per class: its outputs need not sum to 1."""
+    proc = run_cli("run", CONFIGS / "digits.yaml", "--out", tmp_path / "run", "-q", "--set", "epochs=3")
+    assert proc.returncode == 0, proc.stderr
+    proc = run_cli("predict", tmp_path / "run" / "weights.npz", ",".join(["0"] * 64), "--format", "csv")
+    assert proc.returncode == 0, proc.stderr
+    header = proc.stdout.splitlines()[0].split(",")
+    assert header[0] == "prediction" and header[1:] == [f"score_{c}" for c in range(10)]
+
+
+def test_softmax_outputs_are_probabilities(tmp_path):
+    proc = run_cli("run", CONFIGS / "digits_best.yaml", "--out", tmp_path / "run", "-q", "--set", "epochs=1")
+    assert proc.returncode == 0, proc.stderr
+    proc = run_cli("predict", tmp_path / "run" / "weights.npz", ",".join(["0"] * 64), "--format", "csv")
+    assert proc.stdout.splitlines()[0].split(",")[1:] == [f"prob_{c}" for c in range(10)]
