@@ -482,7 +482,11 @@ def evaluate(
         elif result.report is not None:
             render_report(result.report, console, str(data))
         else:
-            console.print(f"[bold]{data}[/]: {result.rows} rows, cost {result.cost:.6g}")
+            e = result.errors
+            console.print(
+                f"[bold]{data}[/]: {result.rows} rows, cost {result.cost:.6g}, "
+                f"rmse {e['rmse']:.6g}, mae {e['mae']:.6g}, r2 {e['r2']:.4f}"
+            )
         check_stdout()
 
 

@@ -8,6 +8,7 @@ The cost is `train.evaluate`'s, L2 penalty included, as run's test_cost.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -24,9 +25,31 @@ class Evaluation:
     rows: int
     cost: float
     report: ClassificationReport | None  # None for regression targets
+    errors: dict[str, float] | None = None  # regression: rmse, mae, r2 (see `regression_errors`)
 
     def to_json(self) -> dict:
-        return self.report.to_json() if self.report is not None else {"rows": self.rows, "cost": self.cost}
+        if self.report is not None:
+            return self.report.to_json()
+        figures = {"cost": self.cost, **(self.errors or {})}
+        return {"rows": self.rows, **{k: v if math.isfinite(v) else None for k, v in figures.items()}}  # JSON has no NaN
+
+
+def regression_errors(h: np.ndarray, Y: np.ndarray) -> dict[str, float]:
+    """Outputs h against targets Y, both (m, k), in the targets' units, over all m x k values:
+    rmse, mae, and r2 = 1 - SS_res / SS_tot per target column, averaged over the columns
+    (scikit-learn's r2_score default); r2 is NaN for a column whose targets are all equal."""
+    h = np.asarray(h, dtype=np.float64)
+    Y = np.asarray(Y, dtype=np.float64)
+    diff = h - Y
+    ss_res = (diff**2).sum(axis=0)
+    ss_tot = ((Y - Y.mean(axis=0)) ** 2).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = np.where(ss_tot > 0, 1.0 - ss_res / ss_tot, np.nan)
+    return {
+        "rmse": float(np.sqrt(np.mean(diff**2))),
+        "mae": float(np.mean(np.abs(diff))),
+        "r2": float(np.mean(r2)),
+    }
 
 
 def _csv_target(path: Path, pre: Preprocessing, config: dict) -> str | None:
@@ -93,5 +116,6 @@ def evaluate_file(weights_path: Path, data_path: Path) -> Evaluation:
     # the cost exactly as `nntrain run` reports test_cost (including the L2 penalty)
     result = train.evaluate(network, Split(X, Y), classification, outputs=True)
     cost = float(result["cost"])
-    report = classification_report(result["outputs"], Y, pre.classes, cost) if classification else None
-    return Evaluation(len(X), cost, report)
+    if classification:
+        return Evaluation(len(X), cost, classification_report(result["outputs"], Y, pre.classes, cost))
+    return Evaluation(len(X), cost, None, regression_errors(result["outputs"], Y))

@@ -297,3 +297,28 @@ def test_a_runs_config_yaml_runs_again_from_anywhere(tmp_path):
     first = json.loads((tmp_path / "first" / "metrics.json").read_text())
     again = json.loads((tmp_path / "again" / "metrics.json").read_text())
     assert again["final_cost"] == first["final_cost"]
+
+
+def test_evaluate_reports_regression_errors_as_scikit_learn_computes_them(tmp_path):
+    metrics = pytest.importorskip("sklearn.metrics")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = X @ np.array([1.0, -2.0, 0.5]) + 3 + 0.1 * rng.normal(size=200)
+    rows = "\n".join(",".join(f"{v:.6f}" for v in (*x, t)) for x, t in zip(X, y))
+    (tmp_path / "train.csv").write_text("a,b,c,y\n" + rows + "\n")
+    (tmp_path / "new.csv").write_text("a,b,c,y\n" + rows.split("\n", 150)[-1] + "\n")
+    (tmp_path / "reg.yaml").write_text(
+        "dataset: train.csv\nlayers: [3, 1]\nactivation: linear\noptimizer: adam\nlearning_rate: 0.05\nepochs: 20\n"
+    )
+    assert run_cli("run", "reg.yaml", "--out", "run", "-q", cwd=tmp_path).returncode == 0
+    proc = run_cli("evaluate", tmp_path / "run" / "weights.npz", tmp_path / "new.csv", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)
+    new = np.loadtxt(tmp_path / "new.csv", delimiter=",", skiprows=1)
+    h = checkpoint.load(tmp_path / "run" / "weights.npz").network.predict(new[:, :3])[:, 0]
+    assert got["rows"] == 50
+    assert got["rmse"] == pytest.approx(metrics.mean_squared_error(new[:, 3], h) ** 0.5, rel=1e-5)
+    assert got["mae"] == pytest.approx(metrics.mean_absolute_error(new[:, 3], h), rel=1e-5)
+    assert got["r2"] == pytest.approx(metrics.r2_score(new[:, 3], h), rel=1e-5)
+    table = run_cli("evaluate", tmp_path / "run" / "weights.npz", tmp_path / "new.csv")
+    assert "rmse" in table.stdout and "r2" in table.stdout
