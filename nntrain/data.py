@@ -217,7 +217,11 @@ def encode_targets(raw: RawData, n_outputs: int) -> tuple[np.ndarray, list | Non
                 f"layers: the output layer has {n_outputs} unit(s) but the dataset has "
                 f"{y.shape[1]} target column(s); set the last entry of layers to {y.shape[1]}"
             )
-        return y.astype(np.float64), None, list(raw.target_names)
+        Y = y.astype(np.float64)
+        if is_one_hot(Y):  # class labels in one-hot form: the classes are the column numbers
+            classes = list(range(Y.shape[1]))
+            return Y, classes, [str(c) for c in classes]
+        return Y, None, list(raw.target_names)
     classes = raw.classes
     if classes is None:
         values = np.unique(y)
@@ -244,6 +248,11 @@ def encode_targets(raw: RawData, n_outputs: int) -> tuple[np.ndarray, list | Non
         f"layers: the output layer has {n_outputs} unit(s) but the dataset has "
         f"{len(classes)} classes; set the last entry of layers to {allowed}"
     )
+
+
+def is_one_hot(Y: np.ndarray) -> bool:
+    """Two or more columns, every value 0 or 1, exactly one 1 per row."""
+    return Y.shape[1] >= 2 and bool(np.all((Y == 0) | (Y == 1))) and bool(np.all(Y.sum(axis=1) == 1))
 
 
 def data_row(raw: RawData, index: int) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from nntrain import checkpoint, loaders, train
-from nntrain.data import Preprocessing, RawData, Split, data_row, encode_labels
+from nntrain.data import Preprocessing, RawData, Split, data_row, encode_labels, is_one_hot
 from nntrain.errors import UserError
 from nntrain.report import ClassificationReport, classification_report
 
@@ -81,10 +81,13 @@ def _aligned_features(raw: RawData, pre: Preprocessing, path: Path, by_name: boo
 
 def _targets(raw: RawData, pre: Preprocessing, n_outputs: int, path: Path) -> np.ndarray:
     """Targets (m, n_outputs) as the network was trained on them."""
-    if pre.classes is None:
+    if pre.classes is None or raw.y.ndim == 2:  # numbers, or class labels already one-hot
         y = raw.y if raw.y.ndim == 2 else raw.y[:, None]
         if y.shape[1] != n_outputs:
             raise UserError(f"{path}: has {y.shape[1]} target column(s) but the network has {n_outputs} output(s)")
+        if pre.classes is not None and not is_one_hot(y):
+            raise UserError(f"{path}: its y has {y.shape[1]} columns but is not one-hot (one 1 per row); "
+                            f"the network classifies, so y must be one-hot or a column of class labels")
         return y.astype(np.float64)
     codes = encode_labels(raw.y, pre.classes, str(path))
     if n_outputs == 1:

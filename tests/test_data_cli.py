@@ -322,3 +322,30 @@ def test_evaluate_reports_regression_errors_as_scikit_learn_computes_them(tmp_pa
     assert got["r2"] == pytest.approx(metrics.r2_score(new[:, 3], h), rel=1e-5)
     table = run_cli("evaluate", tmp_path / "run" / "weights.npz", tmp_path / "new.csv")
     assert "rmse" in table.stdout and "r2" in table.stdout
+
+
+def test_one_hot_targets_in_an_npz_are_class_labels(tmp_path):
+    """y of shape (m, k) with one 1 per row is read as classes 0..k-1: accuracy, stratified
+    splits, prob_ columns, and evaluate on such a file."""
+    rng = np.random.default_rng(0)
+    codes = np.repeat([0, 1, 2], 30)
+    X = rng.normal(size=(90, 2)) * 0.3 + np.array([[0, 0], [3, 0], [0, 3]])[codes]
+    np.savez(tmp_path / "blobs.npz", X=X, y=np.eye(3)[codes])
+    (tmp_path / "c.yaml").write_text(
+        "dataset: {name: blobs.npz, test_split: 0.2}\nlayers: [2, 8, 3]\ncost: cross_entropy\n"
+        "optimizer: adam\nlearning_rate: 0.05\nepochs: 60\n"
+    )
+    proc = run_cli("run", "c.yaml", "--out", "run", "-q", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["test_accuracy"] >= 0.9
+    assert checkpoint.load(tmp_path / "run" / "weights.npz").preprocessing.classes == [0, 1, 2]
+    proc = run_cli("predict", tmp_path / "run" / "weights.npz", "3,0", "--format", "json")
+    assert json.loads(proc.stdout)[0]["prediction"] == 1 and "prob_2" in proc.stdout
+    proc = run_cli("evaluate", tmp_path / "run" / "weights.npz", tmp_path / "blobs.npz", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["accuracy"] >= 0.9
+    np.savez(tmp_path / "multi.npz", X=X[:2], y=np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]))
+    assert_user_error(
+        run_cli("evaluate", tmp_path / "run" / "weights.npz", tmp_path / "multi.npz"), "multi.npz", "not one-hot"
+    )
