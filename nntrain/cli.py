@@ -398,7 +398,9 @@ def predict(
         if rows:
             chunks = iter([pr.parse_rows(rows, pr._feature_names(ckpt))])
         else:
-            chunks = pr.input_chunks(input_file, ckpt)
+            chunks = pr.input_chunks(
+                input_file, ckpt, note=lambda text: err_console.print(f"note: {escape(text)}", soft_wrap=True)
+            )
         cols = pr.OutputColumns.for_checkpoint(ckpt)
         outputs = pr.predict_chunks(ckpt, chunks)
         number_fmt = pr.number_format(ckpt)

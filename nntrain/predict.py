@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Callable, Iterator
 
 import numpy as np
 
@@ -27,6 +27,8 @@ from nntrain.errors import UserError
 from nntrain.loaders import NPY_MAGIC, check_header, check_magic, numpy_load_error
 
 CHUNK_ROWS = 65536
+#: A callback for one line of information for the user (the CLI prints it on stderr).
+Note = Callable[[str], None]
 #: File kinds `--input` reads (anything else is read as CSV).
 INPUT_SUFFIXES = (".csv", ".npz", ".npy")
 FORMATS = ("table", "csv", "json")
@@ -72,8 +74,11 @@ def _check_finite(X: np.ndarray, where, names: list[str]) -> None:
         raise UserError(f"{where(i)}, column {names[j]}: {float(X[i, j])} is not a finite number")
 
 
-def _select_columns(header: list[str], feature_names: list[str], target_names: list[str], source: str) -> list[int]:
-    """Indices of the feature columns: by name when the header has them all, else by position."""
+def _select_columns(
+    header: list[str], feature_names: list[str], target_names: list[str], source: str, note: Note | None = None
+) -> list[int]:
+    """Indices of the feature columns: by name when the header has them all, else by position
+    (said through `note`, since a header of other names may be a mistake)."""
     n = len(feature_names)
     if all(name in header for name in feature_names):
         return [header.index(name) for name in feature_names]
@@ -87,7 +92,19 @@ def _select_columns(header: list[str], feature_names: list[str], target_names: l
             f"{source}: has {len(positions)} feature column(s) ({', '.join(header)}); the network takes {n} "
             f"({', '.join(feature_names)}); name the columns after them or give exactly {n}"
         )
+    if note is not None:
+        note(
+            f"{source}: no column is named after the network's features; reading "
+            f"{_some([header[j] for j in positions])} by position as {_some(feature_names)}"
+        )
     return positions
+
+
+def _some(names: list[str], limit: int = 6) -> str:
+    """A list of names for a message, middle cut out past `limit`: a, b, c, ..., z."""
+    if len(names) > limit:
+        names = names[: limit - 1] + ["...", names[-1]]
+    return ", ".join(names)
 
 
 def _parse_csv_chunk(lines: list[str], first_line: int, usecols: list[int], n_columns: int, header: list[str], source: str) -> np.ndarray:
@@ -143,10 +160,13 @@ def _read_header(stream: IO[str], source: str) -> tuple[list[str], int]:
     return header, line_no
 
 
-def read_csv_chunks(stream: IO[str], source: str, feature_names: list[str], target_names: list[str], chunk_rows: int = CHUNK_ROWS) -> Iterator[np.ndarray]:
+def read_csv_chunks(
+    stream: IO[str], source: str, feature_names: list[str], target_names: list[str], chunk_rows: int = CHUNK_ROWS,
+    note: Note | None = None,
+) -> Iterator[np.ndarray]:
     """A CSV text stream with a header row -> float64 chunks of the feature columns."""
     header, header_line = _read_header(stream, source)
-    usecols = _select_columns(header, feature_names, target_names, source)
+    usecols = _select_columns(header, feature_names, target_names, source, note)
     line_no = header_line + 1
     while True:
         lines = [line for line in islice(stream, chunk_rows)]
@@ -204,13 +224,14 @@ def _npy_chunks(path: Path, X: np.ndarray, feature_names: list[str]) -> Iterator
         yield chunk
 
 
-def input_chunks(source: str, ckpt: Checkpoint, stdin: IO[str] | None = None) -> Iterator[np.ndarray]:
-    """Chunks of raw features from a CSV, .npz or .npy path, or '-' (CSV on standard input)."""
+def input_chunks(source: str, ckpt: Checkpoint, stdin: IO[str] | None = None, note: Note | None = None) -> Iterator[np.ndarray]:
+    """Chunks of raw features from a CSV, .npz or .npy path, or '-' (CSV on standard input).
+    `note(text)` hears how CSV columns were matched when not by name."""
     pre = ckpt.preprocessing
     names = _feature_names(ckpt)
     if source == "-":
         with _reading("standard input"):
-            yield from read_csv_chunks(stdin or sys.stdin, "standard input", names, pre.target_names)
+            yield from read_csv_chunks(stdin or sys.stdin, "standard input", names, pre.target_names, note=note)
         return
     path = Path(source)
     with _reading(str(path)):
@@ -225,7 +246,7 @@ def input_chunks(source: str, ckpt: Checkpoint, stdin: IO[str] | None = None) ->
             yield from _npy_chunks(path, read_npy(path, names), names)
             return
         with open(path, encoding="utf-8", newline="") as f:
-            yield from read_csv_chunks(f, str(path), names, pre.target_names)
+            yield from read_csv_chunks(f, str(path), names, pre.target_names, note=note)
 
 
 @contextmanager

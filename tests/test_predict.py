@@ -87,6 +87,10 @@ def test_csv_by_position_from_stdin_and_npz_input(standardised_regression, tmp_p
     proc = run_cli("predict", standardised_regression, "--input", "-", "--format", "csv", input="p,q\n10,-5\n")
     assert proc.returncode == 0, proc.stderr
     assert float(_csv_rows(proc.stdout)[0]["target"]) == pytest.approx(-20.0)
+    # matching by position is said, on stderr, since other names may be a mistake
+    assert proc.stderr.strip() == (
+        "note: standard input: no column is named after the network's features; reading p, q by position as x0, x1"
+    )
     npz = tmp_path / "in.npz"
     np.savez(npz, X=np.array([[12.0, -1.0]]))
     proc = run_cli("predict", standardised_regression, "--input", npz, "--format", "csv")
