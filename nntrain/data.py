@@ -12,9 +12,9 @@ import difflib
 import math
 
 from dataclasses import dataclass
-from typing import Callable
 from importlib import resources
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 

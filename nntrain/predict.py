@@ -2,7 +2,8 @@
 
 Inputs arrive as float64 chunks of shape (rows, n_features) from command-line
 rows, a CSV file (or standard input) read `CHUNK_ROWS` lines at a time, an
-.npz file's `X`, or a memory-mapped .npy file of features. Each chunk is standardised with the weights file's statistics,
+.npz file's `X`, or a memory-mapped .npy file of features. Each chunk is
+standardised with the weights file's statistics,
 run through the network and formatted before the next is read, so memory stays
 bounded by the chunk size however long the input is.
 """
