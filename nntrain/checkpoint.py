@@ -4,7 +4,8 @@ Layout (all plain arrays, loadable with allow_pickle=False):
     W0, b0, W1, b1, ...   layer arrays, W (n_in, n_out), b (n_out,)
     opt.<state>.<i>, opt.t  optimizer state, for --resume (optional)
     meta                  JSON text: format, format_version, config (resolved),
-                          preprocessing, epochs_run, nntrain version
+                          preprocessing, epochs_run, train_state (plateau schedule
+                          and tolerance state, for --resume), nntrain version
 `load` checks all of it and raises UserError for anything that is not a
 complete nntrain weights file of a format this version can read.
 """
@@ -36,6 +37,7 @@ class Checkpoint:
     preprocessing: Preprocessing
     epochs_run: int = 0
     optimizer_state: dict[str, np.ndarray] = field(default_factory=dict)
+    train_state: dict = field(default_factory=dict)  # TrainResult.state, for --resume
 
 
 def save(path: str | Path, ckpt: Checkpoint) -> None:
@@ -46,6 +48,7 @@ def save(path: str | Path, ckpt: Checkpoint) -> None:
         "config": ckpt.config,
         "preprocessing": ckpt.preprocessing.to_json(),
         "epochs_run": ckpt.epochs_run,
+        "train_state": ckpt.train_state,
         "layers": ckpt.network.sizes,
         "activation": ckpt.config.get("activation"),
         "output_activation": ckpt.network.output_activation,
@@ -137,6 +140,9 @@ def load(path: str | Path) -> Checkpoint:
         biases = [files[f"b{i}"] for i in range(len(sizes) - 1)]
         preprocessing = Preprocessing.from_json(meta["preprocessing"])
         epochs_run = int(meta.get("epochs_run", 0))
+        train_state = meta.get("train_state") or {}
+        if not isinstance(train_state, dict):
+            raise ValueError("train_state")
         config = dict(meta.get("config") or {})
         l2 = float(config.get("l2") or 0.0)  # the regularisation is part of the network's cost
     except (KeyError, TypeError, ValueError, AttributeError) as err:
@@ -155,4 +161,4 @@ def load(path: str | Path) -> Checkpoint:
     _check_classes(path, preprocessing, sizes[-1])
     network = Network.from_arrays(weights, biases, activation, output_activation, cost, l2=l2)
     opt_state = {k[len("opt.") :]: v for k, v in files.items() if k.startswith("opt.")}
-    return Checkpoint(network, config, preprocessing, epochs_run, opt_state)
+    return Checkpoint(network, config, preprocessing, epochs_run, opt_state, train_state)

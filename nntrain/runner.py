@@ -188,9 +188,10 @@ def build_early_stopping(config: RunConfig, dataset: data_mod.Dataset) -> EarlyS
     return EarlyStopping(spec.monitor, spec.patience, spec.min_delta, spec.restore_best)
 
 
-def resume_from(path: Path, config: RunConfig, network: Network, optimizer) -> int:
+def resume_from(path: Path, config: RunConfig, network: Network, optimizer) -> tuple[int, dict]:
     """Copy the weights and optimizer state saved at `path` into `network` and
-    `optimizer`; the number of epochs already run."""
+    `optimizer`; the number of epochs already run, and the trainer's carried state
+    (plateau schedule, tolerance), which applies only to the same schedule."""
     ckpt = checkpoint.load(path)
     saved = ckpt.network
     if saved.sizes != network.sizes:
@@ -209,7 +210,10 @@ def resume_from(path: Path, config: RunConfig, network: Network, optimizer) -> i
     saved_optimizer = (ckpt.config.get("optimizer") or {}).get("name")
     if saved_optimizer == config.optimizer.name:
         optimizer.load_state_dict(ckpt.optimizer_state, network.optimizer_groups()[0])
-    return ckpt.epochs_run
+    state = dict(ckpt.train_state)
+    if (ckpt.config.get("lr_schedule") or {}) != config.lr_schedule.model_dump():
+        state.pop("schedule", None)  # another schedule (or other options): it starts fresh
+    return ckpt.epochs_run, state
 
 
 def skip_batch_orders(rng: np.random.Generator, m: int, epochs: int) -> None:
@@ -246,9 +250,9 @@ def run_training(
             l2=config.l2,
         )
         optimizer = build_optimizer(config.optimizer, config.learning_rate)
-        start_epoch = 0
+        start_epoch, resume_state = 0, None
         if resume is not None:
-            start_epoch = resume_from(Path(resume), config, network, optimizer)
+            start_epoch, resume_state = resume_from(Path(resume), config, network, optimizer)
             # rows past the checkpoint (an interrupted or crashed later resume) are not part of this run
             previous = [row for row in previous if row.get("epoch", 0) <= start_epoch]
             if config.batch_size is not None and config.batch_size < len(dataset.train):
@@ -271,6 +275,7 @@ def run_training(
             network, optimizer, dataset, config.epochs, config.batch_size, batch_rng,
             on_epoch=report, should_stop=should_stop, start_epoch=start_epoch,
             schedule=config.lr_schedule, tolerance=config.tolerance, early_stopping=early_stopping,
+            resume_state=resume_state,
         )
     history = result.history
     if previous:
@@ -298,7 +303,9 @@ def run_training(
         if "accuracy" in test:
             metrics["test_accuracy"] = test["accuracy"]
     resolved = config.resolved()
-    ckpt = checkpoint.Checkpoint(network, resolved, dataset.preprocessing, result.last_epoch, optimizer.state_dict())
+    ckpt = checkpoint.Checkpoint(
+        network, resolved, dataset.preprocessing, result.last_epoch, optimizer.state_dict(), result.state
+    )
     with _writing(files[0]):
         checkpoint.save(files[0], ckpt)
     with _writing(files[1]):

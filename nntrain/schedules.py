@@ -41,6 +41,13 @@ class Schedule(BaseModel):
     def observe(self, epoch: int, value: float) -> None:
         """Called after global epoch `epoch` with the monitored cost; only `plateau` uses it."""
 
+    def state_dict(self) -> dict[str, float]:
+        """What `observe` has learnt, for --resume (JSON-able); nothing for stateless schedules."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Take a `state_dict` saved by a run of the same schedule."""
+
     def monitored(self, has_validation: bool) -> str:
         """The history column `observe` is fed from."""
         return "cost"
@@ -120,6 +127,15 @@ class Plateau(Schedule):
         if self.monitor == "auto":
             return "val_cost" if has_validation else "cost"
         return self.monitor
+
+    def state_dict(self):
+        return {"scale": self._scale, "best": self._best, "waited": self._waited}
+
+    def load_state_dict(self, state):
+        self._scale = float(state.get("scale") or 1.0)
+        best = state.get("best")
+        self._best = math.inf if best is None else float(best)  # None: nothing seen yet (inf in JSON)
+        self._waited = int(state.get("waited") or 0)
 
     def observe(self, epoch: int, value: float) -> None:
         if epoch <= self.warmup_epochs:  # the rate is still rising: a stall then is no reason to cut

@@ -11,6 +11,7 @@ The epoch's `cost` is the mean of the batch costs seen during the epoch
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -106,6 +107,19 @@ class TrainResult:
     best_epoch: int | None = None  # early stopping: the epoch whose weights were kept
     best_value: float | None = None  # early stopping: the monitored figure at best_epoch
     partial_epoch: bool = False  # interrupted between two mini-batch steps: the last row covers part of an epoch
+    #: What the plateau schedule and the tolerance rule carry from epoch to epoch, for --resume (JSON-able).
+    state: dict = field(default_factory=dict)
+
+
+def _carried_state(schedule: Schedule, flat: ToleranceStop | None, history: History, partial_epoch: bool) -> dict:
+    """TrainResult.state: the plateau schedule's state and the last full epoch's cost (what
+    the tolerance rule compares the next epoch with); non-finite numbers as None (JSON)."""
+    if flat is not None:
+        previous = flat.previous
+    else:
+        previous = history.last().get("cost", math.nan) if history.rows and not partial_epoch else math.nan
+    finite = lambda v: v if isinstance(v, (int, float)) and math.isfinite(v) else None
+    return {"schedule": {k: finite(v) for k, v in schedule.state_dict().items()}, "previous_cost": finite(previous)}
 
 
 def accuracy(h: np.ndarray, Y: np.ndarray, codes: np.ndarray | None = None) -> float:
@@ -164,6 +178,7 @@ def train(
     schedule: Schedule | None = None,
     tolerance: float | None = None,
     early_stopping: EarlyStopping | None = None,
+    resume_state: dict | None = None,
 ) -> TrainResult:
     """Train for `epochs` more epochs (numbered from start_epoch + 1).
 
@@ -172,6 +187,7 @@ def train(
     non-finite cost stops with "diverged" and restores the last finite
     parameters; then `tolerance`, `early_stopping` and `should_stop` are asked.
     With `early_stopping`, its best parameters are restored at the end.
+    `resume_state` is the `TrainResult.state` of the run this one continues.
     """
     X, Y = data.train.X, data.train.Y
     m = X.shape[0]
@@ -185,10 +201,14 @@ def train(
         yb = np.empty((batch_size, Y.shape[1]), Y.dtype)
     # a fresh copy: plateau keeps state between epochs, which must not leak into another run of the same config
     schedule = type(schedule).model_validate(schedule.model_dump()) if schedule is not None else Constant()
+    resume_state = resume_state or {}
+    schedule.load_state_dict(resume_state.get("schedule", {}))
     base_lr = optimizer.learning_rate
     last_epoch = start_epoch + epochs
     schedule_monitor = schedule.monitored(data.val is not None)
     flat = ToleranceStop(tolerance) if tolerance is not None else None
+    if flat is not None and resume_state.get("previous_cost") is not None:
+        flat.previous = float(resume_state["previous_cost"])
     guard = FiniteGuard(params)
     early_stopping_on_val = early_stopping is not None and early_stopping.monitor.startswith("val_")
     stop_reason = "completed"
@@ -257,6 +277,7 @@ def train(
     result = TrainResult(
         history, history.rows, stop_reason, time.perf_counter() - started, start_epoch + history.rows,
         partial_epoch=partial_epoch,
+        state=_carried_state(schedule, flat, history, partial_epoch),
     )
     if early_stopping is not None and early_stopping.best_epoch:
         early_stopping.restore(params)

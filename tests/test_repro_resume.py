@@ -145,6 +145,33 @@ def test_resume_mini_batch_adam_with_schedule_matches_a_straight_run(tmp_path):
     assert [int(r["epoch"]) for r in history_rows(tmp_path / "b/history.csv")] == list(range(26, 41))
 
 
+def test_resume_carries_the_plateau_schedules_state(tmp_path):
+    """Cuts before the resume point stay cut, and the patience count goes on: 25 + 15 epochs
+    give the weights and learning rates of 40 straight."""
+    config = {**MINI_BATCH, "lr_schedule": {"name": "plateau", "patience": 1, "factor": 0.5, "min_delta": 0.02}}
+    run_training(parse_config({**config, "epochs": 25}, "t"), tmp_path / "a")
+    rates_a = [float(r["learning_rate"]) for r in history_rows(tmp_path / "a/history.csv")]
+    assert min(rates_a) < MINI_BATCH["learning_rate"]  # it did cut before the resume point
+    run_training(parse_config({**config, "epochs": 15}, "t"), tmp_path / "b", resume=tmp_path / "a/weights.npz")
+    run_training(parse_config({**config, "epochs": 40}, "t"), tmp_path / "c")
+    assert_same_arrays(arrays(tmp_path / "b/weights.npz"), arrays(tmp_path / "c/weights.npz"))
+    straight = [float(r["learning_rate"]) for r in history_rows(tmp_path / "c/history.csv")]
+    resumed = [float(r["learning_rate"]) for r in history_rows(tmp_path / "b/history.csv")]
+    assert rates_a + resumed == straight
+
+
+def test_resume_carries_the_tolerance_rules_last_cost(tmp_path):
+    """A run that stops on tolerance at epoch E: E - 1 epochs and a resume stop at E as well."""
+    config = {"dataset": "xor", "layers": [2, 3, 1], "learning_rate": 0.5, "epochs": 20000, "tolerance": 1e-5}
+    straight = run_training(parse_config(config, "t"), tmp_path / "straight")
+    stop = straight.metrics["epochs_run"]
+    assert straight.metrics["stop_reason"] == "tolerance" and stop < 20000
+    run_training(parse_config({**config, "epochs": stop - 1}, "t"), tmp_path / "split")
+    resumed = run_training(parse_config(config, "t"), tmp_path / "split", resume=tmp_path / "split/weights.npz")
+    assert resumed.metrics["stop_reason"] == "tolerance" and resumed.metrics["epochs_run"] == stop
+    assert_same_arrays(arrays(tmp_path / "split/weights.npz"), arrays(tmp_path / "straight/weights.npz"))
+
+
 def test_resume_errors(tmp_path):
     assert run_cli("run", CONFIGS / "xor.yaml", "-q", "--out", tmp_path / "x", "--set", "epochs=2").returncode == 0
     assert_user_error(
