@@ -37,6 +37,7 @@ class RawData:
     source: str = ""
     fixed_test: np.ndarray | None = None  # row indices that are the test split (IDX t10k files)
     input_scale: float | None = None  # X is divided by this before use (IDX byte pixels: 255); saved for predict
+    lines: np.ndarray | None = None  # a CSV's file line number of each row, for messages
 
 
 def class_codes(values: np.ndarray) -> np.ndarray:
@@ -236,7 +237,7 @@ def encode_targets(raw: RawData, n_outputs: int) -> tuple[np.ndarray, list | Non
             f"{raw.source or 'dataset'}: target '{raw.target_names[0]}' holds only one class '{classes[0]}'; "
             f"classification needs at least 2"
         )
-    codes = encode_labels(y, classes, raw.source or "dataset")
+    codes = encode_labels(y, classes, lambda i: data_row(raw, i))
     if n_outputs == len(classes):
         Y = np.zeros((len(codes), n_outputs))
         Y[np.arange(len(codes)), codes] = 1.0
@@ -256,9 +257,11 @@ def is_one_hot(Y: np.ndarray) -> bool:
 
 
 def data_row(raw: RawData, index: int) -> str:
-    """Row `index` (0-based) of the data for a message: `wine.csv: data row 5 (header not counted)`."""
-    header = " (header not counted)" if Path(raw.source or "").suffix.lower() == ".csv" else ""
-    return f"{raw.source or 'dataset'}: data row {index + 1}{header}"
+    """Row `index` (0-based) of the data for a message: `wine.csv: line 7` for a CSV (as its
+    loader's messages say), `half_adder: row 1` otherwise."""
+    if raw.lines is not None:
+        return f"{raw.source}: line {int(raw.lines[index])}"
+    return f"{raw.source or 'dataset'}: row {index + 1}"
 
 
 def _check_whole_labels(raw: RawData, values: np.ndarray, n_outputs: int) -> None:
@@ -274,8 +277,9 @@ def _check_whole_labels(raw: RawData, values: np.ndarray, n_outputs: int) -> Non
         )
 
 
-def encode_labels(y: np.ndarray, classes: list, source: str) -> np.ndarray:
-    """Class index (m,) of each label in `y`, by position in `classes`; unknown labels are a UserError."""
+def encode_labels(y: np.ndarray, classes: list, where: Callable[[int], str]) -> np.ndarray:
+    """Class index (m,) of each label in `y`, by position in `classes`; unknown labels are a
+    UserError naming the row by `where(index)` (see `data_row`)."""
     labels = np.asarray(classes)
     if labels.dtype.kind in "US" or y.dtype.kind in "US":
         labels, y = labels.astype(str), np.asarray(y).astype(str)
@@ -286,7 +290,7 @@ def encode_labels(y: np.ndarray, classes: list, source: str) -> np.ndarray:
     if np.any(unknown):
         row = int(np.flatnonzero(unknown)[0])
         raise UserError(
-            f"{source}: data row {row + 1} (header not counted): label '{y[row]}' is not one of the classes the network knows; "
+            f"{where(row)}: label '{y[row]}' is not one of the classes the network knows; "
             f"allowed: {', '.join(map(str, classes))}"
         )
     return codes.astype(np.intp)
@@ -453,7 +457,7 @@ def _check_fits(raw: RawData, cast: np.ndarray, values: np.ndarray, idx: np.ndar
     row, col = where
     dtype = cast.dtype
     raise UserError(
-        f"{raw.source or 'dataset'}: data row {int(idx[row]) + 1} (header not counted), {what} '{names[col]}': "
+        f"{data_row(raw, int(idx[row]))}, {what} '{names[col]}': "
         f"{values[row, col]:g} does not fit in {dtype.name} (largest magnitude {np.finfo(dtype).max:.3g}); "
         f"rescale the data (e.g. dataset.standardize: true, or divide the column by a power of 10), or set dtype: float64"
     )

@@ -89,7 +89,7 @@ def _targets(raw: RawData, pre: Preprocessing, n_outputs: int, path: Path) -> np
             raise UserError(f"{path}: its y has {y.shape[1]} columns but is not one-hot (one 1 per row); "
                             f"the network classifies, so y must be one-hot or a column of class labels")
         return y.astype(np.float64)
-    codes = encode_labels(raw.y, pre.classes, str(path))
+    codes = encode_labels(raw.y, pre.classes, lambda i: data_row(raw, i))
     if n_outputs == 1:
         return codes.astype(np.float64)[:, None]
     return np.eye(n_outputs)[codes]

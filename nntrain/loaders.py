@@ -193,7 +193,7 @@ def load_csv(path: Path, target: str | None = None, features: list[str] | None =
         y = y.astype(np.int64)
     elif y.dtype.kind == "U":
         classes = sorted(np.unique(y).tolist())
-    return RawData(X, y, features, [target], classes=classes, source=str(path))
+    return RawData(X, y, features, [target], classes=classes, source=str(path), lines=np.asarray(lines))
 
 
 # -- NumPy files -------------------------------------------------------------------

@@ -162,7 +162,7 @@ def test_cross_entropy_refuses_targets_without_a_lower_bound(tmp_path):
     """half_adder's (sum, carry) rows are not one class each: softmax + cross_entropy (the default
     output for several units) used to train on a cost that ran off to -231 and call it done."""
     proc = run_on(tmp_path, "dataset: half_adder\nlayers: [2, 3, 2]\ncost: cross_entropy\n")
-    assert_user_error(proc, "half_adder: data row 1", "(0, 0) sum to 0", "output_activation: sigmoid")
+    assert_user_error(proc, "half_adder: row 1", "(0, 0) sum to 0", "output_activation: sigmoid")
     assert not (tmp_path / "run").exists()
     (tmp_path / "ok").mkdir()
     proc = run_on(tmp_path / "ok", "dataset: half_adder\nlayers: [2, 3, 2]\ncost: cross_entropy\noutput_activation: sigmoid\n")
@@ -170,7 +170,7 @@ def test_cross_entropy_refuses_targets_without_a_lower_bound(tmp_path):
     proc = run_on(
         tmp_path, "dataset: r.csv\nlayers: [1, 1]\ncost: cross_entropy\n", {"r.csv": "x,y\n1,0.5\n2,3\n"}
     )
-    assert_user_error(proc, "r.csv: data row 2 (header not counted)", "(3)", "between 0 and 1", "cost: mse")
+    assert_user_error(proc, "r.csv: line 3", "(3)", "between 0 and 1", "cost: mse")
 
 
 def test_evaluate_refuses_targets_the_cost_cannot_take(tmp_path):
@@ -180,5 +180,5 @@ def test_evaluate_refuses_targets_the_cost_cannot_take(tmp_path):
     (tmp_path / "new.csv").write_text("x,y\n0,0.2\n1,-4\n")
     assert_user_error(
         run_cli("evaluate", tmp_path / "run" / "weights.npz", tmp_path / "new.csv"),
-        "new.csv: data row 2 (header not counted)", "(-4)", "between 0 and 1",
+        "new.csv: line 3", "(-4)", "between 0 and 1",
     )

@@ -129,9 +129,9 @@ def test_two_classes_on_one_output_unit():
 
 
 def test_unknown_label_is_a_user_error():
-    with pytest.raises(UserError, match="label 'fish'.*allowed: cat, dog"):
-        encode_labels(np.array(["cat", "fish"]), ["cat", "dog"], "pets.csv")
-    assert encode_labels(np.array([3, 1, 3]), [1, 3], "x").tolist() == [1, 0, 1]
+    with pytest.raises(UserError, match="pets.csv: line 3: label 'fish'.*allowed: cat, dog"):
+        encode_labels(np.array(["cat", "fish"]), ["cat", "dog"], lambda i: f"pets.csv: line {i + 2}")
+    assert encode_labels(np.array([3, 1, 3]), [1, 3], str).tolist() == [1, 0, 1]
 
 
 def test_integer_labels_on_one_unit_are_two_classes_but_real_numbers_regress():
