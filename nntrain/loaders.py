@@ -189,8 +189,8 @@ def load_csv(path: Path, target: str | None = None, features: list[str] | None =
     X = np.column_stack(feature_values)
     y = _column_values(path, target, columns[t], lines, numeric_only=False)
     classes = None
-    if y.dtype.kind == "f" and np.all(y == np.round(y)):
-        y = y.astype(np.int64)
+    if y.dtype.kind == "f":
+        y = _numeric_target(y)
     elif y.dtype.kind == "U":
         classes = sorted(np.unique(y).tolist())
     return RawData(X, y, features, [target], classes=classes, source=str(path), lines=np.asarray(lines))
@@ -211,8 +211,14 @@ def _check_numeric(path: Path, key: str, arr: np.ndarray, ndims: tuple[int, ...]
             raise UserError(f"{path}: array '{key}', row {bad[0]}: holds NaN or infinity; every value must be finite")
 
 
+#: Whole numbers up to this size are exact in float64 and fit in int64.
+LARGEST_WHOLE = 2.0**53
+
+
 def _numeric_target(y: np.ndarray) -> np.ndarray:
-    if y.dtype.kind == "f" and y.ndim == 1 and np.all(y == np.round(y)):
+    """A float target column of whole numbers becomes int64 (possible class labels); past
+    2**53 (1e300, say) a value is a magnitude, not a label, and the column stays float."""
+    if y.dtype.kind == "f" and y.ndim == 1 and np.all(y == np.round(y)) and np.all(np.abs(y) <= LARGEST_WHOLE):
         return y.astype(np.int64)
     return y
 

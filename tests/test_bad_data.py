@@ -182,3 +182,11 @@ def test_evaluate_refuses_targets_the_cost_cannot_take(tmp_path):
         run_cli("evaluate", tmp_path / "run" / "weights.npz", tmp_path / "new.csv"),
         "new.csv: line 3", "(-4)", "between 0 and 1",
     )
+
+
+def test_huge_whole_number_targets_are_not_class_labels(tmp_path):
+    """1e300 is whole, but not a label: it used to wrap to int64's minimum and make a
+    two-class problem of a regression column, with a numpy warning."""
+    proc = run_on(tmp_path, "dataset: big.csv\nlayers: [2, 1]\n", {"big.csv": "a,b,y\n1,2,0\n3,4,1e300\n"})
+    assert_user_error(proc, "big.csv: line 3, target 'y'", "does not fit in float32")
+    assert "Warning" not in proc.stderr
