@@ -168,7 +168,9 @@ def load_csv(path: Path, target: str | None = None, features: list[str] | None =
     if target not in header:
         raise UserError(f"{path}: dataset.target: no column '{target}'; columns: {', '.join(header)}")
     if width < 2:
-        raise UserError(f"{path}: has only the target column '{target}'; it needs at least one feature column")
+        other = next((name for sep, name in ((";", "semicolons"), ("\t", "tabs")) if sep in header[0]), None)
+        hint = f"; its values seem separated by {other}: nntrain reads comma-separated files" if other else ""
+        raise UserError(f"{path}: has only the target column '{target}'; it needs at least one feature column{hint}")
     t = header.index(target)
     columns = list(zip(*rows))
     if features is not None and target not in features and set(features) <= set(header):

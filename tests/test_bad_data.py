@@ -190,3 +190,8 @@ def test_huge_whole_number_targets_are_not_class_labels(tmp_path):
     proc = run_on(tmp_path, "dataset: big.csv\nlayers: [2, 1]\n", {"big.csv": "a,b,y\n1,2,0\n3,4,1e300\n"})
     assert_user_error(proc, "big.csv: line 3, target 'y'", "does not fit in float32")
     assert "Warning" not in proc.stderr
+
+
+def test_a_semicolon_separated_file_gets_a_hint(tmp_path):
+    proc = run_on(tmp_path, "dataset: semi.csv\nlayers: [2, 1]\n", {"semi.csv": "a;b;y\n1;2;0\n3;4;1\n"})
+    assert_user_error(proc, "semi.csv", "only the target column", "separated by semicolons", "comma-separated")
