@@ -79,7 +79,12 @@ def _short(text: str) -> str:
 
 
 class RunConfig(Strict):
-    name: str | None = Field(None, description="run name; defaults to the config file's stem")
+    name: str | None = Field(
+        None,
+        description="run name; defaults to the config file's stem",
+        # for editors: the validator below is the rule (printable, at most 200 bytes, no / or \, not . or ..)
+        json_schema_extra={"pattern": r"^(?!\.{1,2}$)[^/\\\x00-\x1f\x7f]+$", "maxLength": MAX_NAME_BYTES},
+    )
     seed: int = Field(0, ge=0, description="fixes initialisation, splits and batch order")
     dataset: DatasetConfig
     layers: list[Annotated[int, Field(gt=0)]] = Field(min_length=2, description="input, hidden..., output sizes")

@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from nntrain.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS
-from nntrain.config import RunConfig, load_config, parse_config
+from nntrain.config import RunConfig, json_schema, load_config, parse_config
 from nntrain.costs import COSTS
 from nntrain.errors import UserError
 from nntrain.optimizers import OPTIMIZERS
@@ -154,3 +154,18 @@ def test_exponents_without_a_dot_are_numbers_in_files_and_overrides(tmp_path):
     cfg.write_text("dataset: xor\nlayers: [2, 3, 1]\nlearning_rate: 1e-3\nl2: 5E-4\n")
     config = load_config(cfg, overrides=["tolerance=1e-6"])
     assert (config.learning_rate, config.l2, config.tolerance) == (0.001, 0.0005, 1e-6)
+
+
+@pytest.mark.parametrize("name", ["xor", "my run.v2", "a/b", "..", ".", "a\\b", "tab\there", "x" * 201])
+def test_schema_name_pattern_agrees_with_the_validator(name):
+    """Editors check `name` with the schema's pattern and maxLength; nntrain with its validator."""
+    import re
+
+    spec = json_schema()["properties"]["name"]
+    by_schema = bool(re.search(spec["pattern"], name)) and len(name) <= spec["maxLength"]
+    try:
+        parse_config({"name": name, "dataset": "xor", "layers": [2, 1]}, "t")
+        by_validator = True
+    except UserError:
+        by_validator = False
+    assert by_schema == by_validator
