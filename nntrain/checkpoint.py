@@ -3,6 +3,8 @@
 Layout (all plain arrays, loadable with allow_pickle=False):
     W0, b0, W1, b1, ...   layer arrays, W (n_in, n_out), b (n_out,)
     opt.<state>.<i>, opt.t  optimizer state, for --resume (optional)
+    resume.parameters     the last epoch's parameters as one vector (Network.parameters
+                          layout), when early stopping saved its best ones as W, b (optional)
     meta                  JSON text: format, format_version, config (resolved),
                           preprocessing, epochs_run, train_state (plateau schedule
                           and tolerance state, for --resume), nntrain version
@@ -38,6 +40,7 @@ class Checkpoint:
     epochs_run: int = 0
     optimizer_state: dict[str, np.ndarray] = field(default_factory=dict)
     train_state: dict = field(default_factory=dict)  # TrainResult.state, for --resume
+    resume_parameters: np.ndarray | None = None  # the last epoch's parameters, when W, b hold the best
 
 
 def save(path: str | Path, ckpt: Checkpoint) -> None:
@@ -60,6 +63,8 @@ def save(path: str | Path, ckpt: Checkpoint) -> None:
         arrays[f"b{i}"] = layer.b
     for key, value in ckpt.optimizer_state.items():
         arrays[f"opt.{key}"] = value
+    if ckpt.resume_parameters is not None:
+        arrays["resume.parameters"] = ckpt.resume_parameters
     with atomic_open(path, "wb") as f:
         np.savez(f, **arrays)
 
@@ -161,4 +166,7 @@ def load(path: str | Path) -> Checkpoint:
     _check_classes(path, preprocessing, sizes[-1])
     network = Network.from_arrays(weights, biases, activation, output_activation, cost, l2=l2)
     opt_state = {k[len("opt.") :]: v for k, v in files.items() if k.startswith("opt.")}
-    return Checkpoint(network, config, preprocessing, epochs_run, opt_state, train_state)
+    resume_parameters = files.get("resume.parameters")
+    if resume_parameters is not None and resume_parameters.shape != network.parameters.shape:
+        resume_parameters = None  # not this network's: resume from W, b
+    return Checkpoint(network, config, preprocessing, epochs_run, opt_state, train_state, resume_parameters)

@@ -191,7 +191,9 @@ def build_early_stopping(config: RunConfig, dataset: data_mod.Dataset) -> EarlyS
 def resume_from(path: Path, config: RunConfig, network: Network, optimizer) -> tuple[int, dict]:
     """Copy the weights and optimizer state saved at `path` into `network` and
     `optimizer`; the number of epochs already run, and the trainer's carried state
-    (plateau schedule, tolerance), which applies only to the same schedule."""
+    (plateau schedule, tolerance, early stopping; each only if configured the same).
+    When early stopping saved its best weights, the network gets the last epoch's
+    (the optimizer state is theirs) and the best ones go into the state."""
     ckpt = checkpoint.load(path)
     saved = ckpt.network
     if saved.sizes != network.sizes:
@@ -207,12 +209,18 @@ def resume_from(path: Path, config: RunConfig, network: Network, optimizer) -> t
             raise UserError(f"--resume {path}: it was trained with {what} {theirs}, the config says {mine}")
     for p, q in zip(network.params(), saved.params()):
         np.copyto(p, q, casting="unsafe")
+    state = dict(ckpt.train_state)
+    if ckpt.resume_parameters is not None:  # W, b are early stopping's best: go on from the last epoch's
+        state["early_stopping_best"] = [network.parameters.copy()]
+        np.copyto(network.parameters, ckpt.resume_parameters, casting="unsafe")
     saved_optimizer = (ckpt.config.get("optimizer") or {}).get("name")
     if saved_optimizer == config.optimizer.name:
         optimizer.load_state_dict(ckpt.optimizer_state, network.optimizer_groups()[0])
-    state = dict(ckpt.train_state)
     if (ckpt.config.get("lr_schedule") or {}) != config.lr_schedule.model_dump():
         state.pop("schedule", None)  # another schedule (or other options): it starts fresh
+    spec = config.early_stopping
+    if ckpt.config.get("early_stopping") != (spec.model_dump() if spec is not None else None):
+        state.pop("early_stopping", None)  # other early stopping: it starts fresh
     return ckpt.epochs_run, state
 
 
@@ -304,7 +312,8 @@ def run_training(
             metrics["test_accuracy"] = test["accuracy"]
     resolved = config.resolved()
     ckpt = checkpoint.Checkpoint(
-        network, resolved, dataset.preprocessing, result.last_epoch, optimizer.state_dict(), result.state
+        network, resolved, dataset.preprocessing, result.last_epoch, optimizer.state_dict(), result.state,
+        resume_parameters=result.last_params[0] if result.last_params else None,
     )
     with _writing(files[0]):
         checkpoint.save(files[0], ckpt)

@@ -88,6 +88,21 @@ class EarlyStopping:
         if self.best is not None:
             self.best.restore(params)
 
+    def state_dict(self) -> dict:
+        """The best figure, its epoch and the epochs waited since, for --resume (JSON-able)."""
+        finite = math.isfinite(self.best_value)
+        return {"best_value": self.best_value if finite else None, "best_epoch": self.best_epoch, "waited": self.waited}
+
+    def load_state_dict(self, state: dict, best_params: list[np.ndarray] | None) -> None:
+        """Take a `state_dict` of the run resumed, and the parameters of its best epoch (kept
+        when `restore_best`)."""
+        value = state.get("best_value")
+        self.best_value = math.nan if value is None else float(value)
+        self.best_epoch = int(state.get("best_epoch") or 0)
+        self.waited = int(state.get("waited") or 0)
+        if self.best is not None and best_params is not None and self.best_epoch:
+            self.best.take(best_params)
+
 
 class FiniteGuard:
     """Keeps the last parameters known to give a finite cost, to restore after a divergence.

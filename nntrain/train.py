@@ -107,19 +107,28 @@ class TrainResult:
     best_epoch: int | None = None  # early stopping: the epoch whose weights were kept
     best_value: float | None = None  # early stopping: the monitored figure at best_epoch
     partial_epoch: bool = False  # interrupted between two mini-batch steps: the last row covers part of an epoch
-    #: What the plateau schedule and the tolerance rule carry from epoch to epoch, for --resume (JSON-able).
+    #: What the plateau schedule, the tolerance rule and early stopping carry from epoch to epoch, for --resume (JSON-able).
     state: dict = field(default_factory=dict)
+    #: The parameters the last epoch left, when early stopping put its best ones back instead (for --resume).
+    last_params: list[np.ndarray] | None = None
 
 
-def _carried_state(schedule: Schedule, flat: ToleranceStop | None, history: History, partial_epoch: bool) -> dict:
-    """TrainResult.state: the plateau schedule's state and the last full epoch's cost (what
-    the tolerance rule compares the next epoch with); non-finite numbers as None (JSON)."""
+def _carried_state(
+    schedule: Schedule, flat: ToleranceStop | None, early_stopping: EarlyStopping | None, history: History,
+    partial_epoch: bool,
+) -> dict:
+    """TrainResult.state: the plateau schedule's state, the last full epoch's cost (what the
+    tolerance rule compares the next epoch with) and early stopping's counters; non-finite
+    numbers as None (JSON)."""
     if flat is not None:
         previous = flat.previous
     else:
         previous = history.last().get("cost", math.nan) if history.rows and not partial_epoch else math.nan
     finite = lambda v: v if isinstance(v, (int, float)) and math.isfinite(v) else None
-    return {"schedule": {k: finite(v) for k, v in schedule.state_dict().items()}, "previous_cost": finite(previous)}
+    state = {"schedule": {k: finite(v) for k, v in schedule.state_dict().items()}, "previous_cost": finite(previous)}
+    if early_stopping is not None:
+        state["early_stopping"] = early_stopping.state_dict()
+    return state
 
 
 def accuracy(h: np.ndarray, Y: np.ndarray, codes: np.ndarray | None = None) -> float:
@@ -187,7 +196,8 @@ def train(
     non-finite cost stops with "diverged" and restores the last finite
     parameters; then `tolerance`, `early_stopping` and `should_stop` are asked.
     With `early_stopping`, its best parameters are restored at the end.
-    `resume_state` is the `TrainResult.state` of the run this one continues.
+    `resume_state` is the `TrainResult.state` of the run this one continues, plus, under
+    "early_stopping_best", the parameters of its best epoch.
     """
     X, Y = data.train.X, data.train.Y
     m = X.shape[0]
@@ -209,6 +219,8 @@ def train(
     flat = ToleranceStop(tolerance) if tolerance is not None else None
     if flat is not None and resume_state.get("previous_cost") is not None:
         flat.previous = float(resume_state["previous_cost"])
+    if early_stopping is not None and "early_stopping" in resume_state:
+        early_stopping.load_state_dict(resume_state["early_stopping"], resume_state.get("early_stopping_best"))
     guard = FiniteGuard(params)
     early_stopping_on_val = early_stopping is not None and early_stopping.monitor.startswith("val_")
     stop_reason = "completed"
@@ -277,9 +289,11 @@ def train(
     result = TrainResult(
         history, history.rows, stop_reason, time.perf_counter() - started, start_epoch + history.rows,
         partial_epoch=partial_epoch,
-        state=_carried_state(schedule, flat, history, partial_epoch),
+        state=_carried_state(schedule, flat, early_stopping, history, partial_epoch),
     )
     if early_stopping is not None and early_stopping.best_epoch:
+        if early_stopping.best is not None:  # the best weights replace the last: keep these for --resume
+            result.last_params = [p.copy() for p in params]
         early_stopping.restore(params)
         result.best_epoch, result.best_value = early_stopping.best_epoch, early_stopping.best_value
     return result

@@ -172,6 +172,20 @@ def test_resume_carries_the_tolerance_rules_last_cost(tmp_path):
     assert_same_arrays(arrays(tmp_path / "split/weights.npz"), arrays(tmp_path / "straight/weights.npz"))
 
 
+def test_resume_with_early_stopping_goes_on_from_the_last_epoch_and_keeps_its_best(tmp_path):
+    """weights.npz holds the best epoch's weights (for predict) and the last epoch's (for --resume),
+    and the counters: 25 + 15 epochs give the file and best epoch of 40 straight."""
+    config = {**MINI_BATCH, "learning_rate": 0.3, "early_stopping": {"monitor": "cost", "patience": 100}}
+    first = run_training(parse_config({**config, "epochs": 25}, "t"), tmp_path / "a")
+    assert first.metrics["best_epoch"] < 25  # the best weights are not the last: both are kept
+    assert "resume.parameters" in arrays(tmp_path / "a/weights.npz")
+    resumed = run_training(parse_config({**config, "epochs": 15}, "t"), tmp_path / "b", resume=tmp_path / "a/weights.npz")
+    straight = run_training(parse_config({**config, "epochs": 40}, "t"), tmp_path / "c")
+    assert_same_arrays(arrays(tmp_path / "b/weights.npz"), arrays(tmp_path / "c/weights.npz"))
+    assert resumed.metrics["best_epoch"] == straight.metrics["best_epoch"]
+    assert resumed.metrics["best_cost"] == straight.metrics["best_cost"]
+
+
 def test_resume_errors(tmp_path):
     assert run_cli("run", CONFIGS / "xor.yaml", "-q", "--out", tmp_path / "x", "--set", "epochs=2").returncode == 0
     assert_user_error(
