@@ -26,6 +26,7 @@ from nntrain.atomic import atomic_open
 from nntrain.costs import COSTS
 from nntrain.data import Preprocessing
 from nntrain.errors import UserError
+from nntrain.jsontext import json_text
 from nntrain.network import Network
 
 FORMAT = "nntrain-weights"
@@ -57,7 +58,7 @@ def save(path: str | Path, ckpt: Checkpoint) -> None:
         "output_activation": ckpt.network.output_activation,
         "cost": ckpt.network.cost_name,
     }
-    arrays: dict[str, np.ndarray] = {"meta": np.array(json.dumps(meta))}
+    arrays: dict[str, np.ndarray] = {"meta": np.array(json_text(meta))}
     for i, layer in enumerate(ckpt.network.layers):
         arrays[f"W{i}"] = layer.W
         arrays[f"b{i}"] = layer.b

@@ -470,9 +470,8 @@ def evaluate(
     output_format: str = typer.Option("table", "--format", "-f", help="table (rich) or json."),
 ) -> None:
     """Report cost, accuracy, per-class precision/recall and the confusion matrix on labelled data."""
-    import json
-
     from nntrain.evaluation import evaluate_file
+    from nntrain.jsontext import json_text
     from nntrain.report import render_report
 
     with user_errors():
@@ -480,7 +479,7 @@ def evaluate(
             raise UserError(f"--format: '{output_format}' is not allowed; allowed: table, json")
         result = evaluate_file(weights, data)
         if output_format == "json":
-            stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
+            stdout.write(json_text(result.to_json(), indent=2) + "\n")
         elif result.report is not None:
             render_report(result.report, console, str(data))
         else:

@@ -8,7 +8,6 @@ The cost is `train.evaluate`'s, L2 penalty included, as run's test_cost.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -30,8 +29,7 @@ class Evaluation:
     def to_json(self) -> dict:
         if self.report is not None:
             return self.report.to_json()
-        figures = {"cost": self.cost, **(self.errors or {})}
-        return {"rows": self.rows, **{k: v if math.isfinite(v) else None for k, v in figures.items()}}  # JSON has no NaN
+        return {"rows": self.rows, "cost": self.cost, **(self.errors or {})}
 
 
 def regression_errors(h: np.ndarray, Y: np.ndarray) -> dict[str, float]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from pathlib import Path
@@ -12,6 +11,7 @@ import yaml
 
 from nntrain.atomic import atomic_open, write_text
 from nntrain.errors import UserError
+from nntrain.jsontext import json_text
 from nntrain.train import HISTORY_COLUMNS, EpochReport, History
 
 RUN_FILES = ("weights.npz", "history.csv", "config.yaml", "metrics.json")
@@ -146,9 +146,8 @@ def read_history(path: Path) -> list[dict[str, float]]:
 
 
 def write_metrics(path: Path, metrics: dict) -> None:
-    """metrics.json; a non-finite figure (a diverged cost) is written as null, since JSON has no NaN or Infinity."""
-    safe = {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in metrics.items()}
-    write_text(path, json.dumps(safe, indent=2, allow_nan=False) + "\n")
+    """metrics.json; a non-finite figure (a diverged cost) is written as null (see jsontext)."""
+    write_text(path, json_text(metrics, indent=2) + "\n")
 
 
 def write_config(path: Path, resolved: dict) -> None:

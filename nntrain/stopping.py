@@ -89,9 +89,8 @@ class EarlyStopping:
             self.best.restore(params)
 
     def state_dict(self) -> dict:
-        """The best figure, its epoch and the epochs waited since, for --resume (JSON-able)."""
-        finite = math.isfinite(self.best_value)
-        return {"best_value": self.best_value if finite else None, "best_epoch": self.best_epoch, "waited": self.waited}
+        """The best figure, its epoch and the epochs waited since, for --resume."""
+        return {"best_value": self.best_value, "best_epoch": self.best_epoch, "waited": self.waited}
 
     def load_state_dict(self, state: dict, best_params: list[np.ndarray] | None) -> None:
         """Take a `state_dict` of the run resumed, and the parameters of its best epoch (kept

@@ -118,14 +118,13 @@ def _carried_state(
     partial_epoch: bool,
 ) -> dict:
     """TrainResult.state: the plateau schedule's state, the last full epoch's cost (what the
-    tolerance rule compares the next epoch with) and early stopping's counters; non-finite
-    numbers as None (JSON)."""
+    tolerance rule compares the next epoch with) and early stopping's counters (saved as JSON,
+    where non-finite numbers become null)."""
     if flat is not None:
         previous = flat.previous
     else:
         previous = history.last().get("cost", math.nan) if history.rows and not partial_epoch else math.nan
-    finite = lambda v: v if isinstance(v, (int, float)) and math.isfinite(v) else None
-    state = {"schedule": {k: finite(v) for k, v in schedule.state_dict().items()}, "previous_cost": finite(previous)}
+    state = {"schedule": schedule.state_dict(), "previous_cost": previous}
     if early_stopping is not None:
         state["early_stopping"] = early_stopping.state_dict()
     return state

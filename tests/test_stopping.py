@@ -104,6 +104,7 @@ def test_divergence_keeps_finite_weights_and_exits_3(tmp_path, activation):
     assert "diverged" in out and "smaller learning rate" in out and "--set learning_rate=10" in out
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["stop_reason"] == "diverged"
+    assert metrics["final_cost"] is None  # the inf cost, as standard JSON has it
     cost = np.genfromtxt(tmp_path / "history.csv", delimiter=",", names=True)["cost"]
     assert not np.isfinite(cost[-1]) and np.all(np.isfinite(cost[:-1]))
     with np.load(tmp_path / "weights.npz", allow_pickle=False) as npz:
