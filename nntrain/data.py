@@ -264,6 +264,15 @@ def data_row(raw: RawData, index: int) -> str:
     return f"{raw.source or 'dataset'}: row {index + 1}"
 
 
+def check_targets(raw: RawData, Y: np.ndarray, target_check: Callable[[np.ndarray], tuple[int, str] | None]) -> None:
+    """UserError naming the first row of encoded targets Y (m, k) that `target_check`
+    (a cost's `target_problem`) finds the cost cannot learn."""
+    problem = target_check(Y)
+    if problem is not None:
+        row, why = problem
+        raise UserError(f"{data_row(raw, row)}: {why}")
+
+
 def _check_whole_labels(raw: RawData, values: np.ndarray, n_outputs: int) -> None:
     """Numbers read as class labels (several output units, one target column) must be whole."""
     if values.dtype.kind != "f":
@@ -332,10 +341,8 @@ def prepare(
     `target_check(Y)` (the cost's `target_problem`) sees the encoded targets (m, k)
     before the split and names the first row the cost cannot learn, if any."""
     Y, classes, target_names = encode_targets(raw, n_outputs)
-    problem = target_check(Y) if target_check is not None else None
-    if problem is not None:
-        row, why = problem
-        raise UserError(f"{data_row(raw, row)}: {why}")
+    if target_check is not None:
+        check_targets(raw, Y, target_check)
     X = raw.X  # may be a memory-mapped file: only the rows a split needs are read
     m = X.shape[0]
     strata = None

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from nntrain import checkpoint, loaders, train
-from nntrain.data import Preprocessing, RawData, Split, data_row, encode_labels, is_one_hot
+from nntrain.data import Preprocessing, RawData, Split, check_targets, data_row, encode_labels, is_one_hot
 from nntrain.errors import UserError
 from nntrain.report import ClassificationReport, classification_report
 
@@ -107,9 +107,7 @@ def evaluate_file(weights_path: Path, data_path: Path) -> Evaluation:
     if raw.input_scale is not None and pre.mean is None:  # weights saved before the scale was preprocessing
         X = X / raw.input_scale
     Y = _targets(raw, pre, network.sizes[-1], data_path)
-    problem = network.cost.target_problem(Y, network.output_activation)
-    if problem is not None:
-        raise UserError(f"{data_row(raw, problem[0])}: {problem[1]}")
+    check_targets(raw, Y, lambda Y: network.cost.target_problem(Y, network.output_activation))
     dtype = network.layers[0].W.dtype
     X = np.ascontiguousarray(pre.transform(X.astype(np.float64)), dtype=dtype)
     Y = Y.astype(dtype)
