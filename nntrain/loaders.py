@@ -229,7 +229,7 @@ NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first member, or an empty zip's end record
 
 
-def check_magic(path: Path, kind: str, magics: tuple[bytes, ...]) -> None:
+def _check_magic(path: Path, kind: str, magics: tuple[bytes, ...]) -> None:
     """Refuse a file that does not start like a `kind` (.npy or .npz) file, before numpy
     takes it for a pickle; a file that cannot be opened is a UserError too."""
     try:
@@ -237,18 +237,22 @@ def check_magic(path: Path, kind: str, magics: tuple[bytes, ...]) -> None:
             head = f.read(8)
     except OSError as err:
         raise _unreadable(path, err) from None
-    saver = "numpy.save" if kind == ".npy" else "numpy.savez"
     if not head:
-        raise UserError(f"{path}: the file is empty; a {kind} dataset is written by {saver}")
+        raise UserError(f"{path}: the file is empty; a {kind} dataset is written by {_saver(kind)}")
     if not head.startswith(magics):
-        raise UserError(f"{path}: not a {kind} file (it does not start with the {kind} signature); save the data with {saver}")
+        raise UserError(f"{path}: not a {kind} file (it does not start with the {kind} signature); save the data with {_saver(kind)}")
+
+
+def _saver(kind: str) -> str:
+    """The numpy function that writes a `kind` (.npy or .npz) file."""
+    return "numpy.save" if kind == ".npy" else "numpy.savez"
 
 
 def _unreadable(path: Path, err: OSError) -> UserError:
     return UserError(f"{path}: cannot be read ({err.strerror or err})")
 
 
-def numpy_load_error(path: Path, kind: str, err: Exception) -> UserError:
+def _numpy_load_error(path: Path, kind: str, err: Exception) -> UserError:
     """The UserError for an exception numpy raised while reading the `kind` file at `path`."""
     text = str(err)
     if isinstance(err, OSError) and err.errno is not None:
@@ -256,7 +260,7 @@ def numpy_load_error(path: Path, kind: str, err: Exception) -> UserError:
     if isinstance(err, ValueError) and "max_header_size" in text:
         return UserError(
             f"{path}: an array header is too large to load safely (numpy allows 10,000 bytes); "
-            f"save the data again with {'numpy.save' if kind == '.npy' else 'numpy.savez'}"
+            f"save the data again with {_saver(kind)}"
         )
     if isinstance(err, ValueError) and ("pickle" in text.lower() or "object" in text.lower()):
         return UserError(f"{path}: holds pickled Python objects, which nntrain never loads (unsafe); save plain numeric arrays")
@@ -276,7 +280,7 @@ def _check_not_empty(path: Path, X: np.ndarray) -> None:
 
 def load_npz(path: Path) -> RawData:
     """A .npz file with arrays X (m, n) and y (m,) of labels or (m, k) of targets."""
-    check_magic(path, ".npz", ZIP_MAGICS)
+    _check_magic(path, ".npz", ZIP_MAGICS)
     try:
         with np.load(path, allow_pickle=False) as npz:
             missing = [key for key in ("X", "y") if key not in npz.files]
@@ -287,7 +291,7 @@ def load_npz(path: Path) -> RawData:
                 )
             X, y = npz["X"], npz["y"]
     except (ValueError, zipfile.BadZipFile, zlib.error, EOFError, OSError) as err:
-        raise numpy_load_error(path, ".npz", err) from None
+        raise _numpy_load_error(path, ".npz", err) from None
     for key, arr in (("X", X), ("y", y)):
         if not isinstance(arr, np.ndarray):  # numpy gives a member without the .npy signature as raw bytes
             raise UserError(f"{path}: member '{key}' is not a .npy array; save the data with numpy.savez")
@@ -300,13 +304,19 @@ def load_npz(path: Path) -> RawData:
     return RawData(X, _numeric_target(y), [f"x{j}" for j in range(X.shape[1])], target_names, source=str(path))
 
 
+def open_npy(path: Path) -> np.ndarray:
+    """The array of the .npy file at `path`, memory-mapped (read as it is used); anything
+    that is not a readable, pickle-free .npy is a UserError naming the file."""
+    _check_magic(path, ".npy", (NPY_MAGIC,))
+    try:
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, EOFError, OSError) as err:
+        raise _numpy_load_error(path, ".npy", err) from None
+
+
 def load_npy(path: Path) -> RawData:
     """A .npy file with one 2-d numeric array; its last column is the target."""
-    check_magic(path, ".npy", (NPY_MAGIC,))
-    try:
-        table = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (ValueError, EOFError, OSError) as err:
-        raise numpy_load_error(path, ".npy", err) from None
+    table = open_npy(path)
     if table.ndim != 2 or table.shape[1] < 2:
         raise UserError(f"{path}: array has shape {table.shape}; a .npy dataset is 2-d with features then the target as the last column")
     _check_numeric(path, "array", table, (2,))

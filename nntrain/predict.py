@@ -25,7 +25,7 @@ import numpy as np
 from nntrain.checkpoint import Checkpoint
 from nntrain.data import first_non_finite
 from nntrain.errors import UserError
-from nntrain.loaders import NPY_MAGIC, check_header, check_magic, numpy_load_error
+from nntrain.loaders import check_header, open_npy
 
 CHUNK_ROWS = 65536
 #: A callback for one line of information for the user (the CLI prints it on stderr).
@@ -205,11 +205,7 @@ def read_npy(path: Path, feature_names: list[str]) -> np.ndarray:
     """The .npy array at `path`, memory-mapped, checked to be numeric (rows, n_features);
     its chunks are converted and checked for NaN as they are read."""
     n_features = len(feature_names)
-    check_magic(path, ".npy", (NPY_MAGIC,))
-    try:
-        X = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (ValueError, EOFError, OSError) as err:
-        raise numpy_load_error(path, ".npy", err) from None
+    X = open_npy(path)
     if X.ndim != 2 or X.shape[1] != n_features or X.dtype.kind not in "biuf":
         hint = "; leave out the target column" if X.ndim == 2 and X.shape[1] == n_features + 1 else ""
         raise UserError(
