@@ -74,10 +74,6 @@ class EarlyStoppingConfig(Strict):
 MAX_NAME_BYTES = 200  # a folder name; most file systems allow 255
 
 
-def _short(text: str) -> str:
-    return repr(text if len(text) <= 40 else text[:37] + "...")
-
-
 class RunConfig(Strict):
     name: str | None = Field(
         None,
@@ -118,7 +114,7 @@ class RunConfig(Strict):
         bad = not value.strip() or value in (".", "..") or any(c in value for c in "/\\") or not value.isprintable()
         if bad or len(value.encode()) > MAX_NAME_BYTES:
             raise ValueError(
-                f"{_short(value)} is not allowed; allowed: up to {MAX_NAME_BYTES} bytes of printable text "
+                f"{config_errors.show_value(value)} is not allowed; allowed: up to {MAX_NAME_BYTES} bytes of printable text "
                 f"without / or \\, not . or .. (it names the folder runs/<name>/)"
             )
         return value

@@ -252,7 +252,7 @@ def _short_repr() -> reprlib.Repr:
 _SHORT = _short_repr()
 
 
-def _show(value: Any) -> str:
+def show_value(value: Any) -> str:
     """A given value as the message shows it, cut short: a YAML alias can make a
     small file stand for a list of millions of items."""
     text = _SHORT.repr(value)
@@ -267,7 +267,7 @@ def _describe(e: dict, field: FieldInfo | None, holder: type[BaseModel] | None) 
         allowed = f"; allowed: {', '.join(fields)}" if fields else ""
         return f"unknown key '{e['loc'][-1]}'{_suggest(e['loc'][-1], fields)}{allowed}"
     if kind == "invalid_key":
-        return f"key {_show(given)} is not allowed; allowed: text keys such as {', '.join(list(holder.model_fields)[:3]) if holder else 'name'}"
+        return f"key {show_value(given)} is not allowed; allowed: text keys such as {', '.join(list(holder.model_fields)[:3]) if holder else 'name'}"
     if kind == "missing":
         hint = f" ({field.description})" if field is not None and field.description else ""
         return f"is required{hint}"
@@ -283,29 +283,29 @@ def _describe(e: dict, field: FieldInfo | None, holder: type[BaseModel] | None) 
     if kind in ("int_parsing", "int_type", "int_from_float"):
         bounds = _bounds(field, ctx)
         hint = f" (write {int(given)})" if isinstance(given, float) and given.is_integer() else ""
-        return f"{_show(given)} is not a whole number{hint}; allowed: a whole number{' ' + bounds if bounds else ''}"
+        return f"{show_value(given)} is not a whole number{hint}; allowed: a whole number{' ' + bounds if bounds else ''}"
     if kind in ("float_parsing", "float_type"):
         bounds = _bounds(field, ctx)
-        return f"{_show(given)} is not a number; allowed: a number{' ' + bounds if bounds else ''}"
+        return f"{show_value(given)} is not a number; allowed: a number{' ' + bounds if bounds else ''}"
     if kind == "finite_number":
-        return f"{_show(given)} is not allowed; allowed: a finite number"
+        return f"{show_value(given)} is not allowed; allowed: a finite number"
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-        return f"{_show(given)} is out of range; allowed: {_kind_word(field, 'a whole number')} {_bounds(field, ctx)}"
+        return f"{show_value(given)} is out of range; allowed: {_kind_word(field, 'a whole number')} {_bounds(field, ctx)}"
     if kind in ("bool_parsing", "bool_type"):
-        return f"{_show(given)} is not allowed; allowed: true or false"
+        return f"{show_value(given)} is not allowed; allowed: true or false"
     if kind == "string_type":
-        return f"{_show(given)} is not allowed; allowed: text"
+        return f"{show_value(given)} is not allowed; allowed: text"
     if kind == "list_type":
-        return f"{_show(given)} is not allowed; allowed: a list, e.g. [2, 3, 1]"
+        return f"{show_value(given)} is not allowed; allowed: a list, e.g. [2, 3, 1]"
     if kind == "too_short":
         return f"has {ctx.get('actual_length')} item(s); allowed: at least {ctx.get('min_length')}"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         named = field is not None and any("name" in m.model_fields for m in _models_in(field.annotation))
         what = "a name, or a mapping with a 'name' key" if named else "a mapping of keys"
-        return f"{_show(given)} is not allowed; allowed: {what}"
+        return f"{show_value(given)} is not allowed; allowed: {what}"
     msg = e["msg"].removeprefix("Value error, ")
     if kind != "value_error" and given is not None and not isinstance(given, (dict, list)):
-        msg += f" (got {_show(given)})"
+        msg += f" (got {show_value(given)})"
     return msg
 
 
