@@ -466,7 +466,7 @@ def _print_test_report(summary) -> None:
 @app.command()
 def evaluate(
     weights: Path = typer.Argument(..., metavar="WEIGHTS", help="A weights.npz written by nntrain run."),
-    data: Path = typer.Argument(..., metavar="DATA", help="A labelled .csv/.npz/.npy file or IDX folder."),
+    data: Path = typer.Argument(..., metavar="DATA", help="A labelled .csv/.npz/.npy file or IDX folder, or a built-in dataset name (xor, digits, ...)."),
     output_format: str = typer.Option("table", "--format", "-f", help="table (rich) or json."),
 ) -> None:
     """Report cost, accuracy, per-class precision/recall and the confusion matrix on labelled data."""

@@ -1,4 +1,5 @@
-"""`evaluate_file`: a saved network on a labelled data file, with its saved preprocessing.
+"""`evaluate_file`: a saved network on a labelled data file (or a built-in dataset), with its
+saved preprocessing.
 
 The file is read by the same loaders as training. CSV columns are matched to
 the saved feature names (any order, extra columns ignored); other formats must
@@ -14,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from nntrain import checkpoint, loaders, train
-from nntrain.data import Preprocessing, RawData, Split, check_targets, data_row, encode_labels, is_one_hot
+from nntrain.data import BUILTIN_DATASETS, Preprocessing, RawData, Split, check_targets, data_row, encode_labels, is_one_hot
 from nntrain.errors import UserError
 from nntrain.report import ClassificationReport, classification_report
 
@@ -96,11 +97,17 @@ def _targets(raw: RawData, pre: Preprocessing, n_outputs: int, path: Path) -> np
 def evaluate_file(weights_path: Path, data_path: Path) -> Evaluation:
     ckpt = checkpoint.load(weights_path)
     pre, network = ckpt.preprocessing, ckpt.network
-    if not data_path.exists():
-        raise UserError(f"{data_path}: no such data file or folder; allowed: {loaders.ALLOWED_FORMATS}")
     is_csv = data_path.is_file() and data_path.suffix.lower() == ".csv"
-    target = _csv_target(data_path, pre, ckpt.config) if is_csv else None
-    raw = loaders.load_file(data_path, target, features=pre.feature_names)
+    if data_path.exists():
+        target = _csv_target(data_path, pre, ckpt.config) if is_csv else None
+        raw = loaders.load_file(data_path, target, features=pre.feature_names)
+    elif str(data_path) in BUILTIN_DATASETS:  # no file of that name: the built-in dataset
+        raw = BUILTIN_DATASETS[str(data_path)]()
+    else:
+        raise UserError(
+            f"{data_path}: no such data file or folder, nor a built-in dataset ({', '.join(BUILTIN_DATASETS)}); "
+            f"allowed: a built-in name or {loaders.ALLOWED_FORMATS}"
+        )
     if raw.fixed_test is not None:  # an IDX folder with t10k files: evaluate on those
         raw = replace(raw, X=raw.X[raw.fixed_test], y=raw.y[raw.fixed_test], fixed_test=None)
     X = _aligned_features(raw, pre, data_path, by_name=is_csv)

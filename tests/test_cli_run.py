@@ -41,6 +41,23 @@ def test_xor_weights_map_inputs_to_xor(xor_run):
     assert np.round(ckpt.network.predict(X)[:, 0]).tolist() == [0, 1, 1, 0]
 
 
+def test_evaluate_takes_a_built_in_dataset_name_when_no_such_file_exists(xor_run, tmp_path):
+    _, out = xor_run
+    proc = run_cli("evaluate", out / "weights.npz", "xor", "--format", "json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["rows"] == 4 and report["accuracy"] == 1.0
+    assert report["confusion"] == [[2, 0], [0, 2]]
+    # the wrong built-in: named in the usual feature-count message
+    assert_user_error(run_cli("evaluate", out / "weights.npz", "digits", cwd=tmp_path),
+                      "digits: has 64 feature(s) but the network takes 2")
+    # a file of that name comes first: this one is read (and refused for its lack of a known suffix)
+    (tmp_path / "xor").write_text("a,b,y\n0,1,1\n")
+    assert_user_error(run_cli("evaluate", out / "weights.npz", "xor", cwd=tmp_path), "xor: unknown data file type")
+    assert_user_error(run_cli("evaluate", out / "weights.npz", "xr", cwd=tmp_path),
+                      "xr: no such data file or folder, nor a built-in dataset (xor, and, or, half_adder, digits)")
+
+
 def test_history_has_one_row_per_epoch_and_falls(xor_run):
     _, out = xor_run
     rows = _history(out / "history.csv")
