@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nntrain.kernels import constant, row_sums
+from nntrain.kernels import constant, row_max, row_sums
 
 
 class Activation:
@@ -117,7 +117,7 @@ class Softmax(Activation):
     name = "softmax"
 
     def forward(self, z, out=None):
-        out = np.subtract(z, z.max(axis=1, keepdims=True), out=out)
+        out = np.subtract(z, row_max(z), out=out)
         np.exp(out, out=out)
         out /= row_sums(out)
         return out

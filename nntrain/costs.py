@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nntrain.kernels import row_sums, sum_of_products
+from nntrain.kernels import row_max, row_sums, sum_of_products
 
 
 class Cost:
@@ -67,7 +67,7 @@ class CrossEntropy(Cost):
         m = z.shape[0]
         if output_activation == "softmax":
             # sum over rows of log sum_j e^z_j (shifted by the row max) - y.z (rows of y sum to 1)
-            zmax = z.max(axis=1, keepdims=True)
+            zmax = row_max(z)
             shifted = np.subtract(z, zmax)
             np.exp(shifted, out=shifted)
             log_norm = np.log(row_sums(shifted)).sum() + zmax.sum()

@@ -15,7 +15,7 @@ from conftest import REPO
 from nntrain.activations import ACTIVATIONS
 from nntrain.data import RawData, prepare
 from nntrain.initializers import Xavier
-from nntrain.kernels import column_sums, row_sums, sum_of_products
+from nntrain.kernels import column_sums, row_max, row_sums, sum_of_products
 from nntrain.network import Network
 from nntrain.optimizers import OPTIMIZERS, Adam
 from nntrain.train import train
@@ -47,6 +47,20 @@ def test_reduction_kernels_match_numpy_sums(dtype, shape):
     out = np.full(shape[1], np.nan, dtype)
     assert column_sums(a, out=out) is out
     np.testing.assert_allclose(out, a.astype(np.float64).sum(axis=0), rtol=rtol, atol=rtol * shape[0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_row_max_is_numpys_row_max_including_nan_inf_and_no_rows(dtype):
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((300, 10)).astype(dtype)
+    a[5, 2], a[6, 9], a[7, [1, 4]], a[8, 3] = np.nan, np.inf, -np.inf, -np.inf
+    a[9] = -np.inf
+    a[10, [0, 7]] = [np.inf, np.nan]
+    got = row_max(a)
+    assert got.shape == (300, 1) and got.dtype == dtype
+    np.testing.assert_array_equal(got, a.max(axis=1, keepdims=True))  # NaNs in the same rows
+    for m in (0, 1, 300, 7):  # cached row numbers per size, also for a size seen before
+        np.testing.assert_array_equal(row_max(a[:m]), a[:m].max(axis=1, keepdims=True) if m else np.empty((0, 1)))
 
 
 def test_adam_matches_the_textbook_update():
