@@ -97,6 +97,8 @@ def _column_values(path: Path, name: str, values: tuple[str, ...], lines: list[i
         numbers = np.array(values, dtype=np.float64)  # the fast path: every cell parses as a number
     except ValueError:
         return _text_column(path, name, values, lines, numeric_only)
+    if not _plain_text("".join(values)):  # float() took a cell that parse_number refuses
+        return _text_column(path, name, values, lines, numeric_only)
     missing = np.isnan(numbers)
     if missing.any():
         row = int(np.flatnonzero(missing)[0])
@@ -131,9 +133,26 @@ def _text_column(path: Path, name: str, values: tuple[str, ...], lines: list[int
     )
 
 
+def parse_number(text: str) -> float:
+    """A CSV cell or command-line value as a float; ValueError when it is not a number.
+
+    Python's float() also reads '1_000' (as 1000) and digits of other scripts ('١', '１');
+    numpy.loadtxt, which reads predict's CSV files, refuses both, and a cell like '1_0' is
+    more likely a typo than ten. So run, evaluate and predict all refuse them.
+    """
+    if not _plain_text(text):
+        raise ValueError(f"not a number: {text!r}")
+    return float(text)
+
+
+def _plain_text(text: str) -> bool:
+    """ASCII without '_': the characters numbers in data files are written with."""
+    return text.isascii() and "_" not in text
+
+
 def _is_number(text: str) -> bool:
     try:
-        float(text)
+        parse_number(text)
     except ValueError:
         return False
     return True

@@ -25,7 +25,7 @@ import numpy as np
 from nntrain.checkpoint import Checkpoint
 from nntrain.data import first_non_finite
 from nntrain.errors import UserError
-from nntrain.loaders import check_header, open_npy
+from nntrain.loaders import check_header, open_npy, parse_number
 
 CHUNK_ROWS = 65536
 #: A callback for one line of information for the user (the CLI prints it on stderr).
@@ -55,7 +55,7 @@ def parse_rows(rows: list[str], feature_names: list[str]) -> np.ndarray:
             )
         for j, value in enumerate(values):
             try:
-                X[i, j] = float(value)
+                X[i, j] = parse_number(value)
             except ValueError:
                 raise _bad_value(f"row {i + 1}", f"{j + 1} ({feature_names[j]})", value.strip()) from None
     _check_finite(X, lambda i: f"row {i + 1}", feature_names)
@@ -125,7 +125,7 @@ def _parse_csv_chunk(lines: list[str], first_line: int, usecols: list[int], n_co
             raise UserError(f"{where}: has {len(cells)} value(s); the header has {n_columns} ({', '.join(header)})")
         for j in usecols:
             try:
-                float(cells[j])
+                parse_number(cells[j])
             except ValueError:
                 raise _bad_value(where, header[j], cells[j]) from None
     if X is not None and X.shape[0] == len(lines):  # only quoted commas made the counts differ

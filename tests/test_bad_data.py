@@ -195,3 +195,25 @@ def test_huge_whole_number_targets_are_not_class_labels(tmp_path):
 def test_a_semicolon_separated_file_gets_a_hint(tmp_path):
     proc = run_on(tmp_path, "dataset: semi.csv\nlayers: [2, 1]\n", {"semi.csv": "a;b;y\n1;2;0\n3;4;1\n"})
     assert_user_error(proc, "semi.csv", "only the target column", "separated by semicolons", "comma-separated")
+
+
+@pytest.mark.parametrize("cell", ["1_0", "\u0661", "\uff11"])  # a digit separator, Arabic-Indic one, fullwidth one
+def test_numbers_python_reads_but_loadtxt_does_not_are_refused_by_run_evaluate_and_predict(tmp_path, cell):
+    """float() reads all three (10, 1, 1); predict's np.loadtxt refuses them: every command must agree."""
+    bad = f"a,b,y\n0,0,0\n0,{cell},1\n1,0,1\n1,1,0\n"
+    assert_user_error(run_on(tmp_path, "dataset: bad.csv\nlayers: [2, 3, 1]\nepochs: 2\n", {"bad.csv": bad}),
+                      f"bad.csv: line 3, column 'b': '{cell}' is not a number")
+    good = bad.replace(cell, "1")
+    assert run_on(tmp_path, "dataset: good.csv\nlayers: [2, 3, 1]\nepochs: 2\n", {"good.csv": good}).returncode == 0
+    weights = tmp_path / "run" / "weights.npz"
+    assert_user_error(run_cli("evaluate", weights, tmp_path / "bad.csv"), f"line 3, column 'b': '{cell}' is not a number")
+    (tmp_path / "new.csv").write_text(f"a,b\n1,1\n0,{cell}\n", encoding="utf-8")
+    assert_user_error(run_cli("predict", weights, "--input", tmp_path / "new.csv"), f"new.csv: line 3, column b: '{cell}' is not a number")
+    assert_user_error(run_cli("predict", weights, f"0,{cell}"), f"row 1, column 2 (b): '{cell}' is not a number")
+
+
+def test_a_target_column_with_a_digit_separator_holds_text_labels(tmp_path):
+    proc = run_on(tmp_path, "dataset: t.csv\nlayers: [2, 3, 2]\nepochs: 2\noutput_activation: softmax\ncost: cross_entropy\n",
+                  {"t.csv": "a,b,y\n0,0,1_0\n0,1,20\n1,0,1_0\n1,1,20\n"})
+    assert proc.returncode == 0, proc.stderr
+    assert checkpoint.load(tmp_path / "run" / "weights.npz").preprocessing.classes == ["1_0", "20"]
