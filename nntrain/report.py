@@ -86,7 +86,8 @@ def render_report(report: ClassificationReport, console: Console, title: str) ->
     for name, p, r, n in zip(names, report.precision, report.recall, support):
         per_class.add_row(name, _pct(p), _pct(r), str(int(n)))
     console.print(per_class)
-    matrix = Table(title="confusion matrix (rows: true class, columns: predicted)")
+    title = "confusion matrix (rows: true class, columns: predicted)"
+    matrix = Table(title=title, min_width=len(title))  # never narrower than its title: rich would wrap it
     matrix.add_column("true \\ pred", justify="left")
     for name in names:
         matrix.add_column(name, justify="right")

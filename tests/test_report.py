@@ -54,3 +54,10 @@ def test_render_shows_accuracy_classes_and_counts():
     assert "accuracy 0.5000" in text
     for fragment in ("ant", "bee", "cat", "precision", "recall", "confusion matrix"):
         assert fragment in text
+
+
+def test_the_confusion_matrix_title_stays_on_one_line_over_two_classes():
+    Y = one_hot([0, 1, 1, 0], 2)
+    console = Console(record=True, width=160)
+    render_report(classification_report(Y, Y, [0, 1]), console, "xor")
+    assert "confusion matrix (rows: true class, columns: predicted)\n" in console.export_text()
