@@ -397,12 +397,15 @@ def predict(
         ckpt = checkpoint.load(weights)
         if rows:
             chunks = iter([pr.parse_rows(rows, pr._feature_names(ckpt))])
+            where = lambda i: f"row {i + 1}"  # noqa: E731  (as parse_rows names them)
         else:
             chunks = pr.input_chunks(
                 input_file, ckpt, note=lambda text: err_console.print(f"note: {escape(text)}", soft_wrap=True)
             )
+            source = "standard input" if input_file == "-" else input_file
+            where = lambda i: f"{source}: input row {i + 1}"  # noqa: E731
         cols = pr.OutputColumns.for_checkpoint(ckpt)
-        outputs = pr.predict_chunks(ckpt, chunks)
+        outputs = pr.predict_chunks(ckpt, chunks, where)
         number_fmt = pr.number_format(ckpt)
 
         def write(out) -> None:

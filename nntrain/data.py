@@ -392,8 +392,9 @@ def prepare(
         X_part = np.asarray(X[idx] if rows is None else rows, dtype=np.float64)
         with np.errstate(over="ignore", invalid="ignore"):  # values that do not fit are reported below
             split = Split(np.ascontiguousarray(pre.transform(X_part), dtype=dtype), np.ascontiguousarray(Y[idx], dtype=dtype))
-        _check_fits(raw, split.X, X_part, idx, raw.feature_names, "feature")
-        _check_fits(raw, split.Y, Y[idx], idx, target_names, "target")
+        row = lambda r: data_row(raw, int(idx[r]))  # noqa: E731
+        check_fits(split.X, X_part, row, raw.feature_names, "feature", _RESCALE_HINT)
+        check_fits(split.Y, Y[idx], row, target_names, "target", _RESCALE_HINT)
         return split
 
     return Dataset(part(train_idx, X_train), part(val_idx), part(test_idx), pre, source=raw.source)
@@ -456,18 +457,32 @@ def _check_stats(raw: RawData, mean: np.ndarray, std: np.ndarray) -> None:
         )
 
 
-def _check_fits(raw: RawData, cast: np.ndarray, values: np.ndarray, idx: np.ndarray, names: list[str], what: str) -> None:
-    """Values that became infinite in the cast to the run's dtype (1e300 in float32) are a UserError."""
-    where = first_non_finite(cast)
-    if where is None:
+_RESCALE_HINT = "rescale the data (e.g. dataset.standardize: true, or divide the column by a power of 10), or set dtype: float64"
+
+
+def check_fits(cast: np.ndarray, values: np.ndarray, where: Callable[[int], str], names: list[str], what: str, hint: str) -> None:
+    """Values (rows, columns) that became infinite in `cast`, their cast to a network's dtype
+    (1e300 in float32), are a UserError naming the row (`where(row)`) and column."""
+    bad = first_non_finite(cast)
+    if bad is None:
         return
-    row, col = where
+    row, col = bad
     dtype = cast.dtype
     raise UserError(
-        f"{data_row(raw, int(idx[row]))}, {what} '{names[col]}': "
-        f"{values[row, col]:g} does not fit in {dtype.name} (largest magnitude {np.finfo(dtype).max:.3g}); "
-        f"rescale the data (e.g. dataset.standardize: true, or divide the column by a power of 10), or set dtype: float64"
+        f"{where(row)}, {what} '{names[col]}': {values[row, col]:g} does not fit in {dtype.name} "
+        f"(largest magnitude {np.finfo(dtype).max:.3g}); {hint}"
     )
+
+
+def check_outputs(h: np.ndarray, where: Callable[[int], str]) -> None:
+    """Outputs h (m, k) of a trained network that are not finite (inputs so large that the
+    layers overflow) are a UserError naming the first such row, rather than NaN predictions."""
+    bad = first_non_finite(h)
+    if bad is not None:
+        raise UserError(
+            f"{where(bad[0])}: the network's output for this row is {h[bad]:g}, not a number it can "
+            f"predict with: its inputs lie far outside anything it was trained on"
+        )
 
 
 def first_non_finite(values: np.ndarray, chunk_rows: int = 65536) -> tuple[int, int] | None:

@@ -15,7 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from nntrain import checkpoint, loaders, train
-from nntrain.data import BUILTIN_DATASETS, Preprocessing, RawData, Split, check_targets, data_row, encode_labels, is_one_hot
+from nntrain.data import (
+    BUILTIN_DATASETS, Preprocessing, RawData, Split, check_fits, check_outputs, check_targets, data_row, encode_labels,
+    is_one_hot,
+)
 from nntrain.errors import UserError
 from nntrain.report import ClassificationReport, classification_report
 
@@ -116,11 +119,15 @@ def evaluate_file(weights_path: Path, data_path: Path) -> Evaluation:
     Y = _targets(raw, pre, network.sizes[-1], data_path)
     check_targets(raw, Y, lambda Y: network.cost.target_problem(Y, network.output_activation))
     dtype = network.layers[0].W.dtype
-    X = np.ascontiguousarray(pre.transform(X.astype(np.float64)), dtype=dtype)
+    with np.errstate(over="ignore", invalid="ignore"):  # values that do not fit are reported next
+        X_cast = np.ascontiguousarray(pre.transform(X.astype(np.float64)), dtype=dtype)
+    row = lambda i: data_row(raw, i)  # noqa: E731
+    check_fits(X_cast, X, row, pre.feature_names, "feature", "far outside anything the network was trained on")
     Y = Y.astype(dtype)
     classification = pre.classes is not None
     # the cost exactly as `nntrain run` reports test_cost (including the L2 penalty)
-    result = train.evaluate(network, Split(X, Y), classification, outputs=True)
+    result = train.evaluate(network, Split(X_cast, Y), classification, outputs=True)
+    check_outputs(result["outputs"], row)
     cost = float(result["cost"])
     if classification:
         return Evaluation(len(X), cost, classification_report(result["outputs"], Y, pre.classes, cost))

@@ -229,7 +229,7 @@ def _check_numeric(path: Path, key: str, arr: np.ndarray, ndims: tuple[int, ...]
     if arr.dtype.kind == "f":
         bad = first_non_finite(arr)
         if bad is not None:
-            raise UserError(f"{path}: array '{key}', row {bad[0]}: holds NaN or infinity; every value must be finite")
+            raise UserError(f"{path}: array '{key}', row {bad[0] + 1}: holds NaN or infinity; every value must be finite")
 
 
 #: Whole numbers up to this size are exact in float64 and fit in int64.

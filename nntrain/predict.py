@@ -16,14 +16,14 @@ import json
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 from typing import IO, Callable, Iterator
 
 import numpy as np
 
 from nntrain.checkpoint import Checkpoint
-from nntrain.data import first_non_finite
+from nntrain.data import check_fits, check_outputs, first_non_finite
 from nntrain.errors import UserError
 from nntrain.loaders import check_header, open_npy, parse_number
 
@@ -197,7 +197,7 @@ def read_npz(path: Path, feature_names: list[str]) -> np.ndarray:
     if X.ndim != 2 or X.shape[1] != n_features or X.dtype.kind not in "biuf":
         raise UserError(f"{path}: X must be a numeric array of shape (rows, {n_features}); it is {X.dtype} {X.shape}")
     X = X.astype(np.float64, copy=False)
-    _check_finite(X, lambda i: f"{path}: array 'X', row {i}", feature_names)
+    _check_finite(X, lambda i: f"{path}: array 'X', row {i + 1}", feature_names)
     return X
 
 
@@ -217,7 +217,7 @@ def read_npy(path: Path, feature_names: list[str]) -> np.ndarray:
 def _npy_chunks(path: Path, X: np.ndarray, feature_names: list[str]) -> Iterator[np.ndarray]:
     for start in range(0, X.shape[0], CHUNK_ROWS):
         chunk = np.asarray(X[start : start + CHUNK_ROWS], dtype=np.float64)
-        _check_finite(chunk, lambda i: f"{path}: row {start + i}", feature_names)
+        _check_finite(chunk, lambda i: f"{path}: row {start + i + 1}", feature_names)
         yield chunk
 
 
@@ -337,13 +337,27 @@ def format_json_objects(cols: OutputColumns, h: np.ndarray, fmt: str) -> list[st
     return ["{" + row + "}" for row in joined.tolist()]
 
 
-def predict_chunks(ckpt: Checkpoint, chunks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
-    """Outputs h (rows, k) for each chunk of raw features, after the saved preprocessing."""
-    n = ckpt.network.sizes[0]
+def predict_chunks(
+    ckpt: Checkpoint, chunks: Iterator[np.ndarray], where: Callable[[int], str] = lambda i: f"input row {i + 1}"
+) -> Iterator[np.ndarray]:
+    """Outputs h (rows, k) for each chunk of raw features, after the saved preprocessing.
+    Inputs too large for the network's dtype, and outputs that overflow, are UserErrors
+    naming the input row (`where(i)`, i counted from 0 over every chunk) rather than NaN predictions."""
+    network = ckpt.network
+    n = network.sizes[0]
+    names = _feature_names(ckpt)
+    done = 0
     for X in chunks:
         if X.shape[1] != n:
             raise UserError(f"inputs have {X.shape[1]} feature(s); the network takes {n}")
-        yield ckpt.network.predict(ckpt.preprocessing.transform(X), chunk_rows=CHUNK_ROWS)
+        row = lambda i, first=done: where(first + i)  # noqa: E731
+        with np.errstate(over="ignore", invalid="ignore"):  # reported by check_fits
+            X_cast = np.asarray(ckpt.preprocessing.transform(X), dtype=network.dtype)
+        check_fits(X_cast, X, row, names, "column", "far outside anything the network was trained on")
+        h = network.predict(X_cast, chunk_rows=CHUNK_ROWS)
+        check_outputs(h, row)
+        done += X.shape[0]
+        yield h
 
 
 def number_format(ckpt: Checkpoint) -> str:
@@ -352,7 +366,9 @@ def number_format(ckpt: Checkpoint) -> str:
 
 
 def write_csv(out: IO[str], cols: OutputColumns, outputs: Iterator[np.ndarray], fmt: str) -> int:
-    """Header, then one line per input row; returns the number of rows."""
+    """Header, then one line per input row; returns the number of rows. Nothing is written
+    until the first outputs exist, so an input refused whole leaves no header behind."""
+    outputs = _first_ready(outputs)
     out.write(",".join(_csv_cell(name) for name in cols.names) + "\n")
     rows = 0
     for h in outputs:
@@ -362,7 +378,9 @@ def write_csv(out: IO[str], cols: OutputColumns, outputs: Iterator[np.ndarray], 
 
 
 def write_json(out: IO[str], cols: OutputColumns, outputs: Iterator[np.ndarray], fmt: str) -> int:
-    """A JSON array with one object per input row; returns the number of rows."""
+    """A JSON array with one object per input row; returns the number of rows (written
+    from the first outputs on, as write_csv)."""
+    outputs = _first_ready(outputs)
     out.write("[")
     rows = 0
     for h in outputs:
@@ -371,6 +389,12 @@ def write_json(out: IO[str], cols: OutputColumns, outputs: Iterator[np.ndarray],
         rows += h.shape[0]
     out.write("\n]\n")
     return rows
+
+
+def _first_ready(outputs: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+    """`outputs` with its first item already computed (its errors raised here, before any output)."""
+    first = next(outputs, None)
+    return chain([] if first is None else [first], outputs)
 
 
 def table_rows(cols: OutputColumns, h: np.ndarray) -> list[list[str]]:

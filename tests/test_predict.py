@@ -111,7 +111,7 @@ def test_npy_input_of_features_is_read_in_chunks(standardised_regression, tmp_pa
     ckpt = checkpoint.load(standardised_regression)
     chunks = predict.input_chunks(str(npy), ckpt)
     assert next(chunks).shape == (2, 2)
-    with pytest.raises(predict.UserError, match="in.npy: row 3, column x0: inf is not a finite number"):
+    with pytest.raises(predict.UserError, match="in.npy: row 4, column x0: inf is not a finite number"):
         next(chunks)
 
 
@@ -143,7 +143,7 @@ def test_a_file_given_as_a_row_gets_a_hint_to_use_input(standardised_regression,
 def test_non_finite_inputs_are_refused_from_npz_as_from_rows(standardised_regression, tmp_path):
     npz = tmp_path / "nan.npz"
     np.savez(npz, X=np.array([[1.0, 2.0], [3.0, np.nan]]))
-    assert_user_error(run_cli("predict", standardised_regression, "--input", npz), "nan.npz", "row 1", "column x1", "not a finite")
+    assert_user_error(run_cli("predict", standardised_regression, "--input", npz), "nan.npz: array 'X', row 2, column x1", "not a finite")
     proc = run_cli("predict", standardised_regression, "1,inf")
     assert_user_error(proc, "row 1, column x1: inf is not a finite number")
     assert "np.float64" not in proc.stdout + proc.stderr
@@ -220,11 +220,35 @@ def test_output_file_is_written_whole(xor_weights, tmp_path):
     assert list(tmp_path.iterdir()) == [out]
 
 
-def test_outputs_that_overflow_come_without_numpy_warnings(standardised_regression):
-    proc = run_cli("predict", standardised_regression, "1e308,1e308", "--format", "csv")
-    assert proc.returncode == 0, proc.stderr
+def test_outputs_that_overflow_are_an_error_not_inf_or_nan_predictions(standardised_regression, tmp_path):
+    proc = run_cli("predict", standardised_regression, "1,2", "1e308,1e308", "--format", "csv")
+    assert_user_error(proc, "row 2: the network's output for this row is", "far outside anything it was trained on")
+    assert "Warning" not in proc.stderr and proc.stdout == ""
+    data = tmp_path / "big.csv"
+    data.write_text("x0,x1,target\n1,2,3\n1e308,1e308,0\n")
+    assert_user_error(run_cli("evaluate", standardised_regression, data), "big.csv: line 3: the network's output")
+
+
+def test_inputs_too_large_for_float32_are_an_error_not_nan_predictions(xor_weights, tmp_path):
+    """The xor network computes in float32: 1e39 would become inf, and its outputs NaN."""
+    proc = run_cli("predict", xor_weights, "0,1", "1e39,1", "--format", "csv")
+    assert_user_error(proc, "row 2, column 'a': 1e+39 does not fit in float32 (largest magnitude 3.4e+38)")
     assert "Warning" not in proc.stderr
-    assert _csv_rows(proc.stdout)[0]["target"] in ("inf", "-inf", "nan")
+    (tmp_path / "in.csv").write_text("a,b\n0,1\n0,-1e39\n")
+    assert_user_error(run_cli("predict", xor_weights, "-i", tmp_path / "in.csv"), "in.csv: input row 2, column 'b': -1e+39 does not fit")
+    (tmp_path / "test.csv").write_text("a,b,y\n0,1,1\n1e39,1e39,0\n")
+    proc = run_cli("evaluate", xor_weights, tmp_path / "test.csv", "--format", "json")
+    assert_user_error(proc, "test.csv: line 3, feature 'a': 1e+39 does not fit in float32")
+    assert "Warning" not in proc.stderr and proc.stdout == ""
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "table"])
+def test_an_input_refused_whole_leaves_nothing_on_standard_output(xor_weights, tmp_path, fmt):
+    one_d = tmp_path / "one.npy"
+    np.save(one_d, np.zeros(3))
+    for source in (one_d, tmp_path):  # a 1-d array; a folder
+        proc = run_cli("predict", xor_weights, "-i", source, "-f", fmt)
+        assert proc.returncode == 2 and proc.stdout == "", proc.stdout
 
 
 def test_per_class_sigmoid_outputs_are_scores_not_probabilities(tmp_path):

@@ -166,7 +166,7 @@ def test_non_finite_rows_in_a_mapped_file_are_found_in_chunks(tmp_path):
     table = np.zeros((70000, 3), np.float32)
     table[66000, 1] = np.nan
     np.save(tmp_path / "t.npy", table)
-    with pytest.raises(UserError, match="row 66000: holds NaN"):
+    with pytest.raises(UserError, match="row 66001: holds NaN"):
         load_npy(tmp_path / "t.npy")
 
 
