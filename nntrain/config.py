@@ -74,6 +74,18 @@ class EarlyStoppingConfig(Strict):
 MAX_NAME_BYTES = 200  # a folder name; most file systems allow 255
 
 
+def check_run_name(value: str) -> str:
+    """The run name becomes the folder runs/<name>/: one folder, which must not climb out of
+    runs/. ValueError (saying what is allowed) otherwise."""
+    bad = not value.strip() or value in (".", "..") or any(c in value for c in "/\\") or not value.isprintable()
+    if bad or len(value.encode()) > MAX_NAME_BYTES:
+        raise ValueError(
+            f"{config_errors.show_value(value)} is not allowed; allowed: up to {MAX_NAME_BYTES} bytes of printable text "
+            f"without / or \\, not . or .. (it names the folder runs/<name>/)"
+        )
+    return value
+
+
 class RunConfig(Strict):
     name: str | None = Field(
         None,
@@ -108,16 +120,7 @@ class RunConfig(Strict):
     @field_validator("name")
     @classmethod
     def _name_is_one_folder(cls, value):
-        """The name becomes the folder runs/<name>/: it must not climb out of runs/."""
-        if value is None:
-            return value
-        bad = not value.strip() or value in (".", "..") or any(c in value for c in "/\\") or not value.isprintable()
-        if bad or len(value.encode()) > MAX_NAME_BYTES:
-            raise ValueError(
-                f"{config_errors.show_value(value)} is not allowed; allowed: up to {MAX_NAME_BYTES} bytes of printable text "
-                f"without / or \\, not . or .. (it names the folder runs/<name>/)"
-            )
-        return value
+        return value if value is None else check_run_name(value)
 
     @field_validator("early_stopping", mode="before")
     @classmethod
@@ -222,8 +225,13 @@ def parse_config(
         raise UserError(format_validation_error(err, source, lines, overrides)) from None
     except RecursionError:
         raise UserError(f"{source}: the config refers to itself (a YAML alias inside its own anchor)") from None
-    if config.name is None:
-        config.name = default_name
+    if config.name is None:  # the config file's stem, held to the same rule as a name: field
+        try:
+            config.name = check_run_name(default_name)
+        except ValueError as err:
+            raise UserError(
+                f"{source}: the run name taken from the file's name, {err}; set name: in the config or rename the file"
+            ) from None
     config._source, config._lines, config._overrides = source, dict(lines or {}), list(overrides)
     return config
 

@@ -90,3 +90,16 @@ def test_a_config_that_does_not_fit_its_data_leaves_no_new_folders(tmp_path):
     (tmp_path / "kept").mkdir()
     assert_user_error(run_cli("run", cfg, "--out", tmp_path / "kept"), "layers")
     assert (tmp_path / "kept").is_dir()
+
+
+@pytest.mark.parametrize("stem", [".", "..", "x" * 201])
+def test_a_run_name_taken_from_the_config_files_name_obeys_the_name_rule(tmp_path, stem):
+    """'..yaml' named the run '.', which wrote the run's files straight into runs/."""
+    config = tmp_path / f"{stem}.yaml"
+    config.write_text("dataset: xor\nlayers: [2, 1]\nepochs: 2\n")
+    proc = run_cli("run", config.name, cwd=tmp_path)
+    assert_user_error(proc, f"{stem}.yaml: the run name taken from the file's name", "is not allowed", "set name: in the config")
+    assert not (tmp_path / "runs").exists()
+    config.write_text("name: fine\ndataset: xor\nlayers: [2, 1]\nepochs: 2\n")
+    assert run_cli("run", config.name, "--quiet", cwd=tmp_path).returncode == 0
+    assert sorted(p.name for p in (tmp_path / "runs" / "fine").iterdir()) == sorted(RUN_FILES)
