@@ -25,22 +25,25 @@ KeyLines = dict[tuple[str, ...], int]
 
 
 class ConfigLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, reading numbers as YAML 1.2 does.
+    """PyYAML's safe loader, reading numbers and booleans as YAML 1.2 does.
 
     PyYAML follows YAML 1.1, where `1e-3` (no dot) is a string, `1:30` is the
-    base-60 number 90 and `010` is octal 8. The config models are strict (`true`
-    is not a number, `"0.1"` is not either), so numbers are resolved here, in the
-    file and in `--set` alike: decimal integers (no leading zero; `1_000` allowed),
-    decimal floats with or without a dot before an exponent, `.inf`, `.nan`.
-    Anything else that looks numeric stays text and fails validation with a message.
+    base-60 number 90, `010` is octal 8 and `yes`, `no`, `on`, `off` are booleans
+    (so a CSV column named `no` could not be a target). The config models are strict
+    (`true` is not a number, `"0.1"` is not either), so scalars are resolved here, in
+    the file and in `--set` alike: true/false (also True, TRUE, False, FALSE); decimal
+    integers (no leading zero; `1_000` allowed, a readability the models keep); decimal
+    floats with or without a dot before an exponent, `.inf`, `.nan`. Anything else that
+    looks numeric or boolean stays text and fails validation with a message.
     """
 
 
-_INT, _FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+_INT, _FLOAT, _BOOL = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool"
 ConfigLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_INT, _FLOAT)]
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_INT, _FLOAT, _BOOL)]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+ConfigLoader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 ConfigLoader.add_implicit_resolver(_INT, re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$"), list("-+0123456789"))
 ConfigLoader.add_implicit_resolver(
     _FLOAT,

@@ -59,6 +59,8 @@ CATALOGUE = {
     "epochs_sexagesimal": (GOOD + "epochs: 1:30\n", ["line 3", "epochs: '1:30' is not a whole number"]),  # YAML 1.1: 90
     "epochs_octal": (GOOD + "epochs: 010\n", ["epochs: '010' is not a whole number"]),  # YAML 1.1: 8
     "learning_rate_sexagesimal": (GOOD + "learning_rate: 1:30.5\n", ["learning_rate: '1:30.5' is not a number"]),
+    "standardize_yes": ("dataset: {name: xor, standardize: yes}\nlayers: [2, 3, 1]\n", ["dataset.standardize: 'yes' is not allowed", "true or false"]),  # YAML 1.1: true
+    "early_stopping_on": (GOOD + "early_stopping: on\n", ["line 3", "early_stopping: 'on' is not allowed"]),  # YAML 1.1: true
     "name_control_character": ('name: "a\\0b"\n' + GOOD, ["name: 'a\\x00b' is not allowed", "printable text"]),
     "name_too_long": ("name: " + "x" * 300 + "\n" + GOOD, ["name: 'xxxxxxxx", "up to 200 bytes"]),
     "duplicate_key": (GOOD + "epochs: 5\ndataset: and\n", ["line 4", "dataset: given twice (first at line 1)", "keep one"]),
@@ -165,3 +167,10 @@ def test_layers_too_big_for_memory_are_refused_before_allocating(tmp_path, comma
     proc = run_cli(command, path, *args)
     assert_user_error(proc, "layers [2, 100000000000, 1]: 400,000,000,001 parameters need", "use smaller layers")
     assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())  # no run files
+
+
+def test_yes_no_on_off_are_text_as_in_yaml_1_2_so_a_column_named_no_can_be_the_target(tmp_path):
+    (tmp_path / "yn.csv").write_text("a,no\n0,0\n0,1\n1,0\n1,1\n")
+    (tmp_path / "c.yaml").write_text("dataset: {name: yn.csv, target: no, standardize: True}\nlayers: [1, 1]\nepochs: 2\n")
+    config = load_config(tmp_path / "c.yaml", overrides=["early_stopping=FALSE", "name=off"])
+    assert (config.dataset.target, config.dataset.standardize, config.early_stopping, config.name) == ("no", True, None, "off")
