@@ -158,6 +158,11 @@ class RunConfig(Strict):
             self.init = default_initializer(self.activation)
         return self
 
+    @property
+    def source(self) -> str:
+        """Where this config came from: the config file's path as given, or a label."""
+        return self._source
+
     def where(self, field: str) -> str:
         """`file: line N: field` for messages about a field found wrong after loading,
         or `--set KEY=VALUE: field` when that option set it (see `override_for`)."""

@@ -99,6 +99,23 @@ def _existing_run_files(out_dir: Path) -> list[str]:
     return existing
 
 
+def _refuse_overwriting_inputs(out_dir: Path, config: RunConfig, same_folder: bool) -> None:
+    """A UserError when the config or data file is one of the run files about to be written
+    (`--out .` beside a hand-written config.yaml, data in a file named history.csv): --force
+    would replace it. A resumed run's own config.yaml, continued in its folder, may be."""
+    inputs = {"data file": config.dataset.name}
+    if not same_folder:
+        inputs["config file"] = config.source
+    for name in RUN_FILES:
+        target = (out_dir / name).resolve()
+        for what, given in inputs.items():
+            if given and Path(given).resolve() == target and target.is_file():
+                raise UserError(
+                    f"{out_dir}: its {name} is this run's {what}, which the run would overwrite; "
+                    f"write the run elsewhere with --out DIR"
+                )
+
+
 @contextmanager
 def _writing(path: Path) -> Iterator[None]:
     """A failed write (full disk, permissions) becomes a UserError naming the file."""
@@ -252,6 +269,7 @@ def run_training(
     init_rng, split_rng, batch_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(3))
     with _removed_on_error(new_folders):  # a config that does not fit its data leaves no empty run folder
         dataset = load_data(config, split_rng, config_dir)
+        _refuse_overwriting_inputs(out_dir, config, same_folder)
         dtype = np.dtype(config.dtype)
         network = Network.build(
             config.layers, config.activation, config.output_activation, config.cost, config.init, init_rng, dtype,

@@ -103,3 +103,23 @@ def test_a_run_name_taken_from_the_config_files_name_obeys_the_name_rule(tmp_pat
     config.write_text("name: fine\ndataset: xor\nlayers: [2, 1]\nepochs: 2\n")
     assert run_cli("run", config.name, "--quiet", cwd=tmp_path).returncode == 0
     assert sorted(p.name for p in (tmp_path / "runs" / "fine").iterdir()) == sorted(RUN_FILES)
+
+
+def test_force_never_overwrites_the_runs_own_config_or_data_file(tmp_path):
+    """`--out .` beside a hand-written config.yaml, or data in a file named history.csv: --force
+    used to replace them with the run's files."""
+    config = tmp_path / "config.yaml"
+    config.write_text("# my notes\ndataset: xor\nlayers: [2, 3, 1]\nepochs: 5\n")
+    proc = run_cli("run", "config.yaml", "--out", ".", "--force", cwd=tmp_path)
+    assert_user_error(proc, ".: its config.yaml is this run's config file, which the run would overwrite", "--out DIR")
+    data = tmp_path / "history.csv"
+    data.write_text("a,b,y\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n")
+    (tmp_path / "h.yaml").write_text("dataset: history.csv\nlayers: [2, 3, 1]\nepochs: 5\n")
+    assert_user_error(run_cli("run", "h.yaml", "--out", ".", "--force", cwd=tmp_path), "its history.csv is this run's data file")
+    assert config.read_text().startswith("# my notes") and data.read_text().startswith("a,b,y")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml", "h.yaml", "history.csv"]
+    # a run continued in its own folder from its own config.yaml may replace it, as before
+    assert run_cli("run", "config.yaml", "--out", "r", "--quiet", cwd=tmp_path).returncode == 0
+    proc = run_cli("run", "r/config.yaml", "--resume", "r/weights.npz", "--out", "r", "--set", "epochs=2", "--quiet", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "done 7 epochs" in proc.stdout
