@@ -40,15 +40,16 @@ class HistoryWriter:
     are buffered and written out about every `flush_seconds`, not once per
     epoch. A resumed run's `earlier_rows` stay in the old file until, at the first
     epoch, a complete file (header, earlier rows, that epoch's row) replaces it
-    atomically, so a kill at any moment leaves them whole. When training ends,
-    `write_history` replaces this file atomically with the complete one.
+    atomically, so a kill at any moment leaves them whole. The file is created at the
+    first epoch: a run that fails before it (out of memory, say) leaves none. When
+    training ends, `write_history` replaces this file atomically with the complete one.
     """
 
     def __init__(self, path: Path, flush_seconds: float = 1.0, earlier_rows: list[dict[str, float]] = ()):
         self.path = path
         self.flush_seconds = flush_seconds
         self._earlier = list(earlier_rows)  # a resumed run's history, rewritten ahead of the new rows
-        self._file = None if self._earlier else open(path, "w", encoding="utf-8", newline="")
+        self._file = None  # opened at the first epoch
         self._columns: list[str] | None = None
         self._pending: list[list[float]] = []  # rows of values, formatted at flush time
         self._last_flush = time.monotonic()
@@ -67,11 +68,12 @@ class HistoryWriter:
         self._columns = [c for c in HISTORY_COLUMNS if c in values]
         rows = [[row.get(c, math.nan) for c in self._columns] for row in (*self._earlier, values)]
         text = ",".join(self._columns) + "\n" + format_rows(self._columns, list(zip(*rows)))
-        if self._file is None:  # resumed: replace the old history only by one holding all its rows
+        if self._earlier:  # resumed: replace the old history only by one holding all its rows
             with atomic_open(self.path, "w") as f:
                 f.write(text)
             self._file = open(self.path, "a", encoding="utf-8", newline="")
         else:
+            self._file = open(self.path, "w", encoding="utf-8", newline="")
             self._file.write(text)
 
     def flush(self) -> None:

@@ -16,7 +16,7 @@ from nntrain import checkpoint, data as data_mod
 from nntrain.config import DatasetConfig, RunConfig
 from nntrain.costs import COSTS
 from nntrain.errors import UserError
-from nntrain.network import Network
+from nntrain.network import Network, physical_memory, training_bytes
 from nntrain.optimizers import build_optimizer
 from nntrain.outputs import (
     RUN_FILES,
@@ -97,6 +97,23 @@ def _existing_run_files(out_dir: Path) -> list[str]:
         if path.exists():
             existing.append(name)
     return existing
+
+
+_SMALLER = "use smaller layers or a smaller batch_size"
+
+
+def _memory_needed(config: RunConfig, dataset: data_mod.Dataset, optimizer_arrays: int) -> int:
+    """Bytes training this config on `dataset` holds besides the data (see `training_bytes`)."""
+    rows = len(dataset.train) if config.batch_size is None else config.batch_size
+    eval_rows = max([len(s) for s in (dataset.val, dataset.test) if s is not None], default=0)
+    return training_bytes(config.layers, rows, eval_rows, np.dtype(config.dtype), optimizer_arrays)
+
+
+def _training_size(config: RunConfig, dataset: data_mod.Dataset, memory: int) -> str:
+    """`layers [...] with batches of N rows need about X GiB as float32 to train`, for messages."""
+    rows = len(dataset.train) if config.batch_size is None else config.batch_size
+    return (f"{config.where('layers')}: {list(config.layers)} with batches of {rows:,} rows need about "
+            f"{memory / 2**30:,.1f} GiB as {config.dtype} to train")
 
 
 def _refuse_overwriting_inputs(out_dir: Path, config: RunConfig, same_folder: bool) -> None:
@@ -266,27 +283,61 @@ def run_training(
         raise UserError(f"{err.message}; resume into another folder with --out DIR") from None
     new_folders = _missing_folders(out_dir)
     prepare_out_dir(out_dir, force or same_folder)
+    # a config that does not fit its data, or memory, leaves no empty run folder
+    with _removed_on_error(new_folders), _out_of_memory_reported(config):
+        return _train_and_write(config, out_dir, force, on_epoch, should_stop, config_dir, resume, same_folder, previous)
+
+
+@contextmanager
+def _out_of_memory_reported(config: RunConfig) -> Iterator[None]:
+    """A MemoryError (memory the size check could not foresee: a ulimit, other processes) is a UserError."""
+    try:
+        yield
+    except MemoryError:
+        raise UserError(
+            f"{config.where('layers')}: out of memory: training {list(config.layers)} needed more memory than "
+            f"this process could get; {_SMALLER}"
+        ) from None
+
+
+def _train_and_write(
+    config: RunConfig,
+    out_dir: Path,
+    force: bool,
+    on_epoch: Callable[[EpochReport], None] | None,
+    should_stop: Callable[[], bool] | None,
+    config_dir: Path | None,
+    resume: Path | None,
+    same_folder: bool,
+    previous: list[dict[str, float]],
+) -> RunSummary:
+    """`run_training` once the run folder exists (`previous`: the history rows a run
+    continued in its own folder keeps)."""
     init_rng, split_rng, batch_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(3))
-    with _removed_on_error(new_folders):  # a config that does not fit its data leaves no empty run folder
-        dataset = load_data(config, split_rng, config_dir)
-        _refuse_overwriting_inputs(out_dir, config, same_folder)
-        dtype = np.dtype(config.dtype)
-        network = Network.build(
-            config.layers, config.activation, config.output_activation, config.cost, config.init, init_rng, dtype,
-            l2=config.l2,
-        )
-        optimizer = build_optimizer(config.optimizer, config.learning_rate)
-        start_epoch, resume_state = 0, None
-        if resume is not None:
-            start_epoch, resume_state = resume_from(Path(resume), config, network, optimizer)
-            # rows past the checkpoint (an interrupted or crashed later resume) are not part of this run
-            previous = [row for row in previous if row.get("epoch", 0) <= start_epoch]
-            if config.batch_size is not None and config.batch_size < len(dataset.train):
-                skip_batch_orders(batch_rng, len(dataset.train), start_epoch)
-        check_schedule(config, dataset)
-        early_stopping = build_early_stopping(config, dataset)
-        if should_stop is not None and should_stop():  # a Ctrl-C while the data loaded: nothing is trained yet
-            raise KeyboardInterrupt
+    dataset = load_data(config, split_rng, config_dir)
+    _refuse_overwriting_inputs(out_dir, config, same_folder)
+    dtype = np.dtype(config.dtype)
+    optimizer = build_optimizer(config.optimizer, config.learning_rate)
+    memory = _memory_needed(config, dataset, len(optimizer.state_names))
+    physical = physical_memory()
+    if physical is not None and memory > physical:
+        raise UserError(f"{_training_size(config, dataset, memory)}, more than this machine's "
+                        f"{physical / 2**30:,.1f} GiB of memory; {_SMALLER}")
+    network = Network.build(
+        config.layers, config.activation, config.output_activation, config.cost, config.init, init_rng, dtype,
+        l2=config.l2,
+    )
+    start_epoch, resume_state = 0, None
+    if resume is not None:
+        start_epoch, resume_state = resume_from(Path(resume), config, network, optimizer)
+        # rows past the checkpoint (an interrupted or crashed later resume) are not part of this run
+        previous = [row for row in previous if row.get("epoch", 0) <= start_epoch]
+        if config.batch_size is not None and config.batch_size < len(dataset.train):
+            skip_batch_orders(batch_rng, len(dataset.train), start_epoch)
+    check_schedule(config, dataset)
+    early_stopping = build_early_stopping(config, dataset)
+    if should_stop is not None and should_stop():  # a Ctrl-C while the data loaded: nothing is trained yet
+        raise KeyboardInterrupt
     files = [out_dir / name for name in RUN_FILES]
     if force and not same_folder:  # a continued run keeps its complete files until the new ones replace them
         remove_run_files(out_dir)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 
+import numpy as np
 import pytest
 
 from nntrain import atomic
@@ -123,3 +124,32 @@ def test_force_never_overwrites_the_runs_own_config_or_data_file(tmp_path):
     proc = run_cli("run", "r/config.yaml", "--resume", "r/weights.npz", "--out", "r", "--set", "epochs=2", "--quiet", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "done 7 epochs" in proc.stdout
+
+
+def test_layers_too_big_for_memory_with_their_batches_are_refused_before_anything_is_written(tmp_path):
+    """The parameters alone fit (800 MB); one step's activations and deltas for 2000 rows would not."""
+    np.save(tmp_path / "d.npy", np.random.default_rng(0).random((2000, 3)))
+    (tmp_path / "wide.yaml").write_text("dataset: d.npy\nlayers: [2, 200000000, 1]\nepochs: 1\n")
+    proc = run_cli("run", "wide.yaml", "--out", "out/run", cwd=tmp_path)
+    assert_user_error(proc, "wide.yaml: line 2: layers: [2, 200000000, 1] with batches of 2,000 rows need about",
+                      "GiB as float32 to train, more than this machine's", "smaller batch_size")
+    assert not (tmp_path / "out").exists()
+
+
+def test_running_out_of_memory_while_training_is_a_user_error_leaving_no_files(tmp_path, monkeypatch):
+    """Memory the check cannot foresee (a ulimit, other processes): MemoryError from the first step."""
+    from nntrain.network import Network
+
+    def no_memory(self, X):
+        raise MemoryError("Unable to allocate 2.2 GiB")
+
+    monkeypatch.setattr(Network, "forward", no_memory)
+    config = parse_config({"dataset": "xor", "layers": [2, 3, 1], "epochs": 5}, "cfg.yaml")
+    with pytest.raises(UserError, match=r"layers: out of memory: training \[2, 3, 1\] needed more memory"):
+        run_training(config, tmp_path / "new" / "run")
+    assert not (tmp_path / "new").exists()  # no empty history.csv, no empty folders
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "notes.txt").write_text("mine")
+    with pytest.raises(UserError, match="out of memory"):
+        run_training(config, tmp_path / "old")
+    assert [p.name for p in (tmp_path / "old").iterdir()] == ["notes.txt"]
