@@ -11,7 +11,6 @@ import copy
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -238,6 +237,12 @@ def parse_config(
                 f"{source}: the run name taken from the file's name, {err}; set name: in the config or rename the file"
             ) from None
     config._source, config._lines, config._overrides = source, dict(lines or {}), list(overrides)
+    min_lr = getattr(config.lr_schedule, "min_lr", None)
+    if min_lr is not None and min_lr > config.learning_rate:  # the schedule would raise the rate, not lower it
+        raise UserError(
+            f"{config.where('lr_schedule.min_lr')}: {min_lr:g} is above learning_rate {config.learning_rate:g}; "
+            f"allowed: at most learning_rate, the rate the schedule lowers"
+        )
     return config
 
 
@@ -268,10 +273,8 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
         parts = key.split(".")
         if not eq or not key or "" in parts:
             raise UserError(f"--set {item}: expected KEY=VALUE with a dotted KEY, e.g. --set optimizer.name=adam")
-        try:
-            value = config_errors.load_yaml_value(text)
-        except yaml.YAMLError:
-            raise UserError(f"--set {item}: the value is not valid YAML; quote text with spaces or colons") from None
+        shown = item if item.isprintable() else repr(item)  # one line, whatever the value holds
+        value = config_errors.load_yaml_value(text, f"--set {shown}")
         node = data
         for depth, part in enumerate(parts[:-1]):
             child = node.get(part)

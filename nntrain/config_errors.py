@@ -58,9 +58,25 @@ ConfigLoader.add_implicit_resolver(
 )
 
 
-def load_yaml_value(text: str):
-    """One YAML value (a `--set` VALUE) read with the config's loader."""
-    return yaml.load(text, Loader=ConfigLoader)
+def load_yaml_value(text: str, source: str):
+    """One YAML value (a `--set` VALUE) read as a config file is: one document, the config's
+    numbers and booleans, a key given twice refused; a UserError naming `source` otherwise."""
+    try:
+        node, data = _compose(text)
+    except (yaml.YAMLError, RecursionError):
+        raise UserError(f"{source}: the value is not valid YAML; quote text with spaces or colons") from None
+    _refuse_duplicate_keys(node, source)
+    return data
+
+
+def _compose(text: str) -> tuple[yaml.Node | None, Any]:
+    """The single YAML document in `text`: its node tree (for key lines) and its data."""
+    loader = ConfigLoader(text)
+    try:
+        node = loader.get_single_node()
+        return node, (loader.construct_document(node) if node is not None else None)
+    finally:
+        loader.dispose()
 
 
 # -- YAML ---------------------------------------------------------------------
@@ -81,11 +97,8 @@ def read_text(path: Path) -> str:
 
 def parse_yaml(text: str, source: str) -> tuple[Any, KeyLines]:
     """The YAML document in `text` as plain data, and the line of every key in it."""
-    loader = None
     try:
-        loader = ConfigLoader(text)
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
+        node, data = _compose(text)
     except yaml.MarkedYAMLError as err:
         raise UserError(f"{source}: {_describe_yaml_error(err)}") from None
     except yaml.reader.ReaderError as err:
@@ -99,9 +112,6 @@ def parse_yaml(text: str, source: str) -> tuple[Any, KeyLines]:
         raise UserError(f"{source}: YAML syntax error: {' '.join(str(err).split())}") from None
     except RecursionError:
         raise UserError(f"{source}: the YAML is nested too deeply to be a config") from None
-    finally:
-        if loader is not None:
-            loader.dispose()
     _refuse_duplicate_keys(node, source)
     return data, key_lines(node)
 

@@ -72,6 +72,23 @@ def test_malformed_override_is_a_user_error(item):
         apply_overrides({}, [item])
 
 
+@pytest.mark.parametrize("item, message", [
+    ("optimizer={name: adam, name: sgd}", "--set optimizer={name: adam, name: sgd}: line 1: name: given twice"),
+    ("epochs=1\n---\n2", "--set 'epochs=1\\n---\\n2': the value is not valid YAML"),  # one line, two documents
+    ("epochs=[1", "--set epochs=[1: the value is not valid YAML"),
+    ("dataset={name: xor, standardize: yes}", None),  # YAML 1.2, as in files: 'yes' stays text
+])
+def test_set_values_are_read_as_config_files_are(item, message):
+    """A key given twice inside a --set value was silently the last; several documents gave three error lines."""
+    if message is None:
+        assert apply_overrides({}, [item])["dataset"]["standardize"] == "yes"
+        return
+    with pytest.raises(UserError) as err:
+        apply_overrides({}, [item])
+    assert err.value.message == message or err.value.message.startswith(message)
+    assert "\n" not in err.value.message
+
+
 def test_set_changes_the_run_and_the_recorded_config(tmp_path):
     proc = run_cli("run", CONFIGS / "xor.yaml", "--out", tmp_path, "-q", "--set", "optimizer.name=adam",
                    "--set", "learning_rate=0.01", "--set", "epochs=50")

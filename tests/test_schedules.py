@@ -8,6 +8,7 @@ import math
 import pytest
 
 from nntrain.config import parse_config
+from nntrain.errors import UserError
 from nntrain.schedules import SCHEDULES
 from conftest import CONFIGS, assert_user_error, run_cli
 
@@ -98,3 +99,13 @@ def test_bad_schedule_options_are_user_errors(tmp_path):
     assert_user_error(run_cli("run", config, "--out", tmp_path / "r"), "lr_schedule.step: unknown key 'step'", "step_size")
     config.write_text("dataset: xor\nlayers: [2, 3, 1]\nlr_schedule: linear\n")
     assert_user_error(run_cli("run", config, "--out", tmp_path / "r"), "lr_schedule", "unknown name 'linear'", "cosine")
+
+
+@pytest.mark.parametrize("schedule", ["plateau", "cosine"])
+def test_a_min_lr_above_the_learning_rate_is_refused(schedule):
+    """plateau trained every epoch at min_lr 50; cosine climbed from 0.1 towards it."""
+    data = {"dataset": "xor", "layers": [2, 3, 1], "learning_rate": 0.1, "lr_schedule": {"name": schedule, "min_lr": 50}}
+    with pytest.raises(UserError, match=r"lr_schedule.min_lr: 50 is above learning_rate 0.1; allowed: at most learning_rate"):
+        parse_config(data, "c.yaml")
+    data["lr_schedule"]["min_lr"] = 0.1  # equal: a constant rate, allowed
+    assert parse_config(data, "c.yaml").lr_schedule.min_lr == 0.1
