@@ -132,6 +132,21 @@ def _check_classes(path: Path, pre: Preprocessing, n_outputs: int) -> None:
         )
 
 
+def _check_preprocessing(path: Path, pre: Preprocessing, n_inputs: int) -> None:
+    """The saved names and statistics must fit the input layer: names as text, one per input,
+    means finite and standard deviations finite and positive (a constant feature's is 1)."""
+    names = pre.feature_names
+    if len(names) != n_inputs or not all(isinstance(n, str) for n in names + pre.target_names):
+        raise UserError(f"{path}: its feature or target names do not fit its {n_inputs} input(s); the file has been altered")
+    for what, stats in (("means", pre.mean), ("standard deviations", pre.std)):
+        if stats is None:
+            continue
+        if stats.shape != (n_inputs,) or not np.all(np.isfinite(stats)) or (what != "means" and not np.all(stats > 0)):
+            raise UserError(f"{path}: its saved {what} do not fit its {n_inputs} input(s); the file has been altered")
+    if (pre.mean is None) != (pre.std is None):
+        raise UserError(f"{path}: saves means without standard deviations, or the reverse; the file has been altered")
+
+
 def load(path: str | Path) -> Checkpoint:
     """The checkpoint in `path`; any problem with the file is a UserError naming it."""
     path = Path(path)
@@ -165,9 +180,15 @@ def load(path: str | Path) -> Checkpoint:
         if not (np.all(np.isfinite(W)) and np.all(np.isfinite(b))):
             raise UserError(f"{path}: layer {i} holds NaN or infinite weights; it cannot predict")
     _check_classes(path, preprocessing, sizes[-1])
+    _check_preprocessing(path, preprocessing, sizes[0])
+    if epochs_run < 0:
+        raise UserError(f"{path}: records {epochs_run} epochs run; the file has been altered")
     network = Network.from_arrays(weights, biases, activation, output_activation, cost, l2=l2)
     opt_state = {k[len("opt.") :]: v for k, v in files.items() if k.startswith("opt.")}
     resume_parameters = files.get("resume.parameters")
+    for name, array in [*((f"opt.{k}", v) for k, v in opt_state.items()), ("resume.parameters", resume_parameters)]:
+        if array is not None and (array.dtype.kind not in "fiu" or not np.all(np.isfinite(array))):
+            raise UserError(f"{path}: its array {name} does not hold finite numbers; the file has been altered")
     if resume_parameters is not None and resume_parameters.shape != network.parameters.shape:
         resume_parameters = None  # not this network's: resume from W, b
     return Checkpoint(network, config, preprocessing, epochs_run, opt_state, train_state, resume_parameters)

@@ -131,3 +131,47 @@ def test_non_finite_weights_are_refused(tmp_path, good_weights):
     arrays["W0"] = np.full_like(arrays["W0"], np.nan)
     np.savez(tmp_path / "w.npz", **arrays)
     assert "layer 0 holds NaN or infinite weights" in _load_error(tmp_path / "w.npz")
+
+
+def _with_stats(mean, std):
+    def change(meta):
+        meta["preprocessing"].update(mean=mean, std=std)
+    return change
+
+
+@pytest.mark.parametrize("change, fragment", [
+    (_with_stats([0.0] * 5, [1.0] * 5), "saved means do not fit its 2 input(s)"),
+    (_with_stats([0.0, 0.0], [0.0, 0.0]), "saved standard deviations do not fit"),
+    (_with_stats([0.0, 0.0], None), "saves means without standard deviations"),
+    (_with_stats(["a", "b"], [1.0, 1.0]), "incomplete nntrain weights file"),
+    (lambda m: m["preprocessing"].update(feature_names=[1, 2]), "feature or target names do not fit"),
+    (lambda m: m["preprocessing"].update(feature_names=["a"]), "feature or target names do not fit"),
+    (lambda m: m.update(epochs_run=-5), "records -5 epochs run"),
+])
+def test_an_altered_meta_record_is_a_user_error_not_a_traceback_later(tmp_path, good_weights, change, fragment):
+    """Each of these loaded, then failed in predict, evaluate or --resume with a numpy or Python traceback."""
+    _rewrite_meta(good_weights, tmp_path / "w.npz", change)
+    message = _load_error(tmp_path / "w.npz")
+    assert fragment in message
+
+
+@pytest.mark.parametrize("key, value", [("opt.t", np.array("x")), ("resume.parameters", np.array(["a"] * 13))])
+def test_optimizer_and_resume_arrays_must_hold_numbers(tmp_path, good_weights, key, value):
+    with np.load(good_weights) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    arrays[key] = value
+    np.savez(tmp_path / "w.npz", **arrays)
+    assert f"its array {key} does not hold finite numbers" in _load_error(tmp_path / "w.npz")
+
+
+def test_resuming_from_an_altered_file_in_its_own_folder_keeps_the_runs_history(tmp_path):
+    """It used to stop with a ZeroDivisionError after emptying history.csv."""
+    from conftest import assert_user_error, run_cli
+
+    config = parse_config({"dataset": "xor", "layers": [2, 3, 1], "epochs": 5}, "test")
+    run_training(config, tmp_path / "r")
+    history = (tmp_path / "r" / "history.csv").read_text()
+    _rewrite_meta(tmp_path / "r" / "weights.npz", tmp_path / "r" / "weights.npz", lambda m: m.update(epochs_run=-5))
+    proc = run_cli("run", "r/config.yaml", "--resume", "r/weights.npz", "--out", "r", cwd=tmp_path)
+    assert_user_error(proc, "weights.npz: records -5 epochs run")
+    assert (tmp_path / "r" / "history.csv").read_text() == history
