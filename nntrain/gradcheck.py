@@ -48,6 +48,7 @@ import numpy as np
 
 from nntrain.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from nntrain.costs import COSTS
+from nntrain.errors import UserError
 from nntrain.network import Dense, Network
 
 EPS = 2e-3
@@ -307,5 +308,15 @@ def check_config(
     )
     X = dataset.train.X[:samples].astype(np.float64)
     Y = dataset.train.Y[:samples].astype(np.float64)
-    label = f"{config.name} ({len(X)} samples)"
-    return check_network(network, X, Y, label, np.random.default_rng(config.seed), max_entries, eps, threshold)
+    with np.errstate(all="ignore"):  # data that overflows float64 is reported below, not as numpy warnings
+        cost = network.cost_value(network.forward(X), Y)
+        network.backward(Y)
+        finite = np.isfinite(cost) and all(np.all(np.isfinite(g)) for g in network.grads())
+        if not finite:  # no finite difference can be compared: the data's fault, not backprop's
+            raise UserError(
+                f"{config.where('dataset')}: on its first {len(X)} training rows the cost or its gradient at the "
+                f"starting weights is not a finite number (the values overflow float64); "
+                f"rescale the data, e.g. dataset.standardize: true"
+            )
+        label = f"{config.name} ({len(X)} samples)"
+        return check_network(network, X, Y, label, np.random.default_rng(config.seed), max_entries, eps, threshold)
