@@ -129,6 +129,26 @@ def test_console_script_is_installed_when_packaged():
     assert proc.returncode == 0 and proc.stdout.startswith("nntrain ")
 
 
+@pytest.mark.parametrize("args, message", [
+    (("run", "configs/xor.yaml", "--outt", "x"), "error: No such option: --outt (Possible options: --out, --quiet) (see 'nntrain run --help')"),
+    (("run",), "error: Missing argument 'CONFIG'. (see 'nntrain run --help')"),
+    (("gradcheck", "--max-entries", "0"), "error: Invalid value for '--max-entries': "),
+    (("evaluate", "w.npz", "xor", "--fromat", "json"), "error: No such option: --fromat"),
+    (("bogus",), "error: No such command 'bogus'. (see 'nntrain --help')"),
+])
+def test_command_line_mistakes_are_one_error_line_with_status_2(args, message):
+    """Typer drew a box of several lines around these; every other user error is one line."""
+    proc = run_cli(*args, cwd=CONFIGS.parent)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.startswith(message) and proc.stderr.count("\n") == 1, proc.stderr
+
+
+def test_nntrain_alone_shows_its_help_and_exits_2():
+    proc = run_cli()
+    assert proc.returncode == 2 and "Usage: nntrain [OPTIONS] COMMAND" in proc.stdout + proc.stderr
+    assert "error:" not in proc.stderr
+
+
 def test_help_lists_the_run_command():
     proc = run_cli("--help")
     assert proc.returncode == 0 and "run" in proc.stdout
