@@ -325,7 +325,7 @@ def gradcheck(
     threshold: float = typer.Option(1e-7, "--threshold", min=0.0, help="Largest relative error that passes."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed for the random networks and the entry sample."),
 ) -> None:
-    """Compare backpropagation with finite differences; exit 0 when every tensor passes, 1 otherwise."""
+    """Compare backpropagation with finite differences; exit 0 when every tensor passes, 1 when one fails, 2 on bad input."""
     from nntrain import gradcheck as gc
 
     with user_errors():
@@ -379,9 +379,10 @@ def predict(
     rows: Optional[list[str]] = typer.Argument(None, metavar="[ROW]...", help="Inputs as comma-separated features, e.g. 0,1."),
     input_file: Optional[str] = typer.Option(None, "--input", "-i", metavar="FILE", help="CSV with a header, .npz with X, .npy of features, or - for CSV on standard input."),
     fmt: str = typer.Option("table", "--format", "-f", metavar="table|csv|json", help="table for people; csv or json for programs."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="FILE", help="Write here (atomically) instead of standard output."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="FILE", help="Write here (atomically) instead of standard output (- is standard output)."),
 ) -> None:
     """Predict outputs for new inputs with a trained network and its saved preprocessing."""
+    output = _file_or_stdout(output)
     from nntrain import checkpoint
     from nntrain import predict as pr
     from nntrain.atomic import atomic_open
@@ -429,6 +430,11 @@ def predict(
 
 
 PREDICT_OPTIONS = ("--input", "--format", "--output", "--help")
+
+
+def _file_or_stdout(output: Path | None) -> Path | None:
+    """`--output -` means standard output, as `--input -` means standard input (not a file named -)."""
+    return None if output is not None and str(output) == "-" else output
 
 
 def _refuse_unknown_options(rows: list[str]) -> None:
@@ -513,9 +519,10 @@ def plot(
 
 @app.command()
 def schema(
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the schema to this file instead of printing it."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the schema to this file instead of printing it (- prints it)."),
 ) -> None:
     """Print the config's JSON Schema, for editors to check YAML as it is typed."""
+    output = _file_or_stdout(output)
     import json
 
     from nntrain.atomic import write_text

@@ -17,3 +17,12 @@ class UserError(Exception):
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
+
+
+def some_names(names: list[str], limit: int = 6) -> str:
+    """A list of names for a message, the middle cut out past `limit`: a, b, c, ..., z
+    (a file can have 200,000 columns; a message stays one short line)."""
+    names = [str(n) for n in names]
+    if len(names) > limit:
+        names = names[: limit - 1] + ["...", names[-1]]
+    return ", ".join(names)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from nntrain.data import RawData, first_non_finite
-from nntrain.errors import UserError
+from nntrain.errors import UserError, some_names
 
 MISSING_MARKERS = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
 
@@ -185,7 +185,7 @@ def load_csv(path: Path, target: str | None = None, features: list[str] | None =
     if target is None:
         target = header[-1]
     if target not in header:
-        raise UserError(f"{path}: dataset.target: no column '{target}'; columns: {', '.join(header)}")
+        raise UserError(f"{path}: dataset.target: no column '{target}'; columns: {some_names(header, 12)}")
     if width < 2:
         other = next((name for sep, name in ((";", "semicolons"), ("\t", "tabs")) if sep in header[0]), None)
         hint = f"; its values seem separated by {other}: nntrain reads comma-separated files" if other else ""

@@ -24,7 +24,7 @@ import numpy as np
 
 from nntrain.checkpoint import Checkpoint
 from nntrain.data import check_fits, check_outputs, first_non_finite
-from nntrain.errors import UserError
+from nntrain.errors import UserError, some_names
 from nntrain.loaders import check_header, open_npy, parse_number
 
 CHUNK_ROWS = 65536
@@ -51,7 +51,7 @@ def parse_rows(rows: list[str], feature_names: list[str]) -> np.ndarray:
         if len(values) != n:
             hint = f"; to read the file {row}, use --input {row}" if _looks_like_a_file(row) else ""
             raise UserError(
-                f"row {i + 1} ({row!r}): has {len(values)} value(s); the network takes {n} ({', '.join(feature_names)}){hint}"
+                f"row {i + 1} ({row!r}): has {len(values)} value(s); the network takes {n} ({some_names(feature_names)}){hint}"
             )
         for j, value in enumerate(values):
             try:
@@ -86,26 +86,19 @@ def _select_columns(
     present = [name for name in feature_names if name in header]
     if present:
         missing = [name for name in feature_names if name not in header]
-        raise UserError(f"{source}: missing feature column(s) {', '.join(missing)}; expected {', '.join(feature_names)}")
+        raise UserError(f"{source}: missing feature column(s) {some_names(missing)}; expected {some_names(feature_names)}")
     positions = [j for j, name in enumerate(header) if name not in target_names]
     if len(positions) != n:
         raise UserError(
-            f"{source}: has {len(positions)} feature column(s) ({', '.join(header)}); the network takes {n} "
-            f"({', '.join(feature_names)}); name the columns after them or give exactly {n}"
+            f"{source}: has {len(positions)} feature column(s) ({some_names(header)}); the network takes {n} "
+            f"({some_names(feature_names)}); name the columns after them or give exactly {n}"
         )
     if note is not None:
         note(
             f"{source}: no column is named after the network's features; reading "
-            f"{_some([header[j] for j in positions])} by position as {_some(feature_names)}"
+            f"{some_names([header[j] for j in positions])} by position as {some_names(feature_names)}"
         )
     return positions
-
-
-def _some(names: list[str], limit: int = 6) -> str:
-    """A list of names for a message, middle cut out past `limit`: a, b, c, ..., z."""
-    if len(names) > limit:
-        names = names[: limit - 1] + ["...", names[-1]]
-    return ", ".join(names)
 
 
 def _parse_csv_chunk(lines: list[str], first_line: int, usecols: list[int], n_columns: int, header: list[str], source: str) -> np.ndarray:
@@ -122,7 +115,7 @@ def _parse_csv_chunk(lines: list[str], first_line: int, usecols: list[int], n_co
     for i, cells in enumerate(_csv_rows(lines, first_line, source)):
         where = f"{source}: line {first_line + i}"
         if len(cells) != n_columns:
-            raise UserError(f"{where}: has {len(cells)} value(s); the header has {n_columns} ({', '.join(header)})")
+            raise UserError(f"{where}: has {len(cells)} value(s); the header has {n_columns} ({some_names(header)})")
         for j in usecols:
             try:
                 parse_number(cells[j])

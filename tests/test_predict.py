@@ -266,3 +266,20 @@ def test_softmax_outputs_are_probabilities(tmp_path):
     assert proc.returncode == 0, proc.stderr
     proc = run_cli("predict", tmp_path / "run" / "weights.npz", ",".join(["0"] * 64), "--format", "csv")
     assert proc.stdout.splitlines()[0].split(",")[1:] == [f"prob_{c}" for c in range(10)]
+
+
+def test_output_dash_is_standard_output_not_a_file_named_dash(xor_weights, tmp_path):
+    proc = run_cli("predict", xor_weights, "0,1", "-f", "csv", "-o", "-", cwd=tmp_path)
+    assert proc.returncode == 0 and _csv_rows(proc.stdout)[0]["prediction"] == "1"
+    proc = run_cli("schema", "--output", "-", cwd=tmp_path)
+    assert proc.returncode == 0 and json.loads(proc.stdout)["title"] == "nntrain run config"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_very_wide_csv_gets_a_short_message(xor_weights, tmp_path):
+    """200,000 columns used to be listed in full: a 1.7 MB error line."""
+    wide = tmp_path / "wide.csv"
+    wide.write_text(",".join(f"c{i}" for i in range(200_000)) + "\n" + ",".join("1" * 200_000) + "\n")
+    proc = run_cli("predict", xor_weights, "-i", wide)
+    assert_user_error(proc, "has 200000 feature column(s) (c0, c1, c2, c3, c4, ..., c199999); the network takes 2 (a, b)")
+    assert len(proc.stderr) < 300
