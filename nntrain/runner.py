@@ -15,7 +15,7 @@ import numpy as np
 from nntrain import checkpoint, data as data_mod
 from nntrain.config import DatasetConfig, RunConfig
 from nntrain.costs import COSTS
-from nntrain.errors import UserError
+from nntrain.errors import UserError, some_names
 from nntrain.network import Network, physical_memory, training_bytes
 from nntrain.optimizers import build_optimizer
 from nntrain.outputs import (
@@ -222,18 +222,24 @@ def build_early_stopping(config: RunConfig, dataset: data_mod.Dataset) -> EarlyS
     return EarlyStopping(spec.monitor, spec.patience, spec.min_delta, spec.restore_best)
 
 
-def resume_from(path: Path, config: RunConfig, network: Network, optimizer) -> tuple[int, dict]:
+def resume_from(
+    path: Path, config: RunConfig, network: Network, optimizer, data: data_mod.Preprocessing | None = None
+) -> tuple[int, dict]:
     """Copy the weights and optimizer state saved at `path` into `network` and
     `optimizer`; the number of epochs already run, and the trainer's carried state
     (plateau schedule, tolerance, early stopping; each only if configured the same).
     When early stopping saved its best weights, the network gets the last epoch's
-    (the optimizer state is theirs) and the best ones go into the state."""
+    (the optimizer state is theirs) and the best ones go into the state. `data`, the new
+    run's preprocessing, must read the same features into the same units: the same
+    feature names, class labels and standardisation on or off (the statistics may differ)."""
     ckpt = checkpoint.load(path)
     saved = ckpt.network
     if saved.sizes != network.sizes:
         raise UserError(
             f"--resume {path}: its layers {saved.sizes} do not match the config's layers {network.sizes}"
         )
+    if data is not None:
+        _check_same_data(path, ckpt.preprocessing, data)
     for what, mine, theirs in (
         ("activation", config.activation, ckpt.config.get("activation")),
         ("output_activation", network.output_activation, saved.output_activation),
@@ -256,6 +262,25 @@ def resume_from(path: Path, config: RunConfig, network: Network, optimizer) -> t
     if ckpt.config.get("early_stopping") != (spec.model_dump() if spec is not None else None):
         state.pop("early_stopping", None)  # other early stopping: it starts fresh
     return ckpt.epochs_run, state
+
+
+def _check_same_data(path: Path, saved: data_mod.Preprocessing, new: data_mod.Preprocessing) -> None:
+    """Weights mean something only for the inputs and outputs they were trained on."""
+    for what, theirs, mine in (
+        ("features", saved.feature_names, new.feature_names),
+        ("classes", saved.classes, new.classes),
+    ):
+        if theirs != mine:
+            shown = lambda names: "none (regression)" if names is None else some_names(names)  # noqa: E731
+            raise UserError(
+                f"--resume {path}: it was trained on {what} {shown(theirs)}; this data has {shown(mine)}; "
+                f"resume on data with the same {what}, or start a new run"
+            )
+    if (saved.mean is None) != (new.mean is None):
+        raise UserError(
+            f"--resume {path}: it was trained on {'standardised' if saved.mean is not None else 'raw'} inputs; "
+            f"set dataset.standardize: {'true' if saved.mean is not None else 'false'} as it was"
+        )
 
 
 def skip_batch_orders(rng: np.random.Generator, m: int, epochs: int) -> None:
@@ -329,7 +354,7 @@ def _train_and_write(
     )
     start_epoch, resume_state = 0, None
     if resume is not None:
-        start_epoch, resume_state = resume_from(Path(resume), config, network, optimizer)
+        start_epoch, resume_state = resume_from(Path(resume), config, network, optimizer, dataset.preprocessing)
         # rows past the checkpoint (an interrupted or crashed later resume) are not part of this run
         previous = [row for row in previous if row.get("epoch", 0) <= start_epoch]
         if config.batch_size is not None and config.batch_size < len(dataset.train):

@@ -214,6 +214,25 @@ def test_resume_errors(tmp_path):
                       "none.npz: no such weights file")
 
 
+def test_resume_refuses_data_whose_features_classes_or_scaling_differ(tmp_path):
+    """The weights' output units mean the saved classes, their inputs the saved features: other data was
+    silently trained on (labels n/y learnt as if they were no/yes)."""
+    (tmp_path / "d1.csv").write_text("a,b,y\n0,0,no\n0,1,yes\n1,0,yes\n1,1,no\n")
+    (tmp_path / "d2.csv").write_text("a,b,y\n0,0,n\n0,1,y\n1,0,y\n1,1,n\n")
+    (tmp_path / "d3.csv").write_text("a,c,y\n0,0,no\n0,1,yes\n1,0,yes\n1,1,no\n")
+    (tmp_path / "c.yaml").write_text("dataset: d1.csv\nlayers: [2, 3, 1]\nepochs: 5\n")
+    assert run_cli("run", "c.yaml", "--out", "r", "-q", cwd=tmp_path).returncode == 0
+    resume = ("run", "c.yaml", "--resume", "r/weights.npz", "--out", "r2", "-q")
+    assert_user_error(run_cli(*resume, "--set", "dataset=d2.csv", cwd=tmp_path),
+                      "--resume r/weights.npz: it was trained on classes no, yes; this data has n, y")
+    assert_user_error(run_cli(*resume, "--set", "dataset=d3.csv", cwd=tmp_path), "trained on features a, b; this data has a, c")
+    assert_user_error(run_cli(*resume, "--set", "dataset.standardize=true", cwd=tmp_path),
+                      "trained on raw inputs; set dataset.standardize: false as it was")
+    assert not (tmp_path / "r2").exists()
+    proc = run_cli(*resume, cwd=tmp_path)
+    assert proc.returncode == 0 and "5 after resuming" in proc.stdout
+
+
 # -- schema ---------------------------------------------------------------------------
 
 
