@@ -315,6 +315,8 @@ def _describe(e: dict, field: FieldInfo | None, holder: type[BaseModel] | None) 
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         named = field is not None and any("name" in m.model_fields for m in _models_in(field.annotation))
         what = "a name, or a mapping with a 'name' key" if named else "a mapping of keys"
+        if tuple(e["loc"][:1]) == ("early_stopping",):  # also a switch (see RunConfig._early_stopping_flag)
+            what = "true, false, or a mapping of keys (patience, monitor, ...)"
         return f"{show_value(given)} is not allowed; allowed: {what}"
     msg = e["msg"].removeprefix("Value error, ")
     if kind != "value_error" and given is not None and not isinstance(given, (dict, list)):

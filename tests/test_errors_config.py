@@ -60,7 +60,7 @@ CATALOGUE = {
     "epochs_octal": (GOOD + "epochs: 010\n", ["epochs: '010' is not a whole number"]),  # YAML 1.1: 8
     "learning_rate_sexagesimal": (GOOD + "learning_rate: 1:30.5\n", ["learning_rate: '1:30.5' is not a number"]),
     "standardize_yes": ("dataset: {name: xor, standardize: yes}\nlayers: [2, 3, 1]\n", ["dataset.standardize: 'yes' is not allowed", "true or false"]),  # YAML 1.1: true
-    "early_stopping_on": (GOOD + "early_stopping: on\n", ["line 3", "early_stopping: 'on' is not allowed"]),  # YAML 1.1: true
+    "early_stopping_on": (GOOD + "early_stopping: on\n", ["line 3", "early_stopping: 'on' is not allowed; allowed: true, false, or a mapping"]),  # YAML 1.1: true
     "name_control_character": ('name: "a\\0b"\n' + GOOD, ["name: 'a\\x00b' is not allowed", "printable text"]),
     "name_too_long": ("name: " + "x" * 300 + "\n" + GOOD, ["name: 'xxxxxxxx", "up to 200 bytes"]),
     "duplicate_key": (GOOD + "epochs: 5\ndataset: and\n", ["line 4", "dataset: given twice (first at line 1)", "keep one"]),
