@@ -458,6 +458,8 @@ def _check_stats(raw: RawData, mean: np.ndarray, std: np.ndarray) -> None:
 
 
 _RESCALE_HINT = "rescale the data (e.g. dataset.standardize: true, or divide the column by a power of 10), or set dtype: float64"
+#: check_fits' hint for new data given to a trained network (predict, evaluate).
+OUTSIDE_TRAINING_HINT = "far outside anything the network was trained on"
 
 
 def check_fits(cast: np.ndarray, values: np.ndarray, where: Callable[[int], str], names: list[str], what: str, hint: str) -> None:

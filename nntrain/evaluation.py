@@ -16,8 +16,8 @@ import numpy as np
 
 from nntrain import checkpoint, loaders, train
 from nntrain.data import (
-    BUILTIN_DATASETS, Preprocessing, RawData, Split, check_fits, check_outputs, check_targets, data_row, encode_labels,
-    is_one_hot,
+    BUILTIN_DATASETS, OUTSIDE_TRAINING_HINT, Preprocessing, RawData, Split, check_fits, check_outputs, check_targets,
+    data_row, encode_labels, is_one_hot,
 )
 from nntrain.errors import UserError
 from nntrain.report import ClassificationReport, classification_report
@@ -122,7 +122,7 @@ def evaluate_file(weights_path: Path, data_path: Path) -> Evaluation:
     with np.errstate(over="ignore", invalid="ignore"):  # values that do not fit are reported next
         X_cast = np.ascontiguousarray(pre.transform(X.astype(np.float64)), dtype=dtype)
     row = lambda i: data_row(raw, i)  # noqa: E731
-    check_fits(X_cast, X, row, pre.feature_names, "feature", "far outside anything the network was trained on")
+    check_fits(X_cast, X, row, pre.feature_names, "feature", OUTSIDE_TRAINING_HINT)
     Y = Y.astype(dtype)
     classification = pre.classes is not None
     # the cost exactly as `nntrain run` reports test_cost (including the L2 penalty)

@@ -23,7 +23,7 @@ from typing import IO, Callable, Iterator
 import numpy as np
 
 from nntrain.checkpoint import Checkpoint
-from nntrain.data import check_fits, check_outputs, first_non_finite
+from nntrain.data import OUTSIDE_TRAINING_HINT, check_fits, check_outputs, first_non_finite
 from nntrain.errors import UserError, some_names
 from nntrain.loaders import check_header, open_npy, parse_number
 
@@ -346,7 +346,7 @@ def predict_chunks(
         row = lambda i, first=done: where(first + i)  # noqa: E731
         with np.errstate(over="ignore", invalid="ignore"):  # reported by check_fits
             X_cast = np.asarray(ckpt.preprocessing.transform(X), dtype=network.dtype)
-        check_fits(X_cast, X, row, names, "column", "far outside anything the network was trained on")
+        check_fits(X_cast, X, row, names, "column", OUTSIDE_TRAINING_HINT)
         h = network.predict(X_cast, chunk_rows=CHUNK_ROWS)
         check_outputs(h, row)
         done += X.shape[0]

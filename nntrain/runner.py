@@ -102,16 +102,19 @@ def _existing_run_files(out_dir: Path) -> list[str]:
 _SMALLER = "use smaller layers or a smaller batch_size"
 
 
+def _rows_per_step(config: RunConfig, dataset: data_mod.Dataset) -> int:
+    return len(dataset.train) if config.batch_size is None else config.batch_size
+
+
 def _memory_needed(config: RunConfig, dataset: data_mod.Dataset, optimizer_arrays: int) -> int:
     """Bytes training this config on `dataset` holds besides the data (see `training_bytes`)."""
-    rows = len(dataset.train) if config.batch_size is None else config.batch_size
     eval_rows = max([len(s) for s in (dataset.val, dataset.test) if s is not None], default=0)
-    return training_bytes(config.layers, rows, eval_rows, np.dtype(config.dtype), optimizer_arrays)
+    return training_bytes(config.layers, _rows_per_step(config, dataset), eval_rows, np.dtype(config.dtype), optimizer_arrays)
 
 
 def _training_size(config: RunConfig, dataset: data_mod.Dataset, memory: int) -> str:
     """`layers [...] with batches of N rows need about X GiB as float32 to train`, for messages."""
-    rows = len(dataset.train) if config.batch_size is None else config.batch_size
+    rows = _rows_per_step(config, dataset)
     return (f"{config.where('layers')}: {list(config.layers)} with batches of {rows:,} rows need about "
             f"{memory / 2**30:,.1f} GiB as {config.dtype} to train")
 
@@ -266,12 +269,14 @@ def resume_from(
 
 def _check_same_data(path: Path, saved: data_mod.Preprocessing, new: data_mod.Preprocessing) -> None:
     """Weights mean something only for the inputs and outputs they were trained on."""
+    def shown(names: list | None) -> str:
+        return "none (regression)" if names is None else some_names(names)
+
     for what, theirs, mine in (
         ("features", saved.feature_names, new.feature_names),
         ("classes", saved.classes, new.classes),
     ):
         if theirs != mine:
-            shown = lambda names: "none (regression)" if names is None else some_names(names)  # noqa: E731
             raise UserError(
                 f"--resume {path}: it was trained on {what} {shown(theirs)}; this data has {shown(mine)}; "
                 f"resume on data with the same {what}, or start a new run"
