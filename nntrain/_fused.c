@@ -47,6 +47,35 @@
 ADAM_KERNEL(adam_float32, float, sqrtf)
 ADAM_KERNEL(adam_float64, double, sqrt)
 
+/* ReLU on a layer's pre-activation, bias added first, in place; z (m, n), b (n,):
+ *   z <- max(z + b, 0)   (NaN stays NaN and -0 becomes +0, as numpy's maximum does) */
+#define BIAS_RELU_KERNEL(NAME, T)                                                   \
+    MULTIVERSIONED static void NAME(Py_ssize_t m, Py_ssize_t n, T *restrict z,       \
+                                    const T *restrict b)                             \
+    {                                                                                 \
+        for (Py_ssize_t r = 0; r < m; r++, z += n) {                                  \
+            for (Py_ssize_t j = 0; j < n; j++) {                                      \
+                T v = z[j] + b[j];                                                    \
+                z[j] = (v > 0 || v != v) ? v : (T)0;                                  \
+            }                                                                         \
+        }                                                                             \
+    }
+
+BIAS_RELU_KERNEL(bias_relu_float32, float)
+BIAS_RELU_KERNEL(bias_relu_float64, double)
+
+/* ReLU's backward pass, in place: g <- g * (a > 0), numpy's `g *= a > 0`. */
+#define RELU_BACKWARD_KERNEL(NAME, T)                                               \
+    MULTIVERSIONED static void NAME(Py_ssize_t n, T *restrict g, const T *restrict a) \
+    {                                                                                 \
+        for (Py_ssize_t i = 0; i < n; i++) {                                          \
+            g[i] = g[i] * (T)(a[i] > 0);                                              \
+        }                                                                             \
+    }
+
+RELU_BACKWARD_KERNEL(relu_backward_float32, float)
+RELU_BACKWARD_KERNEL(relu_backward_float64, double)
+
 /* A C-contiguous float32 ('f') or float64 ('d') buffer of obj; writable if asked. */
 static int
 get_buffer(PyObject *obj, Py_buffer *view, int writable, const char *name)
@@ -69,6 +98,41 @@ get_buffer(PyObject *obj, Py_buffer *view, int writable, const char *name)
     return 0;
 }
 
+/* Take the buffers of objs[0..k) (objs[i] writable where writable[i]): one float dtype,
+ * sizes as `sizes_match` asks. On failure, releases what it took and returns -1. */
+static int
+get_buffers(int k, PyObject **objs, const int *writable, const char **names, Py_buffer *views)
+{
+    for (int i = 0; i < k; i++) {
+        if (get_buffer(objs[i], &views[i], writable[i], names[i]) < 0) {
+            while (i-- > 0) {
+                PyBuffer_Release(&views[i]);
+            }
+            return -1;
+        }
+    }
+    for (int i = 1; i < k; i++) {
+        if (views[i].itemsize != views[0].itemsize) {
+            PyErr_Format(PyExc_ValueError, "%s differs from %s in dtype", names[i], names[0]);
+            goto fail;
+        }
+    }
+    return 0;
+fail:
+    for (int i = 0; i < k; i++) {
+        PyBuffer_Release(&views[i]);
+    }
+    return -1;
+}
+
+static void
+release_buffers(int k, Py_buffer *views)
+{
+    for (int i = 0; i < k; i++) {
+        PyBuffer_Release(&views[i]);
+    }
+}
+
 PyDoc_STRVAR(adam_doc,
 "adam(p, g, S, Q, beta1, beta2, eps, scale)\n"
 "\n"
@@ -86,48 +150,115 @@ adam(PyObject *self, PyObject *args)
         return NULL;
     }
     static const char *names[4] = {"p", "g", "S", "Q"};
-    Py_buffer views[4];
-    int got = 0;
-    PyObject *result = NULL;
-    for (; got < 4; got++) {
-        if (get_buffer(objs[got], &views[got], got != 1, names[got]) < 0) {
-            goto done;
-        }
+    static const int writable[4] = {1, 0, 1, 1};
+    Py_buffer v[4];
+    if (get_buffers(4, objs, writable, names, v) < 0) {
+        return NULL;
     }
     for (int i = 1; i < 4; i++) {
-        if (views[i].len != views[0].len || views[i].itemsize != views[0].itemsize) {
-            PyErr_Format(PyExc_ValueError, "%s differs from p in size or dtype", names[i]);
-            goto done;
+        if (v[i].len != v[0].len) {
+            PyErr_Format(PyExc_ValueError, "%s differs from p in size", names[i]);
+            release_buffers(4, v);
+            return NULL;
         }
     }
-    Py_ssize_t n = views[0].len / views[0].itemsize;
+    Py_ssize_t n = v[0].len / v[0].itemsize;
     Py_BEGIN_ALLOW_THREADS
-    if (views[0].itemsize == 4) {
-        adam_float32(n, views[0].buf, views[1].buf, views[2].buf, views[3].buf,
-                     (float)b1, (float)b2, (float)eps, (float)scale);
+    if (v[0].itemsize == 4) {
+        adam_float32(n, v[0].buf, v[1].buf, v[2].buf, v[3].buf, (float)b1, (float)b2,
+                     (float)eps, (float)scale);
     }
     else {
-        adam_float64(n, views[0].buf, views[1].buf, views[2].buf, views[3].buf,
-                     b1, b2, eps, scale);
+        adam_float64(n, v[0].buf, v[1].buf, v[2].buf, v[3].buf, b1, b2, eps, scale);
     }
     Py_END_ALLOW_THREADS
-    result = Py_None;
-    Py_INCREF(result);
-done:
-    while (got-- > 0) {
-        PyBuffer_Release(&views[got]);
+    release_buffers(4, v);
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(bias_relu_doc,
+"bias_relu(z, b)\n"
+"\n"
+"In place: z = maximum(z + b, 0), z C-contiguous with rows of len(b), b of z's dtype.");
+
+static PyObject *
+bias_relu(PyObject *self, PyObject *args)
+{
+    PyObject *objs[2];
+    if (!PyArg_ParseTuple(args, "OO:bias_relu", &objs[0], &objs[1])) {
+        return NULL;
     }
-    return result;
+    static const char *names[2] = {"z", "b"};
+    static const int writable[2] = {1, 0};
+    Py_buffer v[2];
+    if (get_buffers(2, objs, writable, names, v) < 0) {
+        return NULL;
+    }
+    Py_ssize_t n = v[1].len / v[1].itemsize, size = v[0].len / v[0].itemsize;
+    if (v[0].ndim != 2 || v[0].shape[1] != n) {
+        PyErr_SetString(PyExc_ValueError, "z must be 2-d with rows of len(b)");
+        release_buffers(2, v);
+        return NULL;
+    }
+    Py_ssize_t m = n ? size / n : 0;
+    Py_BEGIN_ALLOW_THREADS
+    if (v[0].itemsize == 4) {
+        bias_relu_float32(m, n, v[0].buf, v[1].buf);
+    }
+    else {
+        bias_relu_float64(m, n, v[0].buf, v[1].buf);
+    }
+    Py_END_ALLOW_THREADS
+    release_buffers(2, v);
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(relu_backward_doc,
+"relu_backward(g, a)\n"
+"\n"
+"In place: g = g * (a > 0), two C-contiguous arrays of one dtype and size.");
+
+static PyObject *
+relu_backward(PyObject *self, PyObject *args)
+{
+    PyObject *objs[2];
+    if (!PyArg_ParseTuple(args, "OO:relu_backward", &objs[0], &objs[1])) {
+        return NULL;
+    }
+    static const char *names[2] = {"g", "a"};
+    static const int writable[2] = {1, 0};
+    Py_buffer v[2];
+    if (get_buffers(2, objs, writable, names, v) < 0) {
+        return NULL;
+    }
+    if (v[1].len != v[0].len) {
+        PyErr_SetString(PyExc_ValueError, "a differs from g in size");
+        release_buffers(2, v);
+        return NULL;
+    }
+    Py_ssize_t n = v[0].len / v[0].itemsize;
+    Py_BEGIN_ALLOW_THREADS
+    if (v[0].itemsize == 4) {
+        relu_backward_float32(n, v[0].buf, v[1].buf);
+    }
+    else {
+        relu_backward_float64(n, v[0].buf, v[1].buf);
+    }
+    Py_END_ALLOW_THREADS
+    release_buffers(2, v);
+    Py_RETURN_NONE;
 }
 
 static PyMethodDef methods[] = {
     {"adam", adam, METH_VARARGS, adam_doc},
+    {"bias_relu", bias_relu, METH_VARARGS, bias_relu_doc},
+    {"relu_backward", relu_backward, METH_VARARGS, relu_backward_doc},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "nntrain._fused",
-    "Fused element-wise optimizer kernels (see nntrain/_fused.c).", -1, methods,
+    "Fused element-wise kernels for the optimizers and activations (see nntrain/_fused.c).", -1, methods,
 };
 
 PyMODINIT_FUNC

@@ -196,10 +196,12 @@ class Network:
         last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):
             z = np.matmul(a_prev, layer.W, out=buf.a[i])
-            z += layer.b
-            if i == last:
+            if i == last:  # the cost needs the output layer's z
+                z += layer.b
                 np.copyto(buf.z_out, z)
-            a_prev = layer.activation.forward(z, out=z)
+                a_prev = layer.activation.forward(z, out=z)
+            else:
+                a_prev = layer.activation.forward_with_bias(z, layer.b)
         return a_prev
 
     def cost_value(self, h: np.ndarray, Y: np.ndarray) -> float:
@@ -253,9 +255,11 @@ class Network:
             a = np.asarray(X[rows], dtype=self.dtype)
             for i, layer in enumerate(self.layers):
                 z = a @ layer.W
-                z += layer.b
                 if logits and i == last:
+                    z += layer.b
                     z_out[rows] = z
-                a = layer.activation.forward(z, out=z)
+                    a = layer.activation.forward(z, out=z)
+                else:
+                    a = layer.activation.forward_with_bias(z, layer.b)
             h[rows] = a
         return (h, z_out) if logits else h

@@ -22,10 +22,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-try:  # the compiled one-pass update (nntrain/_fused.c); numpy does the same without it
-    from nntrain import _fused
-except ImportError:  # built without a C compiler
-    _fused = None
+from nntrain import kernels
 
 
 class OptimizerOptions(BaseModel):
@@ -202,8 +199,8 @@ class Adam(Optimizer):
         s = ((1.0 - o.beta2) / (1.0 - o.beta2**self.t)) ** 0.5
         eps = o.eps / s
         scale = self.learning_rate * (1.0 - o.beta1) / ((1.0 - o.beta1**self.t) * s)
-        if _fused is not None and _fusable(p, g, S, Q):
-            _fused.adam(p, g, S, Q, o.beta1, o.beta2, eps, scale)
+        if kernels.fusable(p, g, S, Q) and p.shape == g.shape == S.shape == Q.shape:
+            kernels.fused.adam(p, g, S, Q, o.beta1, o.beta2, eps, scale)
             return
         S *= o.beta1
         S += g
@@ -215,17 +212,6 @@ class Adam(Optimizer):
         np.divide(S, tmp, out=tmp)
         tmp *= scale
         p -= tmp
-
-
-def _fusable(*arrays: np.ndarray) -> bool:
-    """True when the compiled kernel can take the arrays: C-contiguous, one float dtype,
-    distinct memory (it reads each element once, so aliasing would change the result)."""
-    dtype = arrays[0].dtype
-    return (
-        dtype in (np.float32, np.float64)
-        and all(a.dtype == dtype and a.shape == arrays[0].shape and a.flags.c_contiguous for a in arrays)
-        and not any(np.may_share_memory(a, b) for k, a in enumerate(arrays) for b in arrays[k + 1 :])
-    )
 
 
 class AdamW(Adam):

@@ -1,0 +1,205 @@
+"""The compiled kernels (nntrain/_fused.c) against the numpy code they replace: bitwise equal.
+
+Each test runs the same computation twice, once with `kernels.fused` as built and once with
+it set to None (the numpy path every kernel falls back to), and compares bytes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nntrain import kernels
+from nntrain.activations import ACTIVATIONS
+from nntrain.data import Dataset, Preprocessing, Split
+from nntrain.initializers import default_initializer
+from nntrain.network import Network
+from nntrain.optimizers import OPTIMIZERS, build_optimizer
+from nntrain.train import train
+
+BUILT = kernels.fused
+
+
+@pytest.fixture(params=["compiled", "numpy"])
+def path(request, monkeypatch):
+    """Run the test once through the compiled kernels and once through numpy."""
+    if request.param == "numpy":
+        monkeypatch.setattr(kernels, "fused", None)
+    return request.param
+
+
+def twice(compute):
+    """compute() through the compiled kernels, then through numpy: (compiled, numpy)."""
+    compiled = compute()
+    kernels.fused = None
+    try:
+        plain = compute()
+    finally:
+        kernels.fused = BUILT
+    return compiled, plain
+
+
+def assert_same_bytes(got, want, what):
+    assert got.dtype == want.dtype and got.shape == want.shape, what
+    assert got.tobytes() == want.tobytes(), f"{what}: the compiled kernel and numpy differ"
+
+
+def test_the_compiled_kernels_are_built():
+    # The README's install compiles nntrain/_fused.c; without it training silently runs slower.
+    assert BUILT is not None, "nntrain/_fused.c was not built: is a C compiler installed?"
+
+
+# -- Adam ---------------------------------------------------------------------------------
+
+
+def adam_trajectory(dtype, grads, name="adam", **options):
+    """Parameters and state after Adam steps on `grads`."""
+    opt = build_optimizer(OPTIMIZERS[name].Options(**options), 3e-3)
+    params = np.linspace(-2, 2, grads[0].size).astype(dtype)
+    for g in grads:
+        opt.step([params], [g.astype(dtype)])
+    return params, opt.state["grad_sum"][0], opt.state["sq_grad_sum"][0]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["adam", "adamw"])
+def test_compiled_adam_is_bitwise_equal_to_numpy(dtype, name):
+    rng = np.random.default_rng(7)
+    n = 10_007  # not a multiple of any vector width: the loop's tail is covered
+    scales = [1e-30, 1e-6, 1.0, 1e6, 1e18]  # tiny to huge gradients, zeros below
+    grads = [rng.standard_normal(n) * scale for scale in scales] + [np.zeros(n)]
+    grads[2][::5] = 0.0
+    options = {"beta1": 0.85, "beta2": 0.99, "eps": 1e-7}
+    compiled, plain = twice(lambda: adam_trajectory(dtype, grads, name, **options))
+    for got, want, what in zip(compiled, plain, ["parameters", "S", "Q"]):
+        assert_same_bytes(got, want, f"{name} {np.dtype(dtype).name} {what}")
+    assert not np.array_equal(compiled[0], np.linspace(-2, 2, n).astype(dtype)), "the steps moved nothing"
+
+
+def test_adam_on_a_strided_view_takes_the_numpy_path_and_agrees(path):
+    rng = np.random.default_rng(3)
+    grads = [rng.standard_normal(2 * 501) for _ in range(3)]
+    contiguous = adam_trajectory(np.float64, [g[::2] for g in grads])[0]
+    base = np.zeros(2 * 501)
+    base[::2] = np.linspace(-2, 2, 501)
+    opt = build_optimizer(OPTIMIZERS["adam"].Options(), 3e-3)
+    for g in grads:
+        opt.step([base[::2]], [g[::2]])
+    assert_same_bytes(base[::2].copy(), contiguous, "strided Adam")
+    assert not base[1::2].any(), "the entries between the view's were written"
+
+
+# -- ReLU -----------------------------------------------------------------------------------
+
+
+def awkward(rng, shape, dtype):
+    """Normal values with NaN, +-inf, -0 and exact zeros mixed in."""
+    a = rng.standard_normal(shape).astype(dtype)
+    flat = a.reshape(-1)
+    special = [np.nan, np.inf, -np.inf, -0.0, 0.0, 1e-45 if dtype == np.float32 else 5e-324]
+    k = min(len(special), flat.size)
+    flat[:k] = special[:k]
+    return a
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(128, 256), (3, 7), (1, 1), (0, 5)])
+def test_relu_with_bias_is_bitwise_equal_to_numpy(dtype, shape):
+    rng = np.random.default_rng(1)
+    z0 = awkward(rng, shape, dtype) if shape[0] else np.zeros(shape, dtype)
+    b = rng.standard_normal(shape[1]).astype(dtype)
+    if shape[0]:
+        z0[-1, -1] = -b[-1]  # z + b == +0 exactly
+    if shape[0] and shape[1] > 3:
+        b[3] = -0.0  # z[0, 3] is -0: z + b == -0, which numpy's maximum(., 0) makes +0
+
+    def relu_with_bias():
+        z = z0.copy()
+        out = ACTIVATIONS["relu"].forward_with_bias(z, b)
+        assert out is z, "not in place"
+        return z
+
+    with np.errstate(invalid="ignore"):
+        compiled, plain = twice(relu_with_bias)
+    assert_same_bytes(compiled, plain, f"relu forward {shape} {np.dtype(dtype).name}")
+    if shape[0]:
+        assert (np.nan_to_num(compiled) >= 0).all() and (shape == (1, 1) or np.nanmax(compiled) > 0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_backward_is_bitwise_equal_to_numpy(dtype):
+    rng = np.random.default_rng(2)
+    g0 = awkward(rng, (130, 33), dtype)
+    a = np.maximum(rng.standard_normal((130, 33)).astype(dtype), 0)
+    a[0, :3] = 0.0  # NaN, inf and -inf gradients where the unit is off: NaN, as numpy's 0 * inf
+
+    def relu_backward():
+        g = g0.copy()
+        return ACTIVATIONS["relu"].backward(g, a)
+
+    with np.errstate(invalid="ignore"):
+        compiled, plain = twice(relu_backward)
+    assert_same_bytes(compiled, plain, f"relu backward {np.dtype(dtype).name}")
+    assert (compiled[a == 0] == 0).sum() > 1000 // 2
+
+
+def test_relu_on_mixed_dtypes_or_views_falls_back_to_numpy(path):
+    # float64 bias on float32 z, a transposed (non-contiguous) z: numpy's rules, no error
+    z = np.array([[-1.0, 2.0], [3.0, -4.0]], np.float32)
+    out = ACTIVATIONS["relu"].forward_with_bias(z, np.array([0.5, 0.5]))
+    np.testing.assert_array_equal(out, [[0.0, 2.5], [3.5, 0.0]])
+    zt = np.array([[-1.0, 3.0], [2.0, -4.0]]).T
+    np.testing.assert_array_equal(ACTIVATIONS["relu"].forward_with_bias(zt, np.array([1.0, 1.0])), [[0, 3], [4, 0]])
+
+
+# -- a whole training run and predict --------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_training_and_predict_are_bitwise_equal_with_and_without_the_kernels(dtype):
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((300, 12)).astype(dtype)
+    labels = (X[:, :3].sum(axis=1) > 0).astype(int) + (X[:, 3] > 1)
+    Y = np.eye(3, dtype=dtype)[labels]
+    pre = Preprocessing([f"x{i}" for i in range(12)], ["0", "1", "2"], [0, 1, 2])
+    data = Dataset(Split(X, Y), None, None, pre)
+
+    def run():
+        net = Network.build([12, 16, 8, 3], "relu", "softmax", "cross_entropy",
+                            default_initializer("relu"), np.random.default_rng(0), dtype)
+        opt = OPTIMIZERS["adam"](None, 0.01)
+        result = train(net, opt, data, 5, 32, np.random.default_rng(1))
+        return net.parameters.copy(), result.history.column("cost"), net.predict(X)
+
+    compiled, plain = twice(run)
+    for got, want, what in zip(compiled, plain, ["parameters", "cost history", "predictions"]):
+        assert_same_bytes(got, want, what)
+    assert compiled[1][-1] < compiled[1][0], "training did not lower the cost"
+
+
+# -- the module's own checks ------------------------------------------------------------------
+
+
+def test_the_kernels_refuse_what_they_cannot_update():
+    if BUILT is None:
+        pytest.skip("not built (test_the_compiled_kernels_are_built fails)")
+    x = np.zeros(4, np.float32)
+    scalars = (0.9, 0.999, 1e-8, 1e-3)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        BUILT.adam(np.zeros(4, np.int32), x, x.copy(), x.copy(), *scalars)
+    with pytest.raises(ValueError, match="size"):
+        BUILT.adam(x, np.zeros(5, np.float32), x.copy(), x.copy(), *scalars)
+    with pytest.raises(ValueError, match="dtype"):
+        BUILT.adam(x, np.zeros(4, np.float64), x.copy(), x.copy(), *scalars)
+    with pytest.raises(ValueError, match="not C-contiguous"):
+        BUILT.adam(np.zeros(8, np.float32)[::2], x, x.copy(), x.copy(), *scalars)
+    read_only = np.zeros(4, np.float32)
+    read_only.flags.writeable = False
+    with pytest.raises((TypeError, BufferError, ValueError)):
+        BUILT.adam(read_only, x, x.copy(), x.copy(), *scalars)
+    with pytest.raises(ValueError, match="rows of len"):
+        BUILT.bias_relu(np.zeros((2, 3), np.float32), np.zeros(4, np.float32))
+    with pytest.raises(ValueError, match="rows of len"):
+        BUILT.bias_relu(np.zeros(3, np.float32), np.zeros(3, np.float32))
+    with pytest.raises(ValueError, match="size"):
+        BUILT.relu_backward(np.zeros(3, np.float32), np.zeros(4, np.float32))
