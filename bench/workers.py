@@ -72,7 +72,10 @@ def run_nntrain(case: Case, data_dir: Path, seeds: range) -> dict:
         t0 = time.perf_counter()
         result = train(net, opt, data, case.epochs, case.batch_size, rng)
         times.append(time.perf_counter() - t0)
-    return {"seconds": times, "dtype": str(net.dtype), "final_cost": float(result.history.column("cost")[-1])}
+    from nntrain.kernels import fused
+
+    return {"seconds": times, "dtype": str(net.dtype), "final_cost": float(result.history.column("cost")[-1]),
+            "note": "compiled kernels" if fused is not None else "numpy only (nntrain/_fused.c not built)"}
 
 
 def run_nntrain_cli(case: Case, data_dir: Path, seeds: range) -> dict:
