@@ -1,14 +1,20 @@
-/* Fused element-wise kernels for nntrain/optimizers.py.
+/* Fused element-wise kernels for nntrain/optimizers.py (Adam) and
+ * nntrain/activations.py (ReLU), and a prefetching row gather for the
+ * mini-batches of nntrain/train.py; nntrain/kernels.py says when the
+ * element-wise ones can be used.
  *
  * numpy runs Adam's update as ten passes over the parameter vector (each a
  * separate ufunc call reading and writing the whole array) and its float32
  * square root is 4 lanes wide on x86; here the update is one pass, compiled
- * for AVX-512, AVX2 or the baseline and picked at load time.
+ * for AVX-512, AVX2 or the baseline and picked at load time (GCC on x86-64
+ * Linux; other compilers build the baseline loop). ReLU's bias-add-and-clip
+ * and its backward mask are one pass each instead of two numpy calls.
  *
- * Each kernel performs exactly the float operations of its numpy twin, in the
+ * Each element-wise kernel performs exactly the float operations of its numpy twin, in the
  * same order and precision, and the module is compiled with -ffp-contract=off
- * (no fused multiply-adds), so both give bitwise equal results: the numpy code
- * stays the reference and the fallback when this module is not built.
+ * (no fused multiply-adds), so both give bitwise equal results
+ * (tests/test_fused.py): the numpy code stays the reference, and the fallback
+ * when this module is not built.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -75,6 +81,29 @@ BIAS_RELU_KERNEL(bias_relu_float64, double)
 
 RELU_BACKWARD_KERNEL(relu_backward_float32, float)
 RELU_BACKWARD_KERNEL(relu_backward_float64, double)
+
+/* Rows idx[0..k) of src (rows of `row_bytes` bytes) into out, one after another.
+ * Rows come from anywhere in a large array, so each is a cache miss to memory:
+ * prefetching a few rows ahead keeps several misses in flight. */
+static void
+gather(Py_ssize_t k, Py_ssize_t row_bytes, const char *src, const Py_ssize_t *idx, char *out)
+{
+    const Py_ssize_t ahead = 4, line = 64;
+    for (Py_ssize_t r = 0; r < k && r < ahead; r++) {
+        for (Py_ssize_t off = 0; off < row_bytes; off += line) {
+            __builtin_prefetch(src + idx[r] * row_bytes + off);
+        }
+    }
+    for (Py_ssize_t r = 0; r < k; r++) {
+        if (r + ahead < k) {
+            const char *next = src + idx[r + ahead] * row_bytes;
+            for (Py_ssize_t off = 0; off < row_bytes; off += line) {
+                __builtin_prefetch(next + off);
+            }
+        }
+        memcpy(out + r * row_bytes, src + idx[r] * row_bytes, row_bytes);
+    }
+}
 
 /* A C-contiguous float32 ('f') or float64 ('d') buffer of obj; writable if asked. */
 static int
@@ -249,7 +278,75 @@ relu_backward(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+PyDoc_STRVAR(gather_rows_doc,
+"gather_rows(src, idx, out)\n"
+"\n"
+"out[i] = src[idx[i]] for every i: src and out C-contiguous 2-d arrays of one dtype\n"
+"and row length, idx a C-contiguous array of intp row numbers, each in range.");
+
+static PyObject *
+gather_rows(PyObject *self, PyObject *args)
+{
+    PyObject *src_obj, *idx_obj, *out_obj;
+    if (!PyArg_ParseTuple(args, "OOO:gather_rows", &src_obj, &idx_obj, &out_obj)) {
+        return NULL;
+    }
+    Py_buffer src, idx, out;
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT;
+    if (PyObject_GetBuffer(src_obj, &src, flags) < 0) {
+        return NULL;
+    }
+    if (PyObject_GetBuffer(idx_obj, &idx, flags) < 0) {
+        PyBuffer_Release(&src);
+        return NULL;
+    }
+    if (PyObject_GetBuffer(out_obj, &out, flags | PyBUF_WRITABLE) < 0) {
+        PyBuffer_Release(&src);
+        PyBuffer_Release(&idx);
+        return NULL;
+    }
+    PyObject *result = NULL;
+    const char *err = NULL;
+    if (src.ndim != 2 || out.ndim != 2) {
+        err = "src and out must be 2-d";
+    }
+    else if (src.itemsize != out.itemsize || strcmp(src.format, out.format) != 0 ||
+             src.shape[1] != out.shape[1]) {
+        err = "src and out differ in dtype or row length";
+    }
+    else if (idx.itemsize != sizeof(Py_ssize_t) || idx.ndim != 1 ||
+             strchr("lqn", idx.format[strlen(idx.format) - 1]) == NULL) {
+        err = "idx must be a 1-d intp array";
+    }
+    else if (idx.shape[0] != out.shape[0]) {
+        err = "out must have one row per index";
+    }
+    if (err) {
+        PyErr_SetString(PyExc_ValueError, err);
+        goto done;
+    }
+    const Py_ssize_t *rows = idx.buf;
+    Py_ssize_t k = idx.shape[0], m = src.shape[0];
+    for (Py_ssize_t r = 0; r < k; r++) {
+        if (rows[r] < 0 || rows[r] >= m) {
+            PyErr_Format(PyExc_IndexError, "row %zd is out of range for %zd rows", rows[r], m);
+            goto done;
+        }
+    }
+    Py_BEGIN_ALLOW_THREADS
+    gather(k, src.shape[1] * src.itemsize, src.buf, rows, out.buf);
+    Py_END_ALLOW_THREADS
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyBuffer_Release(&src);
+    PyBuffer_Release(&idx);
+    PyBuffer_Release(&out);
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"gather_rows", gather_rows, METH_VARARGS, gather_rows_doc},
     {"adam", adam, METH_VARARGS, adam_doc},
     {"bias_relu", bias_relu, METH_VARARGS, bias_relu_doc},
     {"relu_backward", relu_backward, METH_VARARGS, relu_backward_doc},

@@ -1,5 +1,5 @@
 """Small numpy reductions in the forms that measured fastest, shared by the network,
-the activations and the costs.
+the activations and the costs; and the switch to the compiled kernels (`fused`).
 
 numpy's obvious spellings are not always its fast ones at the sizes of a training
 step: `a.sum(axis=1)` on rows of 10 is several times slower than a matrix product

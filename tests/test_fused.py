@@ -152,6 +152,36 @@ def test_relu_on_mixed_dtypes_or_views_falls_back_to_numpy(path):
     np.testing.assert_array_equal(ACTIVATIONS["relu"].forward_with_bias(zt, np.array([1.0, 1.0])), [[0, 3], [4, 0]])
 
 
+# -- gathering a batch's rows ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.uint8])
+def test_gather_rows_copies_the_rows_asked_for(dtype, path):
+    from nntrain.train import gather_rows
+
+    rng = np.random.default_rng(4)
+    src = (rng.standard_normal((1000, 37)) * 100).astype(dtype)
+    idx = rng.permutation(1000)[:130]
+    idx[:3] = [0, 999, 0]  # both ends, and a row twice
+    out = np.full((130, 37), 7, dtype)
+    assert gather_rows(src, idx, out) is out
+    np.testing.assert_array_equal(out, src[idx])
+    tail = np.zeros((200, 37), dtype)
+    gather_rows(src, idx[:5], tail[:5])  # the first rows of a reused buffer (a last, short batch)
+    np.testing.assert_array_equal(tail[:5], src[idx[:5]])
+    assert not tail[5:].any()
+
+
+def test_gather_rows_from_a_memory_mapped_file(tmp_path, path):
+    from nntrain.train import gather_rows
+
+    X = np.arange(5000 * 9, dtype=np.float32).reshape(5000, 9)
+    np.save(tmp_path / "X.npy", X)
+    mapped = np.load(tmp_path / "X.npy", mmap_mode="r")
+    idx = np.array([4999, 3, 2500])
+    np.testing.assert_array_equal(gather_rows(mapped, idx, np.empty((3, 9), np.float32)), X[idx])
+
+
 # -- a whole training run and predict --------------------------------------------------------
 
 
@@ -203,3 +233,16 @@ def test_the_kernels_refuse_what_they_cannot_update():
         BUILT.bias_relu(np.zeros(3, np.float32), np.zeros(3, np.float32))
     with pytest.raises(ValueError, match="size"):
         BUILT.relu_backward(np.zeros(3, np.float32), np.zeros(4, np.float32))
+    src, out = np.zeros((10, 3), np.float32), np.zeros((2, 3), np.float32)
+    with pytest.raises(IndexError, match="row 10 is out of range for 10 rows"):
+        BUILT.gather_rows(src, np.array([1, 10]), out)
+    with pytest.raises(IndexError, match="row -1"):
+        BUILT.gather_rows(src, np.array([-1, 0]), out)
+    with pytest.raises(ValueError, match="intp"):
+        BUILT.gather_rows(src, np.array([1, 2], np.int32), out)
+    with pytest.raises(ValueError, match="one row per index"):
+        BUILT.gather_rows(src, np.array([1, 2, 3]), out)
+    with pytest.raises(ValueError, match="dtype or row length"):
+        BUILT.gather_rows(src, np.array([1, 2]), np.zeros((2, 4), np.float32))
+    with pytest.raises(ValueError, match="dtype or row length"):
+        BUILT.gather_rows(src, np.array([1, 2]), np.zeros((2, 3), np.float64))
