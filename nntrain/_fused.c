@@ -7,7 +7,7 @@
  * separate ufunc call reading and writing the whole array) and its float32
  * square root is 4 lanes wide on x86; here the update is one pass, compiled
  * for AVX-512, AVX2 or the baseline and picked at load time (GCC on x86-64
- * Linux; other compilers build the baseline loop). ReLU's bias-add-and-clip
+ * with glibc; elsewhere the baseline loop). ReLU's bias-add-and-clip
  * and its backward mask are one pass each instead of two numpy calls.
  *
  * Each element-wise kernel performs exactly the float operations of its numpy twin, in the
@@ -21,7 +21,7 @@
 #include <math.h>
 #include <string.h>
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__)
 #define MULTIVERSIONED __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define MULTIVERSIONED
