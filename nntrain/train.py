@@ -177,6 +177,8 @@ def gather_rows(src: np.ndarray, idx: np.ndarray, out: np.ndarray) -> np.ndarray
 
 
 def _gatherable(src: np.ndarray, idx: np.ndarray, out: np.ndarray) -> bool:
+    """True when the compiled gather can copy rows `idx` of `src` into `out`: both 2-d,
+    C-contiguous, of one dtype and row length, separate; idx contiguous intp."""
     return (
         src.ndim == out.ndim == 2
         and src.dtype == out.dtype
