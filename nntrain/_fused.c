@@ -10,11 +10,14 @@
  * with glibc; elsewhere the baseline loop). ReLU's bias-add-and-clip
  * and its backward mask are one pass each instead of two numpy calls.
  *
- * Each element-wise kernel performs exactly the float operations of its numpy twin, in the
- * same order and precision, and the module is compiled with -ffp-contract=off
- * (no fused multiply-adds), so both give bitwise equal results
- * (tests/test_fused.py): the numpy code stays the reference, and the fallback
- * when this module is not built.
+ * Each element-wise kernel performs exactly the float operations of its numpy
+ * twin, in the same order and precision, and the module is compiled with
+ * -ffp-contract=off (no fused multiply-adds), so both give bitwise equal
+ * results (tests/test_fused.py), except for the sign and payload of a NaN made
+ * from two NaNs (the compiler may swap the operands of a sum; only a diverged
+ * run has them). The numpy code stays the reference, and the fallback when this
+ * module is not built. The kernels set no floating-point error flags: nntrain
+ * checks results with isfinite, not numpy warnings.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -82,27 +85,59 @@ BIAS_RELU_KERNEL(bias_relu_float64, double)
 RELU_BACKWARD_KERNEL(relu_backward_float32, float)
 RELU_BACKWARD_KERNEL(relu_backward_float64, double)
 
-/* Rows idx[0..k) of src (rows of `row_bytes` bytes) into out, one after another.
+#if defined(__GNUC__)
+#define PREFETCH(address) __builtin_prefetch(address)
+#else
+#define PREFETCH(address) ((void)0)
+#endif
+
+/* Rows idx[0..k) of src (m rows of `row_bytes` bytes) into out, one after another.
  * Rows come from anywhere in a large array, so each is a cache miss to memory:
- * prefetching a few rows ahead keeps several misses in flight. */
-static void
-gather(Py_ssize_t k, Py_ssize_t row_bytes, const char *src, const Py_ssize_t *idx, char *out)
+ * prefetching a few rows ahead keeps several misses in flight. Each index is
+ * checked as it is read (the caller may share idx with other threads); returns
+ * the position of the first one out of range, or -1 when all rows were copied.
+ * (The first rows are not prefetched: with a separate loop for them, GCC 12
+ * dropped every prefetch instruction, and the gather ran at numpy's speed.) */
+static inline void
+prefetch_row(const char *src, Py_ssize_t m, Py_ssize_t row, Py_ssize_t row_bytes)
 {
-    const Py_ssize_t ahead = 4, line = 64;
-    for (Py_ssize_t r = 0; r < k && r < ahead; r++) {
-        for (Py_ssize_t off = 0; off < row_bytes; off += line) {
-            __builtin_prefetch(src + idx[r] * row_bytes + off);
+    if ((size_t)row < (size_t)m) {
+        for (Py_ssize_t off = 0; off < row_bytes; off += 64) {
+            PREFETCH(src + row * row_bytes + off);
         }
     }
+}
+
+static Py_ssize_t
+gather(Py_ssize_t k, Py_ssize_t m, Py_ssize_t row_bytes, const char *src,
+       const Py_ssize_t *idx, char *out)
+{
+    const Py_ssize_t ahead = 4;
     for (Py_ssize_t r = 0; r < k; r++) {
         if (r + ahead < k) {
-            const char *next = src + idx[r + ahead] * row_bytes;
-            for (Py_ssize_t off = 0; off < row_bytes; off += line) {
-                __builtin_prefetch(next + off);
-            }
+            prefetch_row(src, m, idx[r + ahead], row_bytes);
         }
-        memcpy(out + r * row_bytes, src + idx[r] * row_bytes, row_bytes);
+        Py_ssize_t row = idx[r];
+        if ((size_t)row >= (size_t)m) {
+            return r;
+        }
+        memcpy(out + r * row_bytes, src + row * row_bytes, row_bytes);
     }
+    return -1;
+}
+
+/* The one-letter struct code of a buffer format holding one item in native byte
+ * order ("f", "@f", "=f", or "<f" on a little-endian machine), else 0. */
+static char
+native_code(const char *fmt)
+{
+    if (fmt == NULL) {
+        return 'B';
+    }
+    if (fmt[0] == '@' || fmt[0] == '=' || fmt[0] == (PY_LITTLE_ENDIAN ? '<' : '>')) {
+        fmt++;
+    }
+    return (fmt[0] != '\0' && fmt[1] == '\0') ? fmt[0] : 0;
 }
 
 /* A C-contiguous float32 ('f') or float64 ('d') buffer of obj; writable if asked. */
@@ -113,13 +148,9 @@ get_buffer(PyObject *obj, Py_buffer *view, int writable, const char *name)
     if (PyObject_GetBuffer(obj, view, flags) < 0) {
         return -1;
     }
-    const char *fmt = view->format ? view->format : "B";
-    if (fmt[0] == '<' || fmt[0] == '=' || fmt[0] == '@') {
-        fmt++;
-    }
-    if (!(strcmp(fmt, "f") == 0 && view->itemsize == 4) &&
-        !(strcmp(fmt, "d") == 0 && view->itemsize == 8)) {
-        PyErr_Format(PyExc_TypeError, "%s must hold float32 or float64, not '%s'", name,
+    char code = native_code(view->format);
+    if (!(code == 'f' && view->itemsize == 4) && !(code == 'd' && view->itemsize == 8)) {
+        PyErr_Format(PyExc_TypeError, "%s must hold native float32 or float64, not '%s'", name,
                      view->format ? view->format : "B");
         PyBuffer_Release(view);
         return -1;
@@ -128,7 +159,7 @@ get_buffer(PyObject *obj, Py_buffer *view, int writable, const char *name)
 }
 
 /* Take the buffers of objs[0..k) (objs[i] writable where writable[i]): one float dtype,
- * sizes as `sizes_match` asks. On failure, releases what it took and returns -1. */
+ * the caller checks sizes. On failure, releases what it took and returns -1. */
 static int
 get_buffers(int k, PyObject **objs, const int *writable, const char **names, Py_buffer *views)
 {
@@ -307,16 +338,20 @@ gather_rows(PyObject *self, PyObject *args)
     }
     PyObject *result = NULL;
     const char *err = NULL;
+    char code = native_code(src.format), idx_code = native_code(idx.format);
     if (src.ndim != 2 || out.ndim != 2) {
         err = "src and out must be 2-d";
     }
-    else if (src.itemsize != out.itemsize || strcmp(src.format, out.format) != 0 ||
+    else if (code == 0 || strchr("?bBhHiIlLqQnNefd", code) == NULL) {
+        err = "src must hold native numbers (bool, integers or floats)";
+    }
+    else if (native_code(out.format) != code || src.itemsize != out.itemsize ||
              src.shape[1] != out.shape[1]) {
         err = "src and out differ in dtype or row length";
     }
-    else if (idx.itemsize != sizeof(Py_ssize_t) || idx.ndim != 1 ||
-             strchr("lqn", idx.format[strlen(idx.format) - 1]) == NULL) {
-        err = "idx must be a 1-d intp array";
+    else if (idx.ndim != 1 || idx.itemsize != sizeof(Py_ssize_t) || idx_code == 0 ||
+             strchr("lqn", idx_code) == NULL) {
+        err = "idx must be a 1-d native intp array";
     }
     else if (idx.shape[0] != out.shape[0]) {
         err = "out must have one row per index";
@@ -326,16 +361,14 @@ gather_rows(PyObject *self, PyObject *args)
         goto done;
     }
     const Py_ssize_t *rows = idx.buf;
-    Py_ssize_t k = idx.shape[0], m = src.shape[0];
-    for (Py_ssize_t r = 0; r < k; r++) {
-        if (rows[r] < 0 || rows[r] >= m) {
-            PyErr_Format(PyExc_IndexError, "row %zd is out of range for %zd rows", rows[r], m);
-            goto done;
-        }
-    }
+    Py_ssize_t k = idx.shape[0], m = src.shape[0], bad;
     Py_BEGIN_ALLOW_THREADS
-    gather(k, src.shape[1] * src.itemsize, src.buf, rows, out.buf);
+    bad = gather(k, m, src.shape[1] * src.itemsize, src.buf, rows, out.buf);
     Py_END_ALLOW_THREADS
+    if (bad >= 0) {
+        PyErr_Format(PyExc_IndexError, "row %zd is out of range for %zd rows", rows[bad], m);
+        goto done;
+    }
     result = Py_None;
     Py_INCREF(result);
 done:

@@ -13,21 +13,21 @@ from __future__ import annotations
 import numpy as np
 
 try:  # compiled one-pass kernels (nntrain/_fused.c), bitwise equal to the numpy code they replace
-    from nntrain import _fused as fused
+    from nntrain import _fused as fused  # (but for the sign and payload of NaNs)
 except ImportError:  # built without a C compiler: the numpy code runs
     fused = None
 
 
 def fusable(*arrays: np.ndarray) -> bool:
-    """True when the compiled kernels can take `arrays`: built, C-contiguous, one float
-    dtype, no two overlapping (a kernel reads each element once, so aliasing would
-    change its result)."""
+    """True when the compiled kernels can take `arrays`: built, C-contiguous, aligned,
+    one native float dtype, no two overlapping (a kernel reads each element once, so
+    aliasing would change its result)."""
     if fused is None:
         return False
     dtype = arrays[0].dtype
     return (
         dtype in (np.float32, np.float64)
-        and all(a.dtype == dtype and a.flags.c_contiguous for a in arrays)
+        and all(a.dtype == dtype and a.flags.c_contiguous and a.flags.aligned for a in arrays)
         and not any(np.may_share_memory(a, b) for k, a in enumerate(arrays) for b in arrays[k + 1 :])
     )
 

@@ -179,7 +179,8 @@ class Adam(Optimizer):
         p <- p - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
     Updating S and Q takes one numpy pass fewer each than updating m and v.
     With the compiled kernel (nntrain/_fused.c) the ten numpy passes are one loop
-    doing the same float operations in the same order: bitwise equal, ~5x faster.
+    doing the same float operations in the same order: bitwise equal (NaN payloads
+    aside), ~5x faster.
     """
 
     class Options(OptimizerOptions):
@@ -197,8 +198,10 @@ class Adam(Optimizer):
         # == [lr (1-b1) / (c1 s)] S / (sqrt(Q) + eps / s), s = sqrt((1-b2) / c2):
         # one pass fewer over the parameter than the left-hand form.
         s = ((1.0 - o.beta2) / (1.0 - o.beta2**self.t)) ** 0.5
-        eps = o.eps / s
-        scale = self.learning_rate * (1.0 - o.beta1) / ((1.0 - o.beta1**self.t) * s)
+        # Python floats: numpy rounds them to p's dtype as the kernel does (a numpy
+        # float64 learning rate would make numpy's `tmp *= scale` run in float64)
+        eps = float(o.eps / s)
+        scale = float(self.learning_rate * (1.0 - o.beta1) / ((1.0 - o.beta1**self.t) * s))
         if kernels.fusable(p, g, S, Q) and p.shape == g.shape == S.shape == Q.shape:
             kernels.fused.adam(p, g, S, Q, o.beta1, o.beta2, eps, scale)
             return

@@ -178,15 +178,18 @@ def gather_rows(src: np.ndarray, idx: np.ndarray, out: np.ndarray) -> np.ndarray
 
 def _gatherable(src: np.ndarray, idx: np.ndarray, out: np.ndarray) -> bool:
     """True when the compiled gather can copy rows `idx` of `src` into `out`: both 2-d,
-    C-contiguous, of one dtype and row length, separate; idx contiguous intp."""
+    C-contiguous, of one numeric dtype (no Python objects: it copies bytes) and row
+    length, separate; idx contiguous aligned intp."""
     return (
         src.ndim == out.ndim == 2
         and src.dtype == out.dtype
+        and src.dtype.kind in "biuf"
         and src.shape[1] == out.shape[1]
         and src.flags.c_contiguous
         and out.flags.c_contiguous
         and idx.dtype == np.intp
         and idx.flags.c_contiguous
+        and idx.flags.aligned
         and not np.may_share_memory(src, out)
     )
 
@@ -248,7 +251,7 @@ def train(
     val_codes = class_codes(data.val.Y) if classification and data.val is not None else None
     started = time.perf_counter()
     for epoch in range(start_epoch + 1, last_epoch + 1):
-        optimizer.learning_rate = schedule.rate(base_lr, epoch, last_epoch)
+        optimizer.learning_rate = float(schedule.rate(base_lr, epoch, last_epoch))
         if full_batch:
             h = network.forward(X)
             cost = network.cost_value(h, Y)
