@@ -391,8 +391,18 @@ static struct PyModuleDef module = {
     "Fused element-wise kernels for the optimizers and activations (see nntrain/_fused.c).", -1, methods,
 };
 
+/* The interface version: bump it, and kernels.FUSED_VERSION with it, whenever a
+ * kernel's signature or behaviour changes, so that an editable install still
+ * holding an older build falls back to numpy instead of calling it wrongly. */
+#define FUSED_VERSION 1
+
 PyMODINIT_FUNC
 PyInit__fused(void)
 {
-    return PyModule_Create(&module);
+    PyObject *m = PyModule_Create(&module);
+    if (m != NULL && PyModule_AddIntConstant(m, "VERSION", FUSED_VERSION) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
 }

@@ -21,7 +21,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from nntrain import __version__
+from nntrain import __version__, kernels
 from nntrain.errors import UserError
 from nntrain.interrupt import EXIT_INTERRUPTED, StopOnSigint
 from nntrain.streams import GuardedStdout
@@ -101,7 +101,7 @@ def _exit_130_on_ctrl_c() -> Iterator[None]:
 
 def _version(value: bool) -> None:
     if value:
-        console.print(f"nntrain {__version__}")
+        console.print(f"nntrain {__version__}\n{kernels.fused_status()}", highlight=False, soft_wrap=True)
         raise typer.Exit()
 
 

@@ -12,10 +12,31 @@ from __future__ import annotations
 
 import numpy as np
 
+#: The interface version of nntrain/_fused.c this code calls (its FUSED_VERSION).
+FUSED_VERSION = 1
+
+
+def _usable(module) -> tuple[object | None, str]:
+    """(module, "") when `module` is the compiled kernels this code calls, else (None, why not)."""
+    if module is None:
+        return None, "nntrain/_fused.c was not built: no C compiler at install; numpy runs the same arithmetic, slower"
+    if getattr(module, "VERSION", None) != FUSED_VERSION:
+        return None, "the built nntrain/_fused.c is older than this code: run pip install -e . again"
+    return module, ""
+
+
 try:  # compiled one-pass kernels (nntrain/_fused.c), bitwise equal to the numpy code they replace
-    from nntrain import _fused as fused  # (but for the sign and payload of NaNs)
+    from nntrain import _fused  # (but for the sign and payload of NaNs)
 except ImportError:  # built without a C compiler: the numpy code runs
-    fused = None
+    _fused = None
+fused, _why_not_fused = _usable(_fused)
+
+
+def fused_status() -> str:
+    """One line saying whether the compiled kernels run, and if not, why (for --version)."""
+    if fused is not None:
+        return "compiled kernels: on"
+    return f"compiled kernels: off ({_why_not_fused or 'switched off'})"
 
 
 def fusable(*arrays: np.ndarray) -> bool:

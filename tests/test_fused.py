@@ -83,7 +83,30 @@ def assert_same_bytes(got, want, what):
 
 def test_the_compiled_kernels_are_built():
     # The README's install compiles nntrain/_fused.c; without it training silently runs slower.
-    assert BUILT is not None, "nntrain/_fused.c was not built: is a C compiler installed?"
+    assert BUILT is not None, kernels.fused_status()
+    assert kernels.fused_status() == "compiled kernels: on"
+
+
+def test_a_missing_or_stale_build_falls_back_to_numpy_and_says_why():
+    from types import SimpleNamespace
+
+    assert kernels._usable(None)[0] is None
+    assert "not built: no C compiler" in kernels._usable(None)[1]
+    older = SimpleNamespace(VERSION=kernels.FUSED_VERSION - 1, adam=None)
+    module, why = kernels._usable(older)
+    assert module is None and "older than this code: run pip install -e . again" in why
+    assert kernels._usable(SimpleNamespace())[0] is None  # a build from before the version existed
+    if BUILT is not None:
+        assert kernels._usable(BUILT) == (BUILT, "")
+
+
+def test_version_says_whether_the_compiled_kernels_run():
+    from conftest import run_cli
+
+    proc = run_cli("--version")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("nntrain ") and lines[1] == kernels.fused_status()
 
 
 # -- Adam ---------------------------------------------------------------------------------
