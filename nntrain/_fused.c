@@ -158,6 +158,14 @@ get_buffer(PyObject *obj, Py_buffer *view, int writable, const char *name)
     return 0;
 }
 
+static void
+release_buffers(int k, Py_buffer *views)
+{
+    for (int i = 0; i < k; i++) {
+        PyBuffer_Release(&views[i]);
+    }
+}
+
 /* Take the buffers of objs[0..k) (objs[i] writable where writable[i]): one float dtype,
  * the caller checks sizes. On failure, releases what it took and returns -1. */
 static int
@@ -165,32 +173,18 @@ get_buffers(int k, PyObject **objs, const int *writable, const char **names, Py_
 {
     for (int i = 0; i < k; i++) {
         if (get_buffer(objs[i], &views[i], writable[i], names[i]) < 0) {
-            while (i-- > 0) {
-                PyBuffer_Release(&views[i]);
-            }
+            release_buffers(i, views);
             return -1;
         }
     }
     for (int i = 1; i < k; i++) {
         if (views[i].itemsize != views[0].itemsize) {
             PyErr_Format(PyExc_ValueError, "%s differs from %s in dtype", names[i], names[0]);
-            goto fail;
+            release_buffers(k, views);
+            return -1;
         }
     }
     return 0;
-fail:
-    for (int i = 0; i < k; i++) {
-        PyBuffer_Release(&views[i]);
-    }
-    return -1;
-}
-
-static void
-release_buffers(int k, Py_buffer *views)
-{
-    for (int i = 0; i < k; i++) {
-        PyBuffer_Release(&views[i]);
-    }
 }
 
 PyDoc_STRVAR(adam_doc,
