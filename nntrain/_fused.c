@@ -387,7 +387,7 @@ static struct PyModuleDef module = {
 
 /* The interface version: bump it, and kernels.FUSED_VERSION with it, whenever a
  * kernel's signature or behaviour changes, so that an editable install still
- * holding an older build falls back to numpy instead of calling it wrongly. */
+ * holding another build falls back to numpy instead of calling it wrongly. */
 #define FUSED_VERSION 1
 
 PyMODINIT_FUNC

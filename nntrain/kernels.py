@@ -21,7 +21,7 @@ def _usable(module) -> tuple[object | None, str]:
     if module is None:
         return None, "nntrain/_fused.c was not built: no C compiler at install; numpy runs the same arithmetic, slower"
     if getattr(module, "VERSION", None) != FUSED_VERSION:
-        return None, "the built nntrain/_fused.c is older than this code: run pip install -e . again"
+        return None, "the built nntrain/_fused.c does not match this code: run pip install -e . again"
     return module, ""
 
 
@@ -51,6 +51,7 @@ def fusable(*arrays: np.ndarray) -> bool:
         and all(a.dtype == dtype and a.flags.c_contiguous and a.flags.aligned for a in arrays)
         and not any(np.may_share_memory(a, b) for k, a in enumerate(arrays) for b in arrays[k + 1 :])
     )
+
 
 _CONSTANTS: dict[tuple, np.ndarray] = {}
 
