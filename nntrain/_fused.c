@@ -24,6 +24,10 @@
 #include <math.h>
 #include <string.h>
 
+#if defined(_MSC_VER) && !defined(__clang__)
+#define restrict __restrict /* C89-mode MSVC spells C99's restrict this way */
+#endif
+
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__)
 #define MULTIVERSIONED __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
