@@ -72,10 +72,10 @@ def run_nntrain(case: Case, data_dir: Path, seeds: range) -> dict:
         t0 = time.perf_counter()
         result = train(net, opt, data, case.epochs, case.batch_size, rng)
         times.append(time.perf_counter() - t0)
-    from nntrain.kernels import fused
+    from nntrain import kernels
 
     return {"seconds": times, "dtype": str(net.dtype), "final_cost": float(result.history.column("cost")[-1]),
-            "note": "compiled kernels" if fused is not None else "numpy only (nntrain/_fused.c not built)"}
+            "note": "compiled kernels" if kernels.fused is not None else kernels.fused_status()}
 
 
 def run_nntrain_cli(case: Case, data_dir: Path, seeds: range) -> dict:
