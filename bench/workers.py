@@ -53,10 +53,10 @@ def one_hot(y: np.ndarray, k: int) -> np.ndarray:
 
 def run_nntrain(case: Case, data_dir: Path, seeds: range) -> dict:
     from nntrain.data import Dataset, Preprocessing, Split
-    from nntrain.initializers import default_initializer
-    from nntrain.network import Network
-    from nntrain.optimizers import OPTIMIZERS
-    from nntrain.train import train
+    from nntrain.model.initializers import default_initializer
+    from nntrain.model.network import Network
+    from nntrain.training.optimizers import OPTIMIZERS
+    from nntrain.training.loop import train
 
     X, y = load(data_dir)
     Y = one_hot(y, case.sizes[-1])

@@ -2,7 +2,7 @@
 
 import sys
 
-from nntrain.interrupt import EXIT_INTERRUPTED
+from nntrain.run.interrupt import EXIT_INTERRUPTED
 
 
 def main() -> None:

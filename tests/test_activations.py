@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from conftest import numeric_gradient
-from nntrain.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS
+from nntrain.model.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS
 
 FORMULAS = {
     "sigmoid": lambda z: 1 / (1 + np.exp(-z)),

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import assert_user_error, run_cli
-from nntrain import checkpoint
+from nntrain.run import checkpoint
 from nntrain.data import RawData, prepare
 from nntrain.errors import UserError
 

@@ -15,12 +15,13 @@ import time
 
 import pytest
 
-from nntrain import atomic, checkpoint
-from nntrain import predict as pr
+from nntrain.run import atomic
+from nntrain.run import checkpoint
+from nntrain.inference import predict as pr
 from nntrain.config import parse_config
 from nntrain.errors import UserError
-from nntrain.outputs import RUN_FILES, read_history
-from nntrain.runner import prepare_out_dir, run_training
+from nntrain.run.outputs import RUN_FILES, read_history
+from nntrain.run.runner import prepare_out_dir, run_training
 from conftest import CONFIGS, REPO, assert_user_error, run_cli
 
 XOR_CSV = "a,b,y\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n"
@@ -200,7 +201,7 @@ def test_a_failed_plot_keeps_the_previous_png(xor_run, tmp_path, monkeypatch):
     pytest.importorskip("matplotlib")
     from matplotlib.figure import Figure
 
-    from nntrain.plot import plot_history
+    from nntrain.run.plot import plot_history
 
     png = tmp_path / "history.png"
     png.write_bytes(b"\x89PNG the previous complete plot")

@@ -3,11 +3,11 @@
 import pytest
 import yaml
 
-from nntrain.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS
+from nntrain.model.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from nntrain.config import RunConfig, json_schema, load_config, parse_config
-from nntrain.costs import COSTS
+from nntrain.model.costs import COSTS
 from nntrain.errors import UserError
-from nntrain.optimizers import OPTIMIZERS
+from nntrain.training.optimizers import OPTIMIZERS
 from conftest import CONFIGS
 
 BASE = {"dataset": "xor", "layers": [2, 3, 1]}

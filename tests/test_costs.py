@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from conftest import numeric_gradient
-from nntrain.activations import OUTPUT_ACTIVATIONS
-from nntrain.costs import COSTS, FUSED_PAIRS
+from nntrain.model.activations import OUTPUT_ACTIVATIONS
+from nntrain.model.costs import COSTS, FUSED_PAIRS
 
 rng = np.random.default_rng(3)
 

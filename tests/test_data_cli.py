@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import CONFIGS, assert_user_error, run_cli
-from nntrain import checkpoint
+from nntrain.run import checkpoint
 from nntrain.config import load_config
 
 
@@ -239,7 +239,7 @@ def test_evaluate_refuses_a_non_utf8_csv_when_the_target_is_not_named(tmp_path):
 
 def test_evaluate_on_the_test_rows_reproduces_the_runs_test_cost_with_l2(tmp_path):
     """The L2 penalty is part of run's test_cost; evaluate must restore it from the weights file."""
-    from nntrain.runner import run_training
+    from nntrain.run.runner import run_training
 
     blobs_csv(tmp_path / "blobs.csv", rows_per_class=20)
     config_path = tmp_path / "l2.yaml"

@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from nntrain import checkpoint
+from nntrain.run import checkpoint
 from nntrain.config import parse_config
 from nntrain.errors import UserError
-from nntrain.runner import run_training
+from nntrain.run.runner import run_training
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,11 @@ import os
 import numpy as np
 import pytest
 
-from nntrain import atomic
+from nntrain.run import atomic
 from nntrain.config import parse_config
 from nntrain.errors import UserError
-from nntrain.outputs import RUN_FILES
-from nntrain.runner import run_training
+from nntrain.run.outputs import RUN_FILES
+from nntrain.run.runner import run_training
 from conftest import assert_user_error, run_cli
 
 CONFIG = "dataset: xor\nlayers: [2, 3, 1]\nepochs: 20\n"
@@ -138,7 +138,7 @@ def test_layers_too_big_for_memory_with_their_batches_are_refused_before_anythin
 
 def test_running_out_of_memory_while_training_is_a_user_error_leaving_no_files(tmp_path, monkeypatch):
     """Memory the check cannot foresee (a ulimit, other processes): MemoryError from the first step."""
-    from nntrain.network import Network
+    from nntrain.model.network import Network
 
     def no_memory(self, X):
         raise MemoryError("Unable to allocate 2.2 GiB")

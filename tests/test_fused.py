@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 
 from nntrain import kernels
-from nntrain.activations import ACTIVATIONS
+from nntrain.model.activations import ACTIVATIONS
 from nntrain.data import Dataset, Preprocessing, Split
-from nntrain.initializers import default_initializer
-from nntrain.network import Network
-from nntrain.optimizers import OPTIMIZERS, build_optimizer
-from nntrain.train import gather_rows, train
+from nntrain.model.initializers import default_initializer
+from nntrain.model.network import Network
+from nntrain.training.optimizers import OPTIMIZERS, build_optimizer
+from nntrain.training.loop import gather_rows, train
 
 BUILT = kernels.fused
 needs_built = pytest.mark.skipif(BUILT is None, reason="nntrain/_fused.c not built (see test_the_compiled_kernels_are_built)")

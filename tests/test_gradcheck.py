@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from nntrain import activations, gradcheck as gc
-from nntrain.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS
+from nntrain.model import activations
+from nntrain.model import gradcheck as gc
+from nntrain.model.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from nntrain.cli import app
-from nntrain.costs import COSTS
-from nntrain.network import Network
+from nntrain.model.costs import COSTS
+from nntrain.model.network import Network
 from conftest import CONFIGS, assert_user_error, run_cli
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from nntrain.config import parse_config
 from nntrain.errors import UserError
-from nntrain.initializers import INITIALIZERS, He, Normal, Uniform, Xavier
+from nntrain.model.initializers import INITIALIZERS, He, Normal, Uniform, Xavier
 
 
 def _draw(init, n_in=400, n_out=300, seed=0):

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nntrain import checkpoint
-from nntrain.interrupt import StopOnSigint
-from nntrain.outputs import HistoryWriter, write_history
-from nntrain.train import EpochReport, History
+from nntrain.run import checkpoint
+from nntrain.run.interrupt import StopOnSigint
+from nntrain.run.outputs import HistoryWriter, write_history
+from nntrain.training.loop import EpochReport, History
 from conftest import REPO
 
 LONG_RUN = "dataset: xor\nlayers: [2, 3, 1]\ncost: cross_entropy\nlearning_rate: 0.5\nepochs: 1000000\n"
@@ -140,10 +140,10 @@ def test_history_writer_flushes_while_running_and_matches_final_file(tmp_path):
 def test_a_stop_request_ends_a_mini_batch_epoch_after_the_current_step():
     """Ctrl-C on a big epoch must not wait for the epoch's other batches."""
     from nntrain.data import Dataset, Preprocessing, Split
-    from nntrain.initializers import Xavier
-    from nntrain.network import Network
-    from nntrain.optimizers import Adam
-    from nntrain.train import train
+    from nntrain.model.initializers import Xavier
+    from nntrain.model.network import Network
+    from nntrain.training.optimizers import Adam
+    from nntrain.training.loop import train
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(1000, 3)).astype(np.float32)
@@ -166,10 +166,10 @@ def test_a_stop_request_ends_a_mini_batch_epoch_after_the_current_step():
 
 def test_an_interrupt_is_reported_even_when_the_partial_epoch_would_trip_tolerance():
     from nntrain.data import Dataset, Preprocessing, Split
-    from nntrain.initializers import Xavier
-    from nntrain.network import Network
-    from nntrain.optimizers import SGD
-    from nntrain.train import train
+    from nntrain.model.initializers import Xavier
+    from nntrain.model.network import Network
+    from nntrain.training.optimizers import SGD
+    from nntrain.training.loop import train
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(400, 2)).astype(np.float32)
@@ -189,7 +189,7 @@ def test_an_interrupt_is_reported_even_when_the_partial_epoch_would_trip_toleran
 
 def test_metrics_mark_a_partial_last_epoch(tmp_path):
     from nntrain.config import parse_config
-    from nntrain.runner import run_training
+    from nntrain.run.runner import run_training
 
     config = parse_config({"dataset": "digits", "layers": [64, 8, 10], "batch_size": 100, "epochs": 3}, "c.yaml")
     calls = []
@@ -224,7 +224,7 @@ def test_ctrl_c_before_training_starts_writes_nothing(tmp_path):
     """A Ctrl-C while the data loads stops there (the CLI exits 130): no one-step 'run' is saved
     and the run folder it created is removed."""
     from nntrain.config import parse_config
-    from nntrain.runner import run_training
+    from nntrain.run.runner import run_training
 
     config = parse_config({"dataset": "xor", "layers": [2, 3, 1], "epochs": 10}, "t")
     with pytest.raises(KeyboardInterrupt):

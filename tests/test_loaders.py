@@ -11,7 +11,7 @@ import pytest
 
 from nntrain.data import BUILTIN_DATASETS, load_raw, prepare
 from nntrain.errors import UserError
-from nntrain.loaders import load_csv, load_file, load_idx_folder, load_npy, load_npz, read_idx
+from nntrain.data.formats import load_csv, load_file, load_idx_folder, load_npy, load_npz, read_idx
 
 
 def write(path: Path, text: str) -> Path:

@@ -5,10 +5,10 @@ import itertools
 import numpy as np
 import pytest
 
-from nntrain.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS
-from nntrain.costs import COSTS
-from nntrain.initializers import Xavier
-from nntrain.network import Network
+from nntrain.model.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS
+from nntrain.model.costs import COSTS
+from nntrain.model.initializers import Xavier
+from nntrain.model.network import Network
 
 PAIRS = [
     (out, cost)

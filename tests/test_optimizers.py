@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from nntrain.config import parse_config
-from nntrain.optimizers import OPTIMIZERS, build_optimizer
-from nntrain.runner import run_training
+from nntrain.training.optimizers import OPTIMIZERS, build_optimizer
+from nntrain.run.runner import run_training
 
 LR = 0.1
 W0 = np.array([[0.5, -1.0], [2.0, 0.25]])

@@ -9,9 +9,9 @@ import json
 import numpy as np
 import pytest
 
-from nntrain import checkpoint
+from nntrain.run import checkpoint
 from nntrain.data import Preprocessing
-from nntrain.network import Network
+from nntrain.model.network import Network
 from conftest import CONFIGS, assert_user_error, run_cli
 
 
@@ -104,7 +104,7 @@ def test_npy_input_of_features_is_read_in_chunks(standardised_regression, tmp_pa
     assert proc.returncode == 0, proc.stderr
     assert [float(r["target"]) for r in _csv_rows(proc.stdout)] == pytest.approx([-20.0, -14.0, 17.0])
     # chunk by chunk, a NaN is named by its row in the whole file
-    from nntrain import predict
+    from nntrain.inference import predict
 
     monkeypatch.setattr(predict, "CHUNK_ROWS", 2)
     np.save(npy, np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [np.inf, 0.0]]))
@@ -150,7 +150,7 @@ def test_non_finite_inputs_are_refused_from_npz_as_from_rows(standardised_regres
 
 
 def test_chunked_csv_reading_keeps_every_row_in_order(standardised_regression, tmp_path, monkeypatch):
-    from nntrain import predict as pr
+    from nntrain.inference import predict as pr
 
     X = np.random.default_rng(0).normal(size=(1000, 2))
     text = "x0,x1\n" + "\n".join(f"{a},{b}" for a, b in X) + "\n"

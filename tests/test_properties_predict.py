@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nntrain.errors import UserError
-from nntrain.predict import parse_rows, read_csv_chunks
+from nntrain.inference.predict import parse_rows, read_csv_chunks
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FEATURES = ["a", "b"]

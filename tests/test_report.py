@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from rich.console import Console
 
-from nntrain.report import classification_report, confusion_matrix, precision_recall, render_report
+from nntrain.inference.report import classification_report, confusion_matrix, precision_recall, render_report
 
 
 def one_hot(codes, k):

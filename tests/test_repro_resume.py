@@ -11,9 +11,9 @@ import yaml
 
 from nntrain.config import apply_overrides, json_schema, parse_config
 from nntrain.errors import UserError
-from nntrain.optimizers import OPTIMIZERS
-from nntrain.runner import run_training
-from nntrain.schedules import SCHEDULES
+from nntrain.training.optimizers import OPTIMIZERS
+from nntrain.run.runner import run_training
+from nntrain.training.schedules import SCHEDULES
 from conftest import CONFIGS, assert_user_error, run_cli
 
 MINI_BATCH = {"dataset": "half_adder", "layers": [2, 4, 2], "cost": "mse", "optimizer": "adam",
@@ -255,7 +255,7 @@ def test_schema_command_prints_the_config_schema(tmp_path):
 
 
 def test_history_concat_past_the_initial_capacity():
-    from nntrain.train import History
+    from nntrain.training.loop import History
 
     first = History.from_rows([{"epoch": e, "cost": 1.0 / e} for e in range(1, 5001)])
     second = History.from_rows([{"epoch": e, "cost": 0.5} for e in range(5001, 5201)])

@@ -9,7 +9,7 @@ import pytest
 
 from nntrain.config import parse_config
 from nntrain.errors import UserError
-from nntrain.schedules import SCHEDULES
+from nntrain.training.schedules import SCHEDULES
 from conftest import CONFIGS, assert_user_error, run_cli
 
 LR = 0.8

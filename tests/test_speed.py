@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 
 from conftest import REPO
-from nntrain.activations import ACTIVATIONS
+from nntrain.model.activations import ACTIVATIONS
 from nntrain.data import RawData, prepare
-from nntrain.initializers import Xavier
+from nntrain.model.initializers import Xavier
 from nntrain.kernels import column_sums, row_max, row_sums, sum_of_products
-from nntrain.network import Network
-from nntrain.optimizers import OPTIMIZERS, Adam
-from nntrain.train import train
+from nntrain.model.network import Network
+from nntrain.training.optimizers import OPTIMIZERS, Adam
+from nntrain.training.loop import train
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -145,7 +145,7 @@ def test_bench_quick_run_prints_the_table():
 def test_npy_file_trains_memory_mapped_through_the_loader(tmp_path):
     """A .npy dataset (features + target column) reaches training as a memory-mapped view, not a copy."""
     from nntrain.config import parse_config
-    from nntrain.runner import load_data
+    from nntrain.run.runner import load_data
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(300, 4)).astype(np.float32)
@@ -161,7 +161,7 @@ def test_npy_file_trains_memory_mapped_through_the_loader(tmp_path):
 
 def test_non_finite_rows_in_a_mapped_file_are_found_in_chunks(tmp_path):
     from nntrain.errors import UserError
-    from nntrain.loaders import load_npy
+    from nntrain.data.formats import load_npy
 
     table = np.zeros((70000, 3), np.float32)
     table[66000, 1] = np.nan
@@ -172,7 +172,7 @@ def test_non_finite_rows_in_a_mapped_file_are_found_in_chunks(tmp_path):
 
 def test_gather_rows_reads_only_the_batch_from_a_strided_mapped_file(tmp_path):
     """A strided memmap batch gather must not materialise the whole source (np.take would)."""
-    from nntrain.train import gather_rows
+    from nntrain.training.loop import gather_rows
 
     table = np.lib.format.open_memmap(tmp_path / "t.npy", mode="w+", dtype=np.float32, shape=(200_000, 51))
     table[:] = np.arange(51, dtype=np.float32)

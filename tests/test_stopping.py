@@ -9,12 +9,12 @@ import pytest
 
 from nntrain.config import parse_config
 from nntrain.data import Dataset, Preprocessing, Split
-from nntrain.initializers import He, Xavier
-from nntrain.network import Network
-from nntrain.optimizers import build_optimizer, OPTIMIZERS
-from nntrain.runner import run_training
-from nntrain.stopping import EarlyStopping
-from nntrain.train import evaluate, train
+from nntrain.model.initializers import He, Xavier
+from nntrain.model.network import Network
+from nntrain.training.optimizers import build_optimizer, OPTIMIZERS
+from nntrain.run.runner import run_training
+from nntrain.training.stopping import EarlyStopping
+from nntrain.training.loop import evaluate, train
 from conftest import CONFIGS, assert_user_error, run_cli
 
 BITS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
@@ -170,7 +170,7 @@ def test_l2_from_the_config_shrinks_the_weights(tmp_path):
 
 
 def test_finite_guard_restores_the_last_parameters_that_gave_a_finite_cost():
-    from nntrain.stopping import FiniteGuard
+    from nntrain.training.stopping import FiniteGuard
 
     p = [np.array([0.0])]
     guard = FiniteGuard(p)  # P0
@@ -201,8 +201,8 @@ def test_a_divergence_in_the_first_epoch_restores_the_starting_weights(tmp_path)
 
 def test_a_last_step_that_overflows_is_caught_after_the_loop():
     from nntrain.data import Dataset, Preprocessing, Split
-    from nntrain.optimizers import SGD
-    from nntrain.train import train
+    from nntrain.training.optimizers import SGD
+    from nntrain.training.loop import train
 
     net = Network.build([2, 3, 1], "tanh", "sigmoid", "cross_entropy", Xavier(), np.random.default_rng(0), np.float32)
     X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
@@ -216,7 +216,7 @@ def test_a_last_step_that_overflows_is_caught_after_the_loop():
 
 
 def test_history_grows_as_needed_instead_of_allocating_every_epoch_up_front():
-    from nntrain.train import History
+    from nntrain.training.loop import History
 
     history = History(10**7)
     assert history._data["cost"].nbytes <= History.INITIAL_ROWS * 8

@@ -14,13 +14,15 @@ from pathlib import Path
 
 import numpy as np
 
-from nntrain import checkpoint, loaders, train
+from nntrain.run import checkpoint
+from nntrain.data import formats as loaders
+from nntrain.training import loop as train
 from nntrain.data import (
     BUILTIN_DATASETS, OUTSIDE_TRAINING_HINT, Preprocessing, RawData, Split, check_fits, check_outputs, check_targets,
     data_row, encode_labels, is_one_hot,
 )
 from nntrain.errors import UserError
-from nntrain.report import ClassificationReport, classification_report
+from nntrain.inference.report import ClassificationReport, classification_report
 
 
 @dataclass

@@ -22,10 +22,10 @@ from typing import IO, Callable, Iterator
 
 import numpy as np
 
-from nntrain.checkpoint import Checkpoint
+from nntrain.run.checkpoint import Checkpoint
 from nntrain.data import OUTSIDE_TRAINING_HINT, check_fits, check_outputs, first_non_finite
 from nntrain.errors import UserError, some_names
-from nntrain.loaders import check_header, open_npy, parse_number
+from nntrain.data.formats import check_header, open_npy, parse_number
 
 CHUNK_ROWS = 65536
 #: A callback for one line of information for the user (the CLI prints it on stderr).

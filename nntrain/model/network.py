@@ -27,8 +27,8 @@ from collections import OrderedDict
 
 import numpy as np
 
-from nntrain.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS, Activation
-from nntrain.costs import COSTS, FUSED_PAIRS, Cost
+from nntrain.model.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS, Activation
+from nntrain.model.costs import COSTS, FUSED_PAIRS, Cost
 from nntrain.errors import UserError
 from nntrain.kernels import column_sums, sum_of_products
 

@@ -133,7 +133,7 @@ def _digits() -> RawData:
 
     Shipped as nntrain/datasets/digits.npz (X uint8 (1797, 64), y uint8 (1797,)).
     """
-    with resources.files("nntrain").joinpath("datasets/digits.npz").open("rb") as f:
+    with resources.files("nntrain").joinpath("data/digits.npz").open("rb") as f:
         with np.load(f, allow_pickle=False) as npz:
             X, y = npz["X"], npz["y"]
     names = [f"pixel_{r}_{c}" for r in range(8) for c in range(8)]
@@ -181,7 +181,7 @@ def load_raw(name: str, base_dir: Path | None = None, target: str | None = None)
     A relative path is looked up in the current folder first, then in
     `base_dir` (the config file's folder).
     """
-    from nntrain import loaders  # loaders builds RawData, so it imports this module
+    from nntrain.data import formats as loaders  # the formats build RawData, so they import this module
 
     if name in BUILTIN_DATASETS:
         if target is not None:

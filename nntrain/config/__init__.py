@@ -21,15 +21,15 @@ from pydantic import (
     model_validator,
 )
 
-from nntrain.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS
-from nntrain.costs import COSTS
-from nntrain import config_errors
-from nntrain.config_errors import KeyLines
+from nntrain.model.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS
+from nntrain.model.costs import COSTS
+from nntrain.config import messages as config_errors
+from nntrain.config.messages import KeyLines
 from nntrain.errors import UserError
-from nntrain.initializers import INITIALIZERS, REFUSED_INITIALIZERS, default_initializer
-from nntrain.optimizers import OPTIMIZERS
-from nntrain.schedules import SCHEDULES
-from nntrain.stopping import MONITORS
+from nntrain.model.initializers import INITIALIZERS, REFUSED_INITIALIZERS, default_initializer
+from nntrain.training.optimizers import OPTIMIZERS
+from nntrain.training.schedules import SCHEDULES
+from nntrain.training.stopping import MONITORS
 
 ActivationName = Literal[tuple(ACTIVATIONS)]  # type: ignore[valid-type]
 OutputActivationName = Literal[tuple(OUTPUT_ACTIVATIONS)]  # type: ignore[valid-type]

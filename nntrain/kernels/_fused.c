@@ -385,7 +385,7 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "nntrain._fused",
+    PyModuleDef_HEAD_INIT, "nntrain.kernels._fused",
     "Fused element-wise kernels for the optimizers and activations (see nntrain/_fused.c).", -1, methods,
 };
 

@@ -46,10 +46,10 @@ from pathlib import Path
 
 import numpy as np
 
-from nntrain.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS
-from nntrain.costs import COSTS
+from nntrain.model.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS
+from nntrain.model.costs import COSTS
 from nntrain.errors import UserError
-from nntrain.network import Dense, Network
+from nntrain.model.network import Dense, Network
 
 EPS = 2e-3
 THRESHOLD = 1e-7
@@ -298,7 +298,7 @@ def check_config(
     """Check the network a RunConfig describes, initialised as `nntrain run` would
     (same seed and initialiser, but float64), on its first `samples` training rows.
     `base_dir` (the config file's folder) resolves a relative data path, as for `run`."""
-    from nntrain.runner import load_data  # runner imports the whole training stack
+    from nntrain.run.runner import load_data  # runner imports the whole training stack
 
     init_rng, split_rng, _ = (np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(3))
     dataset = load_data(config, split_rng, base_dir)

@@ -26,7 +26,7 @@ def _usable(module) -> tuple[object | None, str]:
 
 
 try:  # compiled one-pass kernels (nntrain/_fused.c), bitwise equal to the numpy code they replace
-    from nntrain import _fused  # (but for the sign and payload of NaNs)
+    from nntrain.kernels import _fused  # (but for the sign and payload of NaNs)
 except ImportError:  # built without a C compiler: the numpy code runs
     _fused = None
 fused, _why_not_fused = _usable(_fused)

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from nntrain.atomic import atomic_open, write_text
+from nntrain.run.atomic import atomic_open, write_text
 from nntrain.errors import UserError
 from nntrain.jsontext import json_text
-from nntrain.train import HISTORY_COLUMNS, EpochReport, History
+from nntrain.training.loop import HISTORY_COLUMNS, EpochReport, History
 
 RUN_FILES = ("weights.npz", "history.csv", "config.yaml", "metrics.json")
 #: Files made from a run afterwards (`nntrain plot`'s default output): removed with the run by --force.

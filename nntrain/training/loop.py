@@ -20,10 +20,10 @@ import numpy as np
 
 from nntrain import kernels
 from nntrain.data import Dataset, Split, class_codes
-from nntrain.network import Network
-from nntrain.optimizers import Optimizer
-from nntrain.schedules import Constant, Schedule
-from nntrain.stopping import EarlyStopping, FiniteGuard, ToleranceStop, all_finite
+from nntrain.model.network import Network
+from nntrain.training.optimizers import Optimizer
+from nntrain.training.schedules import Constant, Schedule
+from nntrain.training.stopping import EarlyStopping, FiniteGuard, ToleranceStop, all_finite
 
 HISTORY_COLUMNS = ("epoch", "cost", "val_cost", "train_accuracy", "val_accuracy", "learning_rate", "elapsed_s")
 

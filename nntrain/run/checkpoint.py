@@ -21,13 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from nntrain import __version__
-from nntrain.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS
-from nntrain.atomic import atomic_open
-from nntrain.costs import COSTS
+from nntrain.model.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS
+from nntrain.run.atomic import atomic_open
+from nntrain.model.costs import COSTS
 from nntrain.data import Preprocessing
 from nntrain.errors import UserError
 from nntrain.jsontext import json_text
-from nntrain.network import Network
+from nntrain.model.network import Network
 
 FORMAT = "nntrain-weights"
 FORMAT_VERSION = 1

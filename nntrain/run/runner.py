@@ -12,13 +12,14 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from nntrain import checkpoint, data as data_mod
+from nntrain import data as data_mod
+from nntrain.run import checkpoint
 from nntrain.config import DatasetConfig, RunConfig
-from nntrain.costs import COSTS
+from nntrain.model.costs import COSTS
 from nntrain.errors import UserError, some_names
-from nntrain.network import Network, physical_memory, training_bytes
-from nntrain.optimizers import build_optimizer
-from nntrain.outputs import (
+from nntrain.model.network import Network, physical_memory, training_bytes
+from nntrain.training.optimizers import build_optimizer
+from nntrain.run.outputs import (
     RUN_FILES,
     HistoryWriter,
     folder_in_the_way,
@@ -28,8 +29,8 @@ from nntrain.outputs import (
     write_history,
     write_metrics,
 )
-from nntrain.stopping import EarlyStopping
-from nntrain.train import EpochReport, History, TrainResult, evaluate, train
+from nntrain.training.stopping import EarlyStopping
+from nntrain.training.loop import EpochReport, History, TrainResult, evaluate, train
 
 
 @dataclass

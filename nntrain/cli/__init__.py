@@ -23,8 +23,8 @@ from rich.table import Table
 
 from nntrain import __version__, kernels
 from nntrain.errors import UserError
-from nntrain.interrupt import EXIT_INTERRUPTED, StopOnSigint
-from nntrain.streams import GuardedStdout
+from nntrain.run.interrupt import EXIT_INTERRUPTED, StopOnSigint
+from nntrain.cli.streams import GuardedStdout
 
 app = typer.Typer(
     help="Train feed-forward neural networks from a YAML config.",
@@ -230,7 +230,7 @@ def run(
     Exit status: 0 done, 2 bad input, 3 training diverged (files still written).
     """
     from nntrain.config import load_config
-    from nntrain.runner import run_training
+    from nntrain.run.runner import run_training
 
     with user_errors(), _exit_130_on_ctrl_c():
         config = load_config(config_path, overrides)
@@ -269,7 +269,7 @@ def _report_divergence(summary, learning_rate: float) -> None:
     weights give a non-finite cost on the training rows (then no rate would help)."""
     import math
 
-    from nntrain.train import evaluate
+    from nntrain.training.loop import evaluate
 
     epoch = summary.metrics["epochs_run"]
     cost = summary.result.history.last().get("cost", float("nan"))
@@ -326,7 +326,7 @@ def gradcheck(
     seed: int = typer.Option(0, "--seed", min=0, help="Seed for the random networks and the entry sample."),
 ) -> None:
     """Compare backpropagation with finite differences; exit 0 when every tensor passes, 1 when one fails, 2 on bad input."""
-    from nntrain import gradcheck as gc
+    from nntrain.model import gradcheck as gc
 
     with user_errors():
         if config_path is None:
@@ -361,7 +361,7 @@ def gradcheck(
 
 def _print_prediction_table(out, cols, outputs, feature_rows=None) -> None:
     """A rich table per chunk of outputs (one for any ordinary input)."""
-    from nntrain.predict import table_rows
+    from nntrain.inference.predict import table_rows
 
     target = _console(file=out) if out is not None else console
     for i, h in enumerate(outputs):
@@ -383,9 +383,9 @@ def predict(
 ) -> None:
     """Predict outputs for new inputs with a trained network and its saved preprocessing."""
     output = _file_or_stdout(output)
-    from nntrain import checkpoint
-    from nntrain import predict as pr
-    from nntrain.atomic import atomic_open
+    from nntrain.run import checkpoint
+    from nntrain.inference import predict as pr
+    from nntrain.run.atomic import atomic_open
 
     with user_errors():
         _refuse_unknown_options(rows or [])
@@ -462,7 +462,7 @@ def _until_stdout_fails(outputs):
 
 def _print_test_report(summary) -> None:
     """After `run`: the classification report on the test split, when there is one."""
-    from nntrain.report import classification_report, render_report
+    from nntrain.inference.report import classification_report, render_report
 
     dataset = summary.dataset
     if dataset.test is None or not dataset.is_classification:
@@ -479,9 +479,9 @@ def evaluate(
     output_format: str = typer.Option("table", "--format", "-f", help="table (rich) or json."),
 ) -> None:
     """Report cost, accuracy, per-class precision/recall and the confusion matrix on labelled data."""
-    from nntrain.evaluation import evaluate_file
+    from nntrain.inference.evaluation import evaluate_file
     from nntrain.jsontext import json_text
-    from nntrain.report import render_report
+    from nntrain.inference.report import render_report
 
     with user_errors():
         if output_format not in ("table", "json"):
@@ -506,7 +506,7 @@ def plot(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="PNG file to write (default: RUN_DIR/history.png)."),
 ) -> None:
     r"""Plot cost (and validation cost, accuracies) against epoch; needs matplotlib (nntrain\[plot])."""
-    from nntrain.plot import plot_history
+    from nntrain.run.plot import plot_history
 
     with user_errors():
         written = plot_history(run_dir, out)
@@ -525,7 +525,7 @@ def schema(
     output = _file_or_stdout(output)
     import json
 
-    from nntrain.atomic import write_text
+    from nntrain.run.atomic import write_text
     from nntrain.config import json_schema
 
     text = json.dumps(json_schema(), indent=2) + "\n"

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-from nntrain import outputs
-from nntrain.atomic import atomic_open
+from nntrain.run import outputs
+from nntrain.run.atomic import atomic_open
 from nntrain.errors import UserError
-from nntrain.train import HISTORY_COLUMNS
+from nntrain.training.loop import HISTORY_COLUMNS
 
 COST_COLUMNS = ("cost", "val_cost")
 ACCURACY_COLUMNS = ("train_accuracy", "val_accuracy")
