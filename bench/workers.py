@@ -52,7 +52,8 @@ def one_hot(y: np.ndarray, k: int) -> np.ndarray:
 
 
 def run_nntrain(case: Case, data_dir: Path, seeds: range) -> dict:
-    from nntrain.data import Dataset, Preprocessing, Split
+    from nntrain.data.prepare import Dataset, Split
+    from nntrain.data.preprocessing import Preprocessing
     from nntrain.model.initializers import default_initializer
     from nntrain.model.network import Network
     from nntrain.training.optimizers import OPTIMIZERS

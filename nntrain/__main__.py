@@ -22,7 +22,7 @@ def main() -> None:
     try:
         status = app(prog_name="nntrain", standalone_mode=False)
     except exceptions.ClickException as err:
-        message = " ".join(err.format_message().split())
+        message = " ".join(err.format_message().replace("Value error, ", "").split())
         ctx = getattr(err, "ctx", None)
         see = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
         if message:  # (`nntrain` alone has shown its help: nothing to add)

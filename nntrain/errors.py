@@ -1,11 +1,14 @@
-"""The one exception type for a user's mistake.
+"""The exception types for a user's mistake.
 
 Anything raised as `UserError` reaches the terminal as a short message and exit
-status 2; any other exception is a bug in nntrain and keeps its traceback.
+status 2 (from Python, it is a ValueError with that message); any other exception
+is a bug in nntrain and keeps its traceback.
 """
 
+from __future__ import annotations
 
-class UserError(Exception):
+
+class UserError(ValueError):
     """Bad input from the user: a config, a data file, a weights file, an option.
 
     `message` may hold several lines (one per problem); each names the file,
@@ -17,6 +20,26 @@ class UserError(Exception):
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
+
+
+class FieldError(UserError):
+    """A config field found wrong after the config was validated: against the data (the
+    input layer's size), the machine (memory), or another field.
+
+    `field` is the dotted path (`layers`, `dataset.test_split`) and `problem` what is wrong
+    and what is allowed. The code that knows the config file places it there
+    (`RunConfig.where(field)`: its file and line, or the `--set` option that set it);
+    until then the message reads `field: problem`.
+    """
+
+    def __init__(self, field: str, problem: str):
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+    def placed(self, where: str) -> UserError:
+        """The same problem as a UserError that starts with `where` (a file and line)."""
+        return UserError(f"{where}: {self.problem}")
 
 
 def some_names(names: list[str], limit: int = 6) -> str:

@@ -14,15 +14,18 @@ from pathlib import Path
 
 import numpy as np
 
-from nntrain.run import checkpoint
-from nntrain.data import formats as loaders
-from nntrain.training import loop as train
-from nntrain.data import (
-    BUILTIN_DATASETS, OUTSIDE_TRAINING_HINT, Preprocessing, RawData, Split, check_fits, check_outputs, check_targets,
-    data_row, encode_labels, is_one_hot,
-)
-from nntrain.errors import UserError
+from nntrain.data.builtin import BUILTIN_DATASETS
+from nntrain.data.formats import allowed_formats, format_of
+from nntrain.data.formats.csv import read_csv_header
+from nntrain.data.prepare import Split
+from nntrain.data.preprocessing import OUTSIDE_TRAINING_HINT, Preprocessing, check_fits, check_outputs
+from nntrain.data.source import load_dataset
+from nntrain.data.table import RawData
+from nntrain.data.targets import check_targets, encode_labels, is_one_hot
+from nntrain.errors import FieldError, UserError
 from nntrain.inference.report import ClassificationReport, classification_report
+from nntrain.run import checkpoint
+from nntrain.training.metrics import evaluate
 
 
 @dataclass
@@ -62,7 +65,7 @@ def _csv_target(path: Path, pre: Preprocessing, config: dict) -> str | None:
     saved = (config.get("dataset") or {}).get("target")
     if saved is not None:
         return saved
-    others = [name for name in loaders.read_csv_header(path) if name not in set(pre.feature_names)]
+    others = [name for name in read_csv_header(path) if name not in set(pre.feature_names)]
     return others[0] if len(others) == 1 else None
 
 
@@ -93,29 +96,23 @@ def _targets(raw: RawData, pre: Preprocessing, n_outputs: int, path: Path) -> np
             raise UserError(f"{path}: its y has {y.shape[1]} columns but is not one-hot (one 1 per row); "
                             f"the network classifies, so y must be one-hot or a column of class labels")
         return y.astype(np.float64)
-    codes = encode_labels(raw.y, pre.classes, lambda i: data_row(raw, i))
+    codes = encode_labels(raw.y, pre.classes, raw.row)
     if n_outputs == 1:
         return codes.astype(np.float64)[:, None]
     return np.eye(n_outputs)[codes]
 
 
-def evaluate_file(weights_path: Path, data_path: Path) -> Evaluation:
+def evaluate_file(weights_path: Path, data: str | Path) -> Evaluation:
+    """The network saved at `weights_path` on every row of the labelled dataset `data` (a
+    built-in name, or a data file or folder: see `nntrain.data.source`), with the saved
+    preprocessing applied."""
     ckpt = checkpoint.load(weights_path)
     pre, network = ckpt.preprocessing, ckpt.network
-    is_csv = data_path.is_file() and data_path.suffix.lower() == ".csv"
-    if data_path.exists():
-        target = _csv_target(data_path, pre, ckpt.config) if is_csv else None
-        raw = loaders.load_file(data_path, target, features=pre.feature_names)
-    elif str(data_path) in BUILTIN_DATASETS:  # no file of that name: the built-in dataset
-        raw = BUILTIN_DATASETS[str(data_path)]()
-    else:
-        raise UserError(
-            f"{data_path}: no such data file or folder, nor a built-in dataset ({', '.join(BUILTIN_DATASETS)}); "
-            f"allowed: a built-in name or {loaders.ALLOWED_FORMATS}"
-        )
+    data_path = Path(data)
+    raw, by_name = _read_labelled(str(data), ckpt)
     if raw.fixed_test is not None:  # an IDX folder with t10k files: evaluate on those
         raw = replace(raw, X=raw.X[raw.fixed_test], y=raw.y[raw.fixed_test], fixed_test=None)
-    X = _aligned_features(raw, pre, data_path, by_name=is_csv)
+    X = _aligned_features(raw, pre, data_path, by_name)
     if raw.input_scale is not None and pre.mean is None:  # weights saved before the scale was preprocessing
         X = X / raw.input_scale
     Y = _targets(raw, pre, network.sizes[-1], data_path)
@@ -123,14 +120,33 @@ def evaluate_file(weights_path: Path, data_path: Path) -> Evaluation:
     dtype = network.layers[0].W.dtype
     with np.errstate(over="ignore", invalid="ignore"):  # values that do not fit are reported next
         X_cast = np.ascontiguousarray(pre.transform(X.astype(np.float64)), dtype=dtype)
-    row = lambda i: data_row(raw, i)  # noqa: E731
-    check_fits(X_cast, X, row, pre.feature_names, "feature", OUTSIDE_TRAINING_HINT)
+    check_fits(X_cast, X, raw.row, pre.feature_names, "feature", OUTSIDE_TRAINING_HINT)
     Y = Y.astype(dtype)
     classification = pre.classes is not None
     # the cost exactly as `nntrain run` reports test_cost (including the L2 penalty)
-    result = train.evaluate(network, Split(X_cast, Y), classification, outputs=True)
-    check_outputs(result["outputs"], row)
+    result = evaluate(network, Split(X_cast, Y), classification, outputs=True)
+    check_outputs(result["outputs"], raw.row)
     cost = float(result["cost"])
     if classification:
         return Evaluation(len(X), cost, classification_report(result["outputs"], Y, pre.classes, cost))
     return Evaluation(len(X), cost, None, regression_errors(result["outputs"], Y))
+
+
+def _read_labelled(name: str, ckpt: checkpoint.Checkpoint) -> tuple[RawData, bool]:
+    """The dataset `name` (by the one rule for dataset names), its target column the training
+    run's; and whether its columns have names (matched to the features by name)."""
+    data_path = Path(name)
+    if name in BUILTIN_DATASETS:
+        return load_dataset(name).raw, False
+    if not data_path.exists():
+        raise UserError(
+            f"{data_path}: no such data file or folder, nor a built-in dataset ({', '.join(BUILTIN_DATASETS)}); "
+            f"allowed: a built-in name or {allowed_formats()}"
+        )
+    fmt = format_of(data_path)
+    named = fmt is not None and fmt.named_columns
+    target = _csv_target(data_path, ckpt.preprocessing, ckpt.config) if named else None
+    try:
+        return load_dataset(name, None, target, features=ckpt.preprocessing.feature_names).raw, named
+    except FieldError as err:
+        raise UserError(f"{data_path}: {err.problem}") from None

@@ -2,7 +2,7 @@
 
 The pure functions take class indices; `classification_report` takes network
 outputs and targets as the training loop sees them (one-hot, or one 0/1 unit).
-`render_report` draws a report with rich; `cli.run` and `cli.evaluate` use it.
+`nntrain.cli.render` draws a report with rich.
 """
 
 from __future__ import annotations
@@ -10,10 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from rich.console import Console
-from rich.table import Table
-
-from nntrain.data import class_codes
+from nntrain.data.targets import class_codes
 
 
 def confusion_matrix(true: np.ndarray, pred: np.ndarray, n_classes: int) -> np.ndarray:
@@ -68,30 +65,3 @@ def classification_report(h: np.ndarray, Y: np.ndarray, classes: list, cost: flo
     confusion = confusion_matrix(class_codes(Y), class_codes(h), n_classes)
     precision, recall = precision_recall(confusion)
     return ClassificationReport(list(classes), confusion, precision, recall, cost)
-
-
-def _pct(value: float) -> str:
-    return "-" if np.isnan(value) else f"{value:.3f}"
-
-
-def render_report(report: ClassificationReport, console: Console, title: str) -> None:
-    """Accuracy line, a per-class precision/recall table and the confusion matrix."""
-    cost = "" if report.cost is None else f", cost {report.cost:.6g}"
-    console.print(f"[bold]{title}[/]: {report.rows} rows, accuracy {report.accuracy:.4f}{cost}")
-    names = [str(c) for c in report.classes]
-    per_class = Table(title="per class")
-    for column in ("class", "precision", "recall", "support"):
-        per_class.add_column(column, justify="left" if column == "class" else "right")
-    support = report.confusion.sum(axis=1)
-    for name, p, r, n in zip(names, report.precision, report.recall, support):
-        per_class.add_row(name, _pct(p), _pct(r), str(int(n)))
-    console.print(per_class)
-    title = "confusion matrix (rows: true class, columns: predicted)"
-    matrix = Table(title=title, min_width=len(title))  # never narrower than its title: rich would wrap it
-    matrix.add_column("true \\ pred", justify="left")
-    for name in names:
-        matrix.add_column(name, justify="right")
-    for i, name in enumerate(names):
-        cells = [f"[bold]{v}[/]" if i == j and v else ("." if v == 0 else str(v)) for j, v in enumerate(report.confusion[i])]
-        matrix.add_row(name, *cells)
-    console.print(matrix)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from nntrain import kernels
-from nntrain.kernels import constant, row_max, row_sums
+from nntrain.kernels.reductions import constant, row_max, row_sums
 
 
 class Activation:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nntrain.kernels import row_max, row_sums, sum_of_products
+from nntrain.kernels.reductions import row_max, row_sums, sum_of_products
 
 
 class Cost:

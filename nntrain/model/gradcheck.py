@@ -42,13 +42,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from nntrain.model.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from nntrain.model.costs import COSTS
-from nntrain.errors import UserError
 from nntrain.model.network import Dense, Network
 
 EPS = 2e-3
@@ -155,20 +153,10 @@ def check_network(
     X = np.asarray(X, dtype=np.float64)
     Y = np.asarray(Y, dtype=np.float64)
     rng = rng if rng is not None else np.random.default_rng(0)
-
-    base_cost = network.cost_value(network.forward(X), Y)
-    noise = noise_level(base_cost, eps)
+    noise = noise_level(network.cost_value(network.forward(X), Y), eps)
     network.backward(Y)
     analytic = [g.copy() for g in network.grads()]
-    has_kinks = any(layer.activation.has_kink for layer in network.layers)
-    base_pattern = _kink_pattern(network.layers, X) if has_kinks else []
-
-    def cost() -> float:
-        return network.cost_value(network.forward(X), Y)
-
-    def crosses_kink() -> bool:
-        return has_kinks and not _same_pattern(_kink_pattern(network.layers, X), base_pattern)
-
+    probe = _Probe(network, X, Y)
     results = []
     for name, param, grad in zip(_tensor_names(network), network.params(), analytic):
         flat = param.reshape(-1)  # a view: writes go to the layer's array
@@ -176,6 +164,36 @@ def check_network(
             entries = np.sort(rng.choice(flat.size, size=max_entries, replace=False))
         else:
             entries = np.arange(flat.size)
+        numeric, skip = probe.differences(flat, entries, eps)
+        a, n = grad.reshape(-1)[entries][~skip], numeric[~skip]
+        rel, small, passed = compare(a, n, threshold, noise)
+        results.append(TensorResult(
+            case=case, tensor=name, shape=tuple(param.shape), checked=int(len(a)), skipped=int(skip.sum()),
+            small=int(small.sum()), failed=int((~passed).sum()),
+            max_rel_error=float(rel[~small].max()) if (~small).any() else math.nan,
+            max_abs_error=float(np.abs(a - n).max()) if len(a) else 0.0, noise=noise, threshold=threshold,
+        ))
+    return results
+
+
+class _Probe:
+    """The network's cost on (X, Y) as single entries of its parameters are moved, and whether a
+    move carried a kinked unit's pre-activation across 0."""
+
+    def __init__(self, network: Network, X: np.ndarray, Y: np.ndarray):
+        self.network, self.X, self.Y = network, X, Y
+        self.has_kinks = any(layer.activation.has_kink for layer in network.layers)
+        self.pattern = _kink_pattern(network.layers, X) if self.has_kinks else []
+
+    def cost(self) -> float:
+        return self.network.cost_value(self.network.forward(self.X), self.Y)
+
+    def crosses_kink(self) -> bool:
+        return self.has_kinks and not _same_pattern(_kink_pattern(self.network.layers, self.X), self.pattern)
+
+    def differences(self, flat: np.ndarray, entries: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
+        """(n, skip) for each of `entries` of the parameter view `flat`: the 6th-order central
+        difference, and whether any of its perturbations crossed a kink."""
         numeric = np.empty(len(entries))
         skip = np.zeros(len(entries), dtype=bool)
         for k, idx in enumerate(entries):  # one entry at a time: this is what a finite difference is
@@ -183,33 +201,15 @@ def check_network(
             total = 0.0
             for step, weight in STENCIL:
                 flat[idx] = orig + step * eps
-                c_plus = cost()
-                skip[k] |= crosses_kink()
+                c_plus = self.cost()
+                skip[k] |= self.crosses_kink()
                 flat[idx] = orig - step * eps
-                c_minus = cost()
-                skip[k] |= crosses_kink()
+                c_minus = self.cost()
+                skip[k] |= self.crosses_kink()
                 total += weight * (c_plus - c_minus)
             flat[idx] = orig
             numeric[k] = total / eps
-        a = grad.reshape(-1)[entries][~skip]
-        n = numeric[~skip]
-        rel, small, passed = compare(a, n, threshold, noise)
-        results.append(
-            TensorResult(
-                case=case,
-                tensor=name,
-                shape=tuple(param.shape),
-                checked=int(len(a)),
-                skipped=int(skip.sum()),
-                small=int(small.sum()),
-                failed=int((~passed).sum()),
-                max_rel_error=float(rel[~small].max()) if (~small).any() else math.nan,
-                max_abs_error=float(np.abs(a - n).max()) if len(a) else 0.0,
-                noise=noise,
-                threshold=threshold,
-            )
-        )
-    return results
+        return numeric, skip
 
 
 # -- the self-check: every registry entry ------------------------------------
@@ -282,41 +282,3 @@ def check_implementation(
         network, X, Y = random_problem(case, rng)
         results += check_network(network, X, Y, case.label, rng, max_entries, eps, threshold)
     return results
-
-
-# -- a config's network --------------------------------------------------------
-
-
-def check_config(
-    config,
-    samples: int = 8,
-    max_entries: int | None = 100,
-    eps: float = EPS,
-    threshold: float = THRESHOLD,
-    base_dir: Path | None = None,
-) -> list[TensorResult]:
-    """Check the network a RunConfig describes, initialised as `nntrain run` would
-    (same seed and initialiser, but float64), on its first `samples` training rows.
-    `base_dir` (the config file's folder) resolves a relative data path, as for `run`."""
-    from nntrain.run.runner import load_data  # runner imports the whole training stack
-
-    init_rng, split_rng, _ = (np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(3))
-    dataset = load_data(config, split_rng, base_dir)
-    network = Network.build(
-        config.layers, config.activation, config.output_activation, config.cost, config.init, init_rng,
-        dtype=np.float64, l2=config.l2,  # the config's regularisation is part of its cost
-    )
-    X = dataset.train.X[:samples].astype(np.float64)
-    Y = dataset.train.Y[:samples].astype(np.float64)
-    with np.errstate(all="ignore"):  # data that overflows float64 is reported below, not as numpy warnings
-        cost = network.cost_value(network.forward(X), Y)
-        network.backward(Y)
-        finite = np.isfinite(cost) and all(np.all(np.isfinite(g)) for g in network.grads())
-        if not finite:  # no finite difference can be compared: the data's fault, not backprop's
-            raise UserError(
-                f"{config.where('dataset')}: on its first {len(X)} training rows the cost or its gradient at the "
-                f"starting weights is not a finite number (the values overflow float64); "
-                f"rescale the data, e.g. dataset.standardize: true"
-            )
-        label = f"{config.name} ({len(X)} samples)"
-        return check_network(network, X, Y, label, np.random.default_rng(config.seed), max_entries, eps, threshold)

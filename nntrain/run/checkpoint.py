@@ -24,7 +24,7 @@ from nntrain import __version__
 from nntrain.model.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from nntrain.run.atomic import atomic_open
 from nntrain.model.costs import COSTS
-from nntrain.data import Preprocessing
+from nntrain.data.preprocessing import Preprocessing
 from nntrain.errors import UserError
 from nntrain.jsontext import json_text
 from nntrain.model.network import Network

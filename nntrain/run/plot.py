@@ -10,21 +10,22 @@ from pathlib import Path
 
 import numpy as np
 
-from nntrain.run import outputs
+from nntrain.run.files import RunFiles
+from nntrain.run.history_file import read_history as read_history_rows
 from nntrain.run.atomic import atomic_open
 from nntrain.errors import UserError
-from nntrain.training.loop import HISTORY_COLUMNS
+from nntrain.training.history import HISTORY_COLUMNS
 
 COST_COLUMNS = ("cost", "val_cost")
 ACCURACY_COLUMNS = ("train_accuracy", "val_accuracy")
 
 
 def read_history(path: Path) -> dict[str, np.ndarray]:
-    """history.csv, parsed by `outputs.read_history` -> {column: float array (epochs,)}; empty cells are NaN."""
+    """history.csv, parsed by `history_file.read_history` -> {column: float array (epochs,)}; empty cells are NaN."""
     if not path.exists():
         raise UserError(f"{path}: no such file; give the folder of a finished run (nntrain run writes history.csv)")
     try:
-        rows = outputs.read_history(path)
+        rows = read_history_rows(path)
     except UserError as err:
         raise UserError(f"{err.message}; plot needs a history.csv as nntrain run writes it") from None
     if not rows or "epoch" not in rows[0] or "cost" not in rows[0]:
@@ -58,7 +59,7 @@ def _run_name(run_dir: Path) -> str:
 def plot_history(run_dir: Path, out: Path | None = None) -> Path:
     """Draw RUN_DIR/history.csv into `out` (default RUN_DIR/history.png); returns the path written."""
     history = read_history(run_dir / "history.csv")
-    out = out if out is not None else run_dir / outputs.DERIVED_FILES[0]
+    out = out if out is not None else RunFiles(run_dir).plot
     if out.suffix.lower() != ".png":
         raise UserError(f"{out}: the plot is written as PNG; give a file name ending in .png")
     if not out.parent.is_dir():  # a typo in the path should not build folders

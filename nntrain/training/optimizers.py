@@ -178,7 +178,7 @@ class Adam(Optimizer):
         S <- b1 S + g;  Q <- b2 Q + g^2   (the paper's m = (1-b1) S, v = (1-b2) Q)
         p <- p - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
     Updating S and Q takes one numpy pass fewer each than updating m and v.
-    With the compiled kernel (nntrain/_fused.c) the ten numpy passes are one loop
+    With the compiled kernel (nntrain/kernels/_fused.c) the ten numpy passes are one loop
     doing the same float operations in the same order: bitwise equal (NaN payloads
     aside), ~5x faster.
     """

@@ -1,11 +1,17 @@
-"""Stopping rules the training loop consults after each epoch.
+"""The rules the training loop consults after each epoch, in one ordered list.
 
-- `ToleranceStop`: the cost changed by less than `tolerance` since the last epoch
-  (the seeds' "stop on a precision").
-- `EarlyStopping`: the monitored figure has not improved for `patience` epochs;
-  keeps a copy of the best parameters and can put them back.
-- `FiniteGuard`: keeps a copy of the last parameters that were all finite and
-  came from an epoch with a finite cost, to restore after a divergence.
+Every rule has one interface: `stops(end: EpochEnd) -> bool`, and a `reason` (the
+run's `stop_reason` when it stops training). In the loop's order:
+
+- `Diverged` (reason "diverged"): the cost is not finite; puts back the last
+  parameters proven finite (`FiniteGuard`).
+- `Interrupted` ("interrupted"): a Ctrl-C asked to stop.
+- `PlateauWatch`: hands the epoch's figure to the plateau schedule; never stops.
+  It stands after the two rules that discard an epoch and before those that end on one.
+- `ToleranceStop` ("tolerance"): the cost changed by less than `tolerance` since the
+  last epoch (the tutorials' "stop on a precision").
+- `EarlyStopping` ("early_stopping"): the monitored figure has not improved for
+  `patience` epochs; keeps a copy of the best parameters and can put them back.
 
 Parameter copies live in arrays allocated once (`np.copyto` each epoch), so no
 rule allocates per epoch.
@@ -14,8 +20,12 @@ rule allocates per epoch.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
+
+from nntrain.training.schedules import Schedule
 
 #: Figures early stopping can monitor, and whether larger is better.
 MONITORS = {"cost": False, "val_cost": False, "train_accuracy": True, "val_accuracy": True}
@@ -41,12 +51,67 @@ class ParamSnapshot:
                 np.copyto(dst, src)
 
 
+@dataclass
+class EpochEnd:
+    """What the rules see after an epoch: its global number and its history row's figures."""
+
+    epoch: int
+    values: dict[str, float]
+
+
+class Diverged:
+    """Stops when the epoch's cost is not finite, putting back the last parameters proven finite."""
+
+    reason = "diverged"
+
+    def __init__(self, params: list[np.ndarray]):
+        self.params = params
+        self.guard = FiniteGuard(params)
+
+    def stops(self, end: EpochEnd) -> bool:
+        if self.guard.update(end.values["cost"], self.params):
+            self.guard.restore(self.params)
+            return True
+        return False
+
+
+class Interrupted:
+    """Stops when `should_stop()` (a Ctrl-C) says so; before the rules below, since a
+    partial epoch must not feed them."""
+
+    reason = "interrupted"
+
+    def __init__(self, should_stop: Callable[[], bool]):
+        self.should_stop = should_stop
+
+    def stops(self, end: EpochEnd) -> bool:
+        return self.should_stop()
+
+
+class PlateauWatch:
+    """Feeds the schedule's monitored figure (`Schedule.observe`); never stops training."""
+
+    reason = ""
+
+    def __init__(self, schedule: Schedule, monitor: str):
+        self.schedule, self.monitor = schedule, monitor
+
+    def stops(self, end: EpochEnd) -> bool:
+        self.schedule.observe(end.epoch, end.values[self.monitor])
+        return False
+
+
 class ToleranceStop:
     """Stop when |cost - previous cost| < tolerance."""
 
-    def __init__(self, tolerance: float):
+    reason = "tolerance"
+
+    def __init__(self, tolerance: float, previous: float = math.nan):
         self.tolerance = tolerance
-        self.previous = math.nan
+        self.previous = previous
+
+    def stops(self, end: EpochEnd) -> bool:
+        return self.update(end.values["cost"])
 
     def update(self, cost: float) -> bool:
         flat = abs(cost - self.previous) < self.tolerance  # False on the first epoch (nan)
@@ -61,7 +126,11 @@ class EarlyStopping:
     `restore_best`); `restore` puts the best parameters back into `params`.
     """
 
+    reason = "early_stopping"
+
     def __init__(self, monitor: str, patience: int, min_delta: float = 0.0, restore_best: bool = True):
+        #: The parameters the monitored figure was measured on (set by the training loop).
+        self.scored: Callable[[], list[np.ndarray]] | None = None
         self.monitor = monitor
         self.sign = -1.0 if MONITORS[monitor] else 1.0  # compare sign * value: smaller is better
         self.patience = patience
@@ -83,6 +152,9 @@ class EarlyStopping:
             return False
         self.waited += 1
         return self.waited >= self.patience
+
+    def stops(self, end: EpochEnd) -> bool:
+        return self.update(end.epoch, end.values, self.scored())
 
     def restore(self, params: list[np.ndarray]) -> None:
         if self.best is not None:

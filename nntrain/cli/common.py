@@ -1,0 +1,111 @@
+"""What every command shares: the consoles, standard output that never raises, user errors as
+`error:` lines with exit status 2, the exit codes, Ctrl-C.
+
+Options follow one convention across commands: `--out DIR` names a folder a command writes
+several files into (run); `--output FILE` names one file (predict, schema, plot), `-` meaning
+standard output; `-o` is the short form of whichever of the two a command has.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from nntrain.cli.streams import GuardedStdout
+from nntrain.errors import UserError
+from nntrain.run.interrupt import EXIT_INTERRUPTED
+
+#: Exit status of `nntrain run` when the cost became non-finite.
+EXIT_DIVERGED = 3
+#: Exit status when standard output is a closed pipe (`nntrain predict ... | head -1`): what a
+#: shell reports for a process killed by SIGPIPE (128 + 13), as `cat` or `grep` would give.
+#: Not a user error, so no message.
+EXIT_BROKEN_PIPE = 141
+PIPE_WIDTH = 160  # rich's default for a pipe is 80 columns, which cuts tables and paths
+
+stdout = GuardedStdout()  # what `console` and the commands' plain output write to
+
+
+def make_console(**options) -> Console:
+    """A rich Console; writing to a pipe or file (not a terminal), lines wrap at
+    PIPE_WIDTH columns unless COLUMNS says otherwise."""
+    made = Console(highlight=False, **options)
+    if not made.is_terminal and "COLUMNS" not in os.environ:
+        made.width = PIPE_WIDTH
+    return made
+
+
+console = make_console(file=stdout)
+err_console = make_console(stderr=True)
+
+
+def note(text: str) -> None:
+    """One `note:` line on stderr: information, not a problem."""
+    err_console.print(f"note: {escape(text)}", soft_wrap=True)
+
+
+def check_stdout() -> None:
+    """For commands whose product is their output: a closed pipe exits 141 quietly,
+    any other failed write (a full disk) is a UserError."""
+    stdout.flush()
+    err = stdout.error
+    if err is None:
+        return
+    if err.errno == errno.EPIPE:
+        raise typer.Exit(EXIT_BROKEN_PIPE)
+    raise UserError(f"cannot write to standard output ({err.strerror or err})")
+
+
+def warn_if_stdout_failed(done: str) -> None:
+    """For commands whose product is a file: one warning line on stderr if the output was lost."""
+    stdout.flush()
+    err = stdout.error
+    if err is not None:
+        err_console.print(f"warning: standard output could not be written ({err.strerror or err}); {done}", soft_wrap=True)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn a UserError into `error: ...` lines on stderr and exit status 2."""
+    try:
+        yield
+    except UserError as err:
+        for line in err.message.splitlines():
+            err_console.print(f"[bold red]error:[/] {escape(line)}", markup=True, soft_wrap=True)
+        raise typer.Exit(err.exit_code) from None
+
+
+FIRST_CTRL_C = "interrupt: stopping after this step and saving the run; press Ctrl-C again to quit at once"
+
+
+@contextmanager
+def exit_130_on_ctrl_c() -> Iterator[None]:
+    """A Ctrl-C not handled as a graceful stop (before training, or the second one) exits 130 at once."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        err_console.print("interrupted: stopped at once; files already written are complete, the rest were not written")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+def file_or_stdout(output: Path | None) -> Path | None:
+    """`--output -` means standard output, as `--input -` means standard input (not a file named -)."""
+    return None if output is not None and str(output) == "-" else output
+
+
+def write_file(path: Path, write, what: str) -> None:
+    """`write(stream)` into `path` atomically; a failure is a UserError naming the file."""
+    from nntrain.run.atomic import atomic_open
+
+    try:
+        with atomic_open(path, "w") as out:
+            write(out)
+    except OSError as err:
+        raise UserError(f"{path}: cannot write {what} ({err.strerror or err})") from None

@@ -1,0 +1,71 @@
+"""`nntrain run CONFIG`: train the network a config describes and write its run folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from nntrain.cli.app import app
+from nntrain.cli.common import (
+    EXIT_DIVERGED, FIRST_CTRL_C, console, err_console, exit_130_on_ctrl_c, user_errors, warn_if_stdout_failed,
+)
+from nntrain.cli.progress import EpochPrinter
+from nntrain.cli.render import epochs_done, print_small_predictions, print_summary, print_test_report, report_divergence
+from nntrain.run.interrupt import EXIT_INTERRUPTED, StopOnSigint
+
+
+@app.command()
+def run(
+    config_path: Annotated[Path, typer.Argument(metavar="CONFIG", help="The YAML config file.")],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Run folder (default: runs/<name>).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite the files of an earlier run in the run folder.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the final summary.")] = False,
+    overrides: Annotated[Optional[list[str]], typer.Option(
+        "--set", metavar="KEY=VALUE",
+        help="Override a config value (dotted path, value parsed as YAML), e.g. --set optimizer.name=adam. Repeatable.",
+    )] = None,
+    resume: Annotated[Optional[Path], typer.Option(
+        "--resume", metavar="WEIGHTS", help="Continue from a weights.npz: its weights, optimizer state and epoch count.",
+    )] = None,
+) -> None:
+    """Train the network a config describes and write weights, history, config and metrics.
+
+    Exit status: 0 done, 2 bad input, 3 training diverged (files still written), 130 interrupted.
+    """
+    raise typer.Exit(train_and_report(config_path, out, force, quiet, overrides or [], resume))
+
+
+def train_and_report(config_path: Path, out: Path | None, force: bool, quiet: bool, overrides: list[str], resume: Path | None) -> int:
+    """Run the config with progress shown (unless `quiet`), print the summary; the exit status."""
+    from nntrain.config import load_config
+    from nntrain.run.runner import run_training
+
+    with user_errors(), exit_130_on_ctrl_c():
+        config = load_config(config_path, overrides)
+        out_dir = out if out is not None else Path("runs") / config.name
+        printer = EpochPrinter(config.name, config.epochs, console.is_terminal and not quiet)
+        with StopOnSigint(notice=FIRST_CTRL_C) as stop:
+            options = dict(force=force, should_stop=stop.requested, config_dir=config_path.parent, resume=resume)
+            if quiet:
+                summary = run_training(config, out_dir, **options)
+            else:
+                with printer:
+                    summary = run_training(config, out_dir, on_epoch=printer, **options)
+                print_small_predictions(summary)
+        print_summary(summary)
+        if not quiet:
+            print_test_report(summary)
+    return _ending(summary, config.learning_rate)
+
+
+def _ending(summary, learning_rate: float) -> int:
+    """The last lines for an interrupted or diverged run, and the exit status."""
+    stop_reason = summary.metrics.get("stop_reason")
+    if stop_reason == "interrupted":
+        err_console.print(f"interrupted: saved the {epochs_done(summary.metrics)} done to {summary.out_dir}/")
+    elif stop_reason == "diverged":
+        report_divergence(summary, learning_rate)
+    warn_if_stdout_failed("the run's files are complete")
+    return {"interrupted": EXIT_INTERRUPTED, "diverged": EXIT_DIVERGED}.get(stop_reason, 0)

@@ -1,0 +1,58 @@
+"""The files of a run folder, by name, and the writers of metrics.json and config.yaml
+(weights.npz: checkpoint.py; history.csv: history_file.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import yaml
+
+from nntrain.jsontext import json_text
+from nntrain.run.atomic import write_text
+
+#: The files every run writes, in the order they are written (see `RunFiles`).
+RUN_FILES = ("weights.npz", "history.csv", "config.yaml", "metrics.json")
+#: Files made from a run afterwards (`nntrain plot`'s default output): removed with the run by --force.
+DERIVED_FILES = ("history.png",)
+
+
+@dataclass(frozen=True)
+class RunFiles:
+    """The paths of a run's files in `folder`."""
+
+    folder: Path
+
+    @property
+    def weights(self) -> Path:
+        return self.folder / "weights.npz"
+
+    @property
+    def history(self) -> Path:
+        return self.folder / "history.csv"
+
+    @property
+    def config(self) -> Path:
+        return self.folder / "config.yaml"
+
+    @property
+    def metrics(self) -> Path:
+        return self.folder / "metrics.json"
+
+    @property
+    def plot(self) -> Path:
+        return self.folder / "history.png"
+
+    def __iter__(self) -> Iterator[Path]:
+        """The files every run writes (RUN_FILES), in order."""
+        return (self.folder / name for name in RUN_FILES)
+
+
+def write_metrics(path: Path, metrics: dict) -> None:
+    """metrics.json; a non-finite figure (a diverged cost) is written as null (see jsontext)."""
+    write_text(path, json_text(metrics, indent=2) + "\n")
+
+
+def write_config(path: Path, resolved: dict) -> None:
+    write_text(path, yaml.safe_dump(resolved, sort_keys=False))

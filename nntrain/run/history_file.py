@@ -1,0 +1,126 @@
+"""history.csv: one row per epoch, written while training runs and replaced whole at the end."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from nntrain.errors import UserError
+from nntrain.run.atomic import atomic_open
+from nntrain.training.history import HISTORY_COLUMNS, History
+from nntrain.training.loop import EpochReport
+
+
+def _cells(name: str, values) -> list[str]:
+    """One column's CSV cells: whole numbers for `epoch`, shortest round-trip floats, '' for NaN."""
+    if name == "epoch":
+        return [str(int(v)) for v in values]
+    return [repr(v) if v == v else "" for v in values]
+
+
+def format_rows(columns: list[str], data: list) -> str:
+    """CSV lines for column-wise data (`data[j]` holds column j's values), formatted a column at a time."""
+    cells = [_cells(name, np.asarray(col, dtype=np.float64).tolist()) for name, col in zip(columns, data)]
+    return "".join(",".join(row) + "\n" for row in zip(*cells))
+
+
+class HistoryWriter:
+    """Appends a history.csv row per epoch while training runs, so a killed run keeps its history.
+
+    Use it as the runner's `on_epoch` callback. The header comes from the first
+    epoch's figures (the columns History keeps, in HISTORY_COLUMNS order). Rows
+    are buffered and written out about every `flush_seconds`, not once per
+    epoch. A resumed run's `earlier_rows` stay in the old file until, at the first
+    epoch, a complete file (header, earlier rows, that epoch's row) replaces it
+    atomically, so a kill at any moment leaves them whole. The file is created at the
+    first epoch: a run that fails before it (out of memory, say) leaves none. When
+    training ends, `write_history` replaces this file atomically with the complete one.
+    """
+
+    def __init__(self, path: Path, flush_seconds: float = 1.0, earlier_rows: list[dict[str, float]] = ()):
+        self.path = path
+        self.flush_seconds = flush_seconds
+        self._earlier = list(earlier_rows)  # a resumed run's history, rewritten ahead of the new rows
+        self._file = None  # opened at the first epoch
+        self._columns: list[str] | None = None
+        self._pending: list[list[float]] = []  # rows of values, formatted at flush time
+        self._last_flush = time.monotonic()
+
+    def __call__(self, report: EpochReport) -> None:
+        values = {"epoch": report.epoch, **report.values}
+        if self._columns is None:
+            self._begin(values)
+        else:
+            self._pending.append([values.get(c, math.nan) for c in self._columns])
+        if time.monotonic() - self._last_flush >= self.flush_seconds:
+            self.flush()
+
+    def _begin(self, values: dict[str, float]) -> None:
+        """The first epoch: choose the columns, write the header, the earlier rows and this epoch's row."""
+        self._columns = [c for c in HISTORY_COLUMNS if c in values]
+        rows = [[row.get(c, math.nan) for c in self._columns] for row in (*self._earlier, values)]
+        text = ",".join(self._columns) + "\n" + format_rows(self._columns, list(zip(*rows)))
+        if self._earlier:  # resumed: replace the old history only by one holding all its rows
+            with atomic_open(self.path, "w") as f:
+                f.write(text)
+            self._file = open(self.path, "a", encoding="utf-8", newline="")
+        else:
+            self._file = open(self.path, "w", encoding="utf-8", newline="")
+            self._file.write(text)
+
+    def flush(self) -> None:
+        if self._file is None:
+            return
+        if self._pending:
+            self._file.write(format_rows(self._columns, list(zip(*self._pending))))
+            self._pending.clear()
+        self._file.flush()
+        self._last_flush = time.monotonic()
+
+    def close(self) -> None:
+        if self._file is not None and not self._file.closed:
+            self.flush()
+            self._file.close()
+
+    def __enter__(self) -> "HistoryWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def write_history(path: Path, history: History) -> None:
+    columns = history.columns()
+    data = [history.column(c) for c in columns]
+    with atomic_open(path, "w") as f:
+        f.write(",".join(columns) + "\n")
+        f.write(format_rows(columns, data))
+
+
+def read_history(path: Path) -> list[dict[str, float]]:
+    """The rows of a history.csv written by `write_history` ([] if there is none); an empty
+    cell (a NaN cost, or a column an earlier part of a resumed run did not have) is NaN."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+    except (OSError, UnicodeDecodeError) as err:
+        raise UserError(f"{path}: cannot be read ({err})") from None
+    if not lines:
+        return []
+    header = lines[0].split(",")
+    rows = []
+    for number, line in enumerate(lines[1:], start=2):
+        cells = line.split(",")
+        try:
+            if len(cells) != len(header) or any(name not in HISTORY_COLUMNS for name in header):
+                raise ValueError
+            rows.append({name: float(cell) if cell else math.nan for name, cell in zip(header, cells)})
+        except ValueError:
+            raise UserError(
+                f"{path}: row {number} is not a history row (expected numbers in columns {','.join(header)})"
+            ) from None
+    return rows

@@ -1,0 +1,40 @@
+"""metrics.json's figures: how the run ended, the last epoch's figures and the test split's."""
+
+from __future__ import annotations
+
+from nntrain.data.prepare import Dataset
+from nntrain.model.network import Network
+from nntrain.training.loop import TrainResult
+from nntrain.training.metrics import evaluate
+from nntrain.training.stopping import EarlyStopping
+
+
+def run_metrics(
+    result: TrainResult, dataset: Dataset, network: Network, start_epoch: int, early_stopping: EarlyStopping | None
+) -> dict:
+    """final_cost, epochs_run, train_seconds, stop_reason; then what applies: last_epoch_partial,
+    resumed_from_epoch, best_epoch and best_<monitor>, final_<figure> of the last epoch, and
+    the test split's test_cost and test_accuracy."""
+    last = result.history.last()
+    metrics: dict = {
+        "final_cost": last.get("cost"),
+        "epochs_run": result.last_epoch,
+        "train_seconds": round(result.seconds, 6),
+        "stop_reason": result.stop_reason,
+    }
+    if result.partial_epoch:
+        metrics["last_epoch_partial"] = True
+    if start_epoch:
+        metrics["resumed_from_epoch"] = start_epoch
+    if result.best_epoch is not None:
+        metrics["best_epoch"] = result.best_epoch
+        metrics[f"best_{early_stopping.monitor}"] = result.best_value
+    for key in ("train_accuracy", "val_cost", "val_accuracy"):
+        if key in last:
+            metrics[f"final_{key}"] = last[key]
+    if dataset.test is not None:
+        test = evaluate(network, dataset.test, dataset.is_classification)
+        metrics["test_cost"] = test["cost"]
+        if "accuracy" in test:
+            metrics["test_accuracy"] = test["accuracy"]
+    return metrics

@@ -1,0 +1,83 @@
+"""One epoch of training: a pass over the training rows, as one full-batch step or as shuffled
+mini-batches (one permutation per epoch), each gathered into a reused buffer, so no per-batch
+arrays are allocated for in-memory data.
+
+The epoch's cost is the mean of the batch costs seen during the epoch, each taken before its
+step and weighted by its size (for full batch: the cost at the start of the step).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from nntrain.data.prepare import Split
+from nntrain.kernels.gather import gather_rows
+from nntrain.model.network import Network
+from nntrain.training.metrics import correct
+from nntrain.training.optimizers import Optimizer
+
+
+@dataclass
+class EpochRun:
+    cost: float  # mean batch cost over the rows done
+    correct: int  # rows classified right (classification), counted before each step
+    rows: int  # rows trained on: all of them, unless a Ctrl-C stopped between two mini-batches
+    partial: bool
+
+
+class FullBatch:
+    """Gradient descent: one step on every training row per epoch (the tutorials' loop)."""
+
+    def __init__(self, network: Network, optimizer: Optimizer, split: Split, codes: np.ndarray | None):
+        self.network, self.optimizer, self.split, self.codes = network, optimizer, split, codes
+        self.groups = network.optimizer_groups()
+
+    def __call__(self, should_stop: Callable[[], bool]) -> EpochRun:
+        X, Y = self.split.X, self.split.Y
+        h = self.network.forward(X)
+        cost = self.network.cost_value(h, Y)
+        hits = correct(h, self.codes) if self.codes is not None else 0
+        self.network.backward(Y)
+        self.optimizer.step(*self.groups)
+        return EpochRun(cost, hits, len(X), False)
+
+
+class MiniBatches:
+    """Shuffled mini-batches of `batch_size` rows, a new order drawn from `rng` every epoch;
+    a Ctrl-C (`should_stop`) ends the epoch after the current step."""
+
+    def __init__(self, network, optimizer, split: Split, codes, batch_size: int, rng: np.random.Generator):
+        self.network, self.optimizer, self.split, self.codes = network, optimizer, split, codes
+        self.groups = network.optimizer_groups()
+        self.batch_size, self.rng = batch_size, rng
+        self.xb = np.empty((batch_size, split.X.shape[1]), split.X.dtype)
+        self.yb = np.empty((batch_size, split.Y.shape[1]), split.Y.dtype)
+
+    def __call__(self, should_stop: Callable[[], bool]) -> EpochRun:
+        X, Y, m = self.split.X, self.split.Y, len(self.split)
+        order = self.rng.permutation(m)
+        cost_sum, hits, rows = 0.0, 0, 0
+        for start in range(0, m, self.batch_size):
+            idx = order[start : start + self.batch_size]
+            n = len(idx)
+            xs, ys = gather_rows(X, idx, self.xb[:n]), gather_rows(Y, idx, self.yb[:n])
+            h = self.network.forward(xs)
+            cost_sum += self.network.cost_value(h, ys) * n
+            if self.codes is not None:
+                hits += correct(h, self.codes[idx])
+            self.network.backward(ys)
+            self.optimizer.step(*self.groups)
+            rows += n
+            if should_stop():
+                break  # Ctrl-C: stop after this step, not the whole epoch
+        return EpochRun(cost_sum / rows, hits, rows, rows < m)
+
+
+def epoch_runner(network, optimizer, split: Split, codes, batch_size: int | None, rng) -> FullBatch | MiniBatches:
+    """Full batch when `batch_size` is None or covers every row, else mini-batches."""
+    if batch_size is None or batch_size >= len(split):
+        return FullBatch(network, optimizer, split, codes)
+    return MiniBatches(network, optimizer, split, codes, batch_size, rng)
