@@ -11,6 +11,7 @@ import typer
 from nntrain.cli.app import app
 from nntrain.cli.common import check_stdout, console, stdout, user_errors
 from nntrain.cli.render import render_report
+from nntrain.data.formats import allowed_formats
 
 
 class ReportFormat(str, Enum):
@@ -22,7 +23,7 @@ class ReportFormat(str, Enum):
 def evaluate(
     weights: Annotated[Path, typer.Argument(metavar="WEIGHTS", help="A weights.npz written by nntrain run.")],
     data: Annotated[str, typer.Argument(
-        metavar="DATA", help="A labelled .csv/.npz/.npy file or IDX folder, or a built-in dataset name (xor, digits, ...).",
+        metavar="DATA", help=f"Labelled data: {allowed_formats()}; or a built-in dataset name (xor, digits, ...).",
     )],
     output_format: Annotated[ReportFormat, typer.Option("--format", "-f", help="table (rich) or json.")] = ReportFormat.table,
 ) -> None:

@@ -13,6 +13,7 @@ import typer
 from nntrain.cli.app import app
 from nntrain.cli.common import check_stdout, file_or_stdout, note, stdout, user_errors, write_file
 from nntrain.cli.render import print_prediction_table
+from nntrain.data.formats import file_kinds
 from nntrain.errors import UserError
 
 
@@ -32,7 +33,7 @@ def predict(
         metavar="[ROW]...", help="Inputs as comma-separated features, e.g. 0,1.",
     )] = None,
     input_file: Annotated[Optional[str], typer.Option(
-        "--input", "-i", metavar="FILE", help="CSV with a header, .npz with X, .npy of features, or - for CSV on standard input.",
+        "--input", "-i", metavar="FILE", help=f"A data file of features ({file_kinds()}; others are read as CSV), or - for CSV on standard input.",
     )] = None,
     fmt: Annotated[PredictFormat, typer.Option("--format", "-f", help="table for people; csv or json for programs.")] = PredictFormat.table,
     output: Annotated[Optional[Path], typer.Option(

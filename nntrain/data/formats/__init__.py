@@ -66,6 +66,11 @@ def allowed_formats() -> str:
     return ", or ".join([text, *folders])
 
 
+def file_kinds() -> str:
+    """`.csv, .npz, .npy`: the suffixes of the file formats predict can read, from the registry."""
+    return ", ".join(s for f in FORMATS.values() if f.read_chunks is not None for s in f.suffixes)
+
+
 def format_of(path: Path) -> Format | None:
     """The format that reads `path`, or None."""
     return next((f for f in FORMATS.values() if f.reads(path)), None)
