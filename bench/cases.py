@@ -55,7 +55,7 @@ def make_data(case: Case, folder: Path) -> tuple[int, int]:
         X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
         y = np.array([0, 1, 1, 0], np.int64)
     elif case.number == 2:
-        # seed 002: sklearn's digits, standardised, 60% of the rows for training
+        # tutorial 002: sklearn's digits, standardised, 60% of the rows for training
         from sklearn.datasets import load_digits
         from sklearn.model_selection import train_test_split
         from sklearn.preprocessing import StandardScaler

@@ -34,7 +34,7 @@ from cases import CASES, flops_per_sample, make_data  # noqa: E402
 
 SYSTEMS_BY_CASE = {
     1: ["nntrain", "nntrain-cli", "sklearn", "torch"],
-    2: ["nntrain", "sklearn", "torch", "seed002"],
+    2: ["nntrain", "sklearn", "torch", "tutorial002"],
     3: ["nntrain", "sklearn", "torch"],
     4: ["nntrain", "sklearn", "torch"],
 }

@@ -4,7 +4,7 @@
 Prints one JSON line: {"seconds": [...], "peak_mb": ..., "note": ...}. Each system
 imports only its own library, so the peak memory (VmHWM) is its own.
 Systems: nntrain (library API), nntrain-cli (case 1 only: the real `nntrain run`),
-sklearn, torch, seed002 (case 2 only: seed 002's per-sample loop, scaled), matmul (peak).
+sklearn, torch, tutorial002 (case 2 only: tutorial 002's per-sample loop, scaled), matmul (peak).
 """
 
 from __future__ import annotations
@@ -178,9 +178,9 @@ def run_torch(case: Case, data_dir: Path, seeds: range) -> dict:
             "final_cost": float(loss.detach())}
 
 
-def run_seed002(case: Case, data_dir: Path, seeds: range) -> dict:
+def run_tutorial002(case: Case, data_dir: Path, seeds: range) -> dict:
     """Seed 002's `train_nn` per-sample loop: a few iterations timed, scaled to the case's epochs."""
-    from seed002 import train_nn
+    from tutorial002 import train_nn
 
     assert case.number == 2
     X, y = load(data_dir)
@@ -212,7 +212,7 @@ def run_matmul(repeats: int, n: int = 4096) -> dict:
 
 
 SYSTEMS = {"nntrain": run_nntrain, "nntrain-cli": run_nntrain_cli, "sklearn": run_sklearn,
-           "torch": run_torch, "seed002": run_seed002}
+           "torch": run_torch, "tutorial002": run_tutorial002}
 
 
 def main(argv: list[str]) -> None:

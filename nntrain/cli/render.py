@@ -46,7 +46,7 @@ def print_summary(summary) -> None:
 
 
 def print_small_predictions(summary) -> None:
-    """For tiny tables (XOR, half adder) show every training row's output, as the seeds do."""
+    """For tiny tables (XOR, half adder) show every training row's output, as the tutorials do."""
     train_split = summary.dataset.train
     if len(train_split) > 16:
         return

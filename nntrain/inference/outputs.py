@@ -28,7 +28,7 @@ class OutputColumns:
         k = ckpt.network.sizes[-1]
         if pre.classes is not None:
             # softmax outputs, or one sigmoid unit, are class probabilities; other outputs
-            # (one sigmoid per class, as seed 002's digits network) are scores that need not sum to 1
+            # (one sigmoid per class, as tutorial 002's digits network) are scores that need not sum to 1
             out = ckpt.network.output_activation
             prefix = "prob" if out == "softmax" or (k == 1 and out == "sigmoid") else "score"
             return cls(["prediction"] + [f"{prefix}_{c}" for c in pre.classes], list(pre.classes))

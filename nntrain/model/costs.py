@@ -35,7 +35,7 @@ class Cost:
 
 
 class MeanSquaredError(Cost):
-    """C = 1/(2m) * sum_i ||h_i - y_i||^2 (the seeds' squared error)."""
+    """C = 1/(2m) * sum_i ||h_i - y_i||^2 (the tutorials' squared error)."""
 
     name = "mse"
 

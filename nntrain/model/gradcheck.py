@@ -26,7 +26,7 @@ Two refinements keep the check honest:
   relative error is below the threshold. A broken derivative still shows: it
   is wrong on the larger entries (typically 1e-3 to 1e-1) of the same tensors,
   and wrong by far more than the noise on the small ones. (A saturated network,
-  such as seed 002's with uniform [0, 1) weights and a cost near 4, has many
+  such as tutorial 002's with uniform [0, 1) weights and a cost near 4, has many
   entries near 1e-6, where 1e-7 relative is below its noise.)
 - Kinks: ReLU and leaky ReLU have a kink at z = 0 where a difference quotient
   straddles two slopes. For every perturbation the check records on which side

@@ -3,7 +3,7 @@ draws a layer's (W, b) from the run's random generator.
 
 W has shape (n_in, n_out), b has shape (n_out,). `xavier` and `he` start the
 biases at zero; `normal` and `uniform` draw them from the same distribution as
-the weights, as seeds 002 and 003 do (`biases: zeros` changes that).
+the weights, as tutorials 002 and 003 do (`biases: zeros` changes that).
 
 All-zero initialisation is refused (see `ZERO_INIT_REASON`).
 """
@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 ZERO_INIT_REASON = (
     "all-zero initialisation is not allowed: every hidden unit of a layer would compute "
     "the same output and receive the same gradient, so the units stay identical forever "
-    "(the symmetry seed 001 warns about); use xavier, he, normal or uniform"
+    "(the symmetry tutorial 001 warns about); use xavier, he, normal or uniform"
 )
 
 
@@ -53,7 +53,7 @@ class Xavier(Initializer):
 
 
 class He(Initializer):
-    """He/Kaiming: normal with std gain*sqrt(2/n_in) (seed 001), or uniform in +-gain*sqrt(6/n_in)."""
+    """He/Kaiming: normal with std gain*sqrt(2/n_in) (tutorial 001), or uniform in +-gain*sqrt(6/n_in)."""
 
     name: Literal["he"] = "he"
     distribution: Literal["uniform", "normal"] = "normal"
@@ -77,7 +77,7 @@ class Normal(Initializer):
 
 
 class Uniform(Initializer):
-    """Uniform in [low, high): seed 003 uses [-1, 1], seed 002 [0, 1)."""
+    """Uniform in [low, high): tutorial 003 uses [-1, 1], tutorial 002 [0, 1)."""
 
     name: Literal["uniform"] = "uniform"
     low: float = -1.0

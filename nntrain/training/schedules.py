@@ -84,7 +84,7 @@ class Exponential(Schedule):
 
 
 class InverseTime(Schedule):
-    """lr / (1 + decay * t): seed 001's annealing."""
+    """lr / (1 + decay * t): tutorial 001's annealing."""
 
     name: Literal["inverse_time"] = "inverse_time"
     decay: float = Field(0.01, ge=0, description="lr / (1 + decay * t)")

@@ -89,7 +89,7 @@ def test_half_adder_reaches_the_seeds_cost(tmp_path):
     proc = run_cli("run", CONFIGS / "half_adder.yaml", "--out", tmp_path / "ha", "--quiet")
     assert proc.returncode == 0, proc.stderr
     metrics = json.loads((tmp_path / "ha" / "metrics.json").read_text())
-    assert metrics["final_cost"] < 0.001  # seed 003 printed 0.00056 after 20000 epochs
+    assert metrics["final_cost"] < 0.001  # tutorial 003 printed 0.00056 after 20000 epochs
     assert "epoch " not in proc.stdout and "done 20000 epochs" in proc.stdout
 
 

@@ -1,4 +1,4 @@
-"""Costs: values against the seeds' formulas, gradients against finite differences, fused deltas."""
+"""Costs: values against the tutorials' formulas, gradients against finite differences, fused deltas."""
 
 import numpy as np
 import pytest
@@ -18,7 +18,7 @@ def _outputs(act_name, m=5, k=3):
 def test_mse_is_the_seeds_half_mean_squared_error():
     h = np.array([[0.51], [0.52]])
     y = np.zeros((2, 1))
-    # seed 000: 1/(2m) * sum (h - y)^2 with m = 2
+    # tutorial 000: 1/(2m) * sum (h - y)^2 with m = 2
     assert COSTS["mse"].value(h, y, h, "linear") == pytest.approx((0.51**2 + 0.52**2) / 4)
 
 

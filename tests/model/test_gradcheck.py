@@ -114,7 +114,7 @@ def test_cli_self_check_exits_0():
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in CONFIGS.glob("*.yaml")))
 def test_cli_checks_every_shipped_config(name):
-    """Every config in configs/ passes, seed 002's saturated digits network (cost ~4.5,
+    """Every config in configs/ passes, tutorial 002's saturated digits network (cost ~4.5,
     many gradient entries near 1e-6) included."""
     proc = run_cli("gradcheck", CONFIGS / f"{name}.yaml")
     assert proc.returncode == 0, proc.stdout + proc.stderr

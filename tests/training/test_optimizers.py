@@ -115,7 +115,7 @@ def test_defaults_are_the_usual_ones():
     assert opts["momentum"].momentum == 0.9 and opts["nesterov"].momentum == 0.9
     assert (opts["adam"].beta1, opts["adam"].beta2, opts["adam"].eps) == (0.9, 0.999, 1e-8)
     assert opts["rmsprop"].rho == 0.9 and opts["adamw"].weight_decay == 0.01
-    for g, w in zip(run_steps("momentum"), expected(momentum)):  # the default rule is seed 001's mu = 0.9
+    for g, w in zip(run_steps("momentum"), expected(momentum)):  # the default rule is tutorial 001's mu = 0.9
         np.testing.assert_allclose(g[0], w[0], rtol=1e-12)
 
 
