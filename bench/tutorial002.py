@@ -1,4 +1,4 @@
-"""Seed 002's training loop (`train_nn` from /work/shared/seeds/002_*.txt), faithfully
+"""Tutorial 002's training loop (`train_nn` from /work/shared/seeds/002_*.txt), faithfully
 re-implemented: one sample at a time, sigmoid everywhere, squared-error delta,
 weights W[l] of shape (n_out, n_in). Used only to time it; prints removed.
 The seed's text has lost some indentation (it shows the weight update and `cnt += 1`

@@ -179,7 +179,7 @@ def run_torch(case: Case, data_dir: Path, seeds: range) -> dict:
 
 
 def run_tutorial002(case: Case, data_dir: Path, seeds: range) -> dict:
-    """Seed 002's `train_nn` per-sample loop: a few iterations timed, scaled to the case's epochs."""
+    """Tutorial 002's `train_nn` per-sample loop: a few iterations timed, scaled to the case's epochs."""
     from tutorial002 import train_nn
 
     assert case.number == 2

@@ -95,7 +95,7 @@ class SGD(Optimizer):
 
 
 class Momentum(Optimizer):
-    """Seed 001's rule: v <- mu v - lr g;  p <- p + v"""
+    """Tutorial 001's rule: v <- mu v - lr g;  p <- p + v"""
 
     class Options(OptimizerOptions):
         name: Literal["momentum"] = "momentum"
