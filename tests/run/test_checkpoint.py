@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import run_cli
 from nntrain.run import checkpoint
 from nntrain.config import parse_config
 from nntrain.errors import UserError
@@ -175,3 +179,20 @@ def test_resuming_from_an_altered_file_in_its_own_folder_keeps_the_runs_history(
     proc = run_cli("run", "r/config.yaml", "--resume", "r/weights.npz", "--out", "r", cwd=tmp_path)
     assert_user_error(proc, "weights.npz: records -5 epochs run")
     assert (tmp_path / "r" / "history.csv").read_text() == history
+
+
+def test_a_weights_file_written_before_the_house_change_still_predicts():
+    """tests/run/data/xor-weights-0.1.0.npz was written by nntrain 0.1.0 at bcfdec0, before the
+    modules moved into packages: it loads, and predict's outputs are its own arrays' forward pass."""
+    old = Path(__file__).parent / "data" / "xor-weights-0.1.0.npz"
+    ckpt = checkpoint.load(old)
+    assert ckpt.network.sizes == [2, 3, 1] and ckpt.epochs_run == 10000
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
+    with np.load(old) as npz:
+        hidden = 1 / (1 + np.exp(-(X @ npz["W0"] + npz["b0"])))
+        expected = 1 / (1 + np.exp(-(hidden @ npz["W1"] + npz["b1"])))
+    proc = run_cli("predict", old, "0,0", "0,1", "1,0", "1,1", "--format", "csv")
+    assert proc.returncode == 0, proc.stderr
+    rows = list(csv.DictReader(io.StringIO(proc.stdout)))
+    assert [r["prediction"] for r in rows] == ["0", "1", "1", "0"]
+    np.testing.assert_allclose([float(r["prob_1"]) for r in rows], expected[:, 0], rtol=1e-6)
