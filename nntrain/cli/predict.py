@@ -48,14 +48,14 @@ def predict(
 def predict_and_write(weights: Path, rows: list[str], input_file: str | None, fmt: PredictFormat, output: Path | None) -> None:
     """Read the inputs, predict chunk by chunk, write in `fmt` to `output` (None: standard output)."""
     from nntrain.inference import outputs as out_fmt
-    from nntrain.inference.inputs import feature_names, input_chunks, parse_rows
+    from nntrain.inference.inputs import input_chunks, row_chunks
     from nntrain.inference.predict import predict_chunks
     from nntrain.run import checkpoint
 
     _check_inputs_given(rows, input_file)
     ckpt = checkpoint.load(weights)
     if rows:
-        chunks = iter([parse_rows(rows, feature_names(ckpt))])
+        chunks = row_chunks(rows, ckpt, note)
         where = lambda i: f"row {i + 1}"  # noqa: E731  (as parse_rows names them)
     else:
         chunks = input_chunks(input_file, ckpt, note=note)

@@ -8,9 +8,10 @@ import math
 import numpy as np
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from nntrain.cli.common import console, err_console, make_console
+from nntrain.cli.common import console, err_console, make_console, note
 from nntrain.inference.outputs import table_rows
 from nntrain.inference.report import ClassificationReport, classification_report
 from nntrain.training.metrics import evaluate
@@ -37,12 +38,44 @@ def print_summary(summary) -> None:
         line += " (over the part of the last epoch trained)"
     if "test_accuracy" in m:
         line += f", test accuracy {m['test_accuracy']:.4f}"
+    elif "test_r2" in m:
+        line += f", test r2 {m['test_r2']:.4f}, rmse {m['test_rmse']:.6g}, mae {m['test_mae']:.6g}"
     elif "test_cost" in m:
         line += f", test cost {m['test_cost']:.6g}"
     console.print(line)
     if m.get("stop_reason") not in (None, "completed"):
         console.print(f"stopped early: {m['stop_reason']}")
     console.print(f"wrote {', '.join(p.name for p in summary.files)} to {summary.out_dir}/", soft_wrap=True)
+
+
+#: The column summary lists at most this many columns; the rest are counted in one line.
+SUMMARY_ROWS = 24
+
+
+def print_data(data, config, quiet: bool) -> None:
+    """Before training: the notes and warnings the data gave, and (unless `quiet`) one line per column."""
+    for line in data.notes(config):
+        note(line)
+    for line in data.warnings:
+        err_console.print(f"[bold yellow]warning:[/] {escape(line)}", markup=True, soft_wrap=True)
+    if not quiet and data.dataset.columns:
+        console.print(columns_table(data.dataset.columns))
+
+
+def columns_table(rows) -> Table:
+    """The data's columns: name, kind, levels, missing cells and what preparation does."""
+    table = Table(title="columns", box=box.SIMPLE_HEAD)
+    for name, justify in (("column", "left"), ("kind", "left"), ("levels", "right"), ("missing", "right"), ("action", "left")):
+        table.add_column(name, justify=justify, overflow="fold")
+    shown = rows if len(rows) <= SUMMARY_ROWS else rows[: SUMMARY_ROWS - 2] + rows[-1:]
+    for row in shown:
+        table.add_row(row.name, row.kind, "" if row.levels is None else str(row.levels), f"{row.missing:,}" if row.missing else "", row.action)
+    hidden = rows[SUMMARY_ROWS - 2 : -1] if len(rows) > SUMMARY_ROWS else []
+    if hidden:
+        missing = sum(r.missing for r in hidden)
+        kinds = ", ".join(f"{n} {k}" for k, n in sorted({k: sum(r.kind == k for r in hidden) for k in {r.kind for r in hidden}}.items()))
+        table.add_row(f"... {len(hidden):,} more ({kinds})", "", "", f"{missing:,}" if missing else "", "as above")
+    return table
 
 
 def print_small_predictions(summary) -> None:
@@ -53,13 +86,14 @@ def print_small_predictions(summary) -> None:
     pre = summary.dataset.preprocessing
     outputs = summary.network.predict(train_split.X)
     table = Table(title="outputs on the training rows")
-    for name in pre.feature_names:
+    for name in pre.input_names:
         table.add_column(name, justify="right")
     for name in pre.target_names:
         table.add_column(f"{name} (target)", justify="right")
         table.add_column(name, justify="right")
     X_shown = train_split.X if pre.mean is None else train_split.X * pre.std + pre.mean
-    for x, y, h in zip(X_shown, train_split.Y, outputs):
+    Y_shown, outputs = pre.unscale_targets(train_split.Y), pre.unscale_targets(outputs)
+    for x, y, h in zip(X_shown, Y_shown, outputs):
         cells = [f"{v:g}" for v in x]
         for t, o in zip(y, h):
             cells += [f"{t:g}", f"{o:.4f}"]

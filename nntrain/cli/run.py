@@ -12,7 +12,9 @@ from nntrain.cli.common import (
     EXIT_DIVERGED, FIRST_CTRL_C, console, err_console, exit_130_on_ctrl_c, user_errors, warn_if_stdout_failed,
 )
 from nntrain.cli.progress import EpochPrinter
-from nntrain.cli.render import epochs_done, print_small_predictions, print_summary, print_test_report, report_divergence
+from nntrain.cli.render import (
+    epochs_done, print_data, print_small_predictions, print_summary, print_test_report, report_divergence,
+)
 from nntrain.run.interrupt import EXIT_INTERRUPTED, StopOnSigint
 
 
@@ -47,7 +49,8 @@ def train_and_report(config_path: Path, out: Path | None, force: bool, quiet: bo
         out_dir = out if out is not None else Path("runs") / config.name
         printer = EpochPrinter(config.name, config.epochs, console.is_terminal and not quiet)
         with StopOnSigint(notice=FIRST_CTRL_C) as stop:
-            options = dict(force=force, should_stop=stop.requested, config_dir=config_path.parent, resume=resume)
+            options = dict(force=force, should_stop=stop.requested, config_dir=config_path.parent, resume=resume,
+                           on_data=lambda data: print_data(data, config, quiet))
             if quiet:
                 summary = run_training(config, out_dir, **options)
             else:

@@ -7,12 +7,13 @@ the schema, the error messages and the docs' tables to follow.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Callable, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, WithJsonSchema, field_validator, model_validator
 
 from nntrain.config.messages import show_value
 from nntrain.config.placement import override_for
+from nntrain.data.table import ReadOptions
 from nntrain.model.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from nntrain.model.costs import COSTS
 from nntrain.model.initializers import INITIALIZERS, REFUSED_INITIALIZERS, default_initializer
@@ -44,12 +45,64 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
 
+AUTO = "auto"
+
+
+def _whole_number_or(words: tuple[str, ...], minimum: int = 1) -> Callable[[Any], Any]:
+    """A validator taking a whole number >= `minimum` or one of `words`, with the config's messages."""
+    allowed = f"a whole number > {minimum - 1}" + "".join(f" or {w}" for w in words)
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and value in words:
+            return value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{show_value(value)} is not a whole number; allowed: {allowed}")
+        if isinstance(value, float):
+            hint = f" (write {int(value)})" if value.is_integer() else ""
+            raise ValueError(f"{show_value(value)} is not a whole number{hint}; allowed: {allowed}")
+        if value < minimum:
+            raise ValueError(f"{value} is out of range; allowed: {allowed}")
+        return value
+
+    return check
+
+
+#: A layer size: a whole number > 0, or `auto` (first and last entry only: from the data).
+LayerSize = Annotated[
+    Union[int, str], BeforeValidator(_whole_number_or((AUTO,))),
+    WithJsonSchema({"anyOf": [{"type": "integer", "exclusiveMinimum": 0}, {"const": AUTO}]}),
+]
+#: Rows per step: a whole number > 0, `auto` (min(200, training rows)) or `full` (every row: gradient descent).
+BatchSize = Annotated[
+    Union[int, str], BeforeValidator(_whole_number_or((AUTO, "full"))),
+    WithJsonSchema({"anyOf": [{"type": "integer", "exclusiveMinimum": 0}, {"enum": [AUTO, "full"]}]}),
+]
+#: A column name, or a list of them (several target columns: multi-output regression).
+ColumnNames = Union[str, list[str]]
+
+
 class DatasetConfig(Strict):
     name: str = Field(description="a built-in dataset name, or a path to a data file")
-    target: str | None = Field(None, description="CSV: the label column (default: the last)")
+    target: ColumnNames | None = Field(None, description="the target column, or a list (multi-output regression); default: the last column")
+    features: list[str] | None = Field(None, description="the feature columns; default: every column but the target and drop")
+    drop: list[str] = Field(default_factory=list, description="columns left out, such as ids and leaks")
+    categorical: list[str] = Field(default_factory=list, description="numeric columns read as categories (one-hot)")
+    missing: Literal["impute", "drop_rows", "error"] = Field(
+        "impute", description="missing cells: impute (median, most frequent), drop_rows, or error"
+    )
+    max_categories: int = Field(50, gt=0, description="the most levels a category column may have")
+    delimiter: str | None = Field(None, min_length=1, max_length=1, description="the CSV delimiter (default , or tab for .tsv)")
     test_split: float = Field(0.0, ge=0, lt=1, description="fraction held out for testing")
     val_split: float = Field(0.0, ge=0, lt=1, description="fraction held out for validation")
-    standardize: bool = Field(False, description="z-score features with training-split statistics")
+    standardize: bool = Field(True, description="z-score number inputs with training-split statistics")
+    standardize_target: bool = Field(True, description="regression: z-score the targets for training; predictions are in their units")
+
+    def read_options(self) -> ReadOptions:
+        """The column roles, as the data readers take them."""
+        return ReadOptions(
+            target=self.target, features=self.features, drop=tuple(self.drop), categorical=tuple(self.categorical),
+            max_categories=self.max_categories, delimiter=self.delimiter,
+        )
 
 
 class EarlyStoppingConfig(Strict):
@@ -83,15 +136,16 @@ class RunConfig(Strict):
     )
     seed: int = Field(0, ge=0, description="fixes initialisation, splits and batch order")
     dataset: DatasetConfig
-    layers: list[Annotated[int, Field(gt=0)]] = Field(min_length=2, description="input, hidden..., output sizes")
-    activation: ActivationName = "sigmoid"
-    output_activation: OutputActivationName | None = None
-    cost: CostName = "mse"
+    task: Literal["auto", "classification", "regression"] = Field("auto", description="auto: from the target (see docs/data.md)")
+    layers: list[LayerSize] = Field(min_length=2, description="input, hidden..., output sizes; the first and last may be auto")
+    activation: ActivationName = Field("relu", description="hidden layers")
+    output_activation: OutputActivationName | None = Field(None, description="default: from the task (softmax, sigmoid, linear)")
+    cost: CostName | None = Field(None, description="default: from the task (cross_entropy, mse)")
     init: InitConfig | None = None
-    optimizer: OptimizerConfig = Field(default_factory=lambda: OPTIMIZERS["sgd"].Options())
-    learning_rate: float = Field(0.1, gt=0)
-    epochs: int = Field(1000, gt=0)
-    batch_size: int | None = Field(None, gt=0, description="omitted: full batch")
+    optimizer: OptimizerConfig = Field(default_factory=lambda: OPTIMIZERS["adam"].Options())
+    learning_rate: float = Field(1e-3, gt=0)
+    epochs: int = Field(200, gt=0)
+    batch_size: BatchSize = Field(AUTO, description="rows per step: auto = min(200, training rows); full = every row")
     dtype: Literal["float32", "float64"] = "float32"
     lr_schedule: ScheduleConfig = Field(default_factory=lambda: SCHEDULES["constant"](), description="learning-rate schedule")
     l2: float = Field(0.0, ge=0, description="weight decay: adds l2/2 * sum ||W||^2 to the cost (biases excluded)")
@@ -126,21 +180,24 @@ class RunConfig(Strict):
             raise ValueError(REFUSED_INITIALIZERS[value["name"]])
         return value
 
+    @field_validator("layers")
+    @classmethod
+    def _auto_at_the_ends(cls, sizes):
+        inner = [i for i, size in enumerate(sizes) if size == AUTO and 0 < i < len(sizes) - 1]
+        if inner:
+            raise ValueError(f"entry {inner[0]} is auto; only the first (inputs) and last (outputs) sizes come from the data")
+        return sizes
+
     @model_validator(mode="after")
-    def _resolve_defaults(self):
-        n_out = self.layers[-1]
-        if self.output_activation is None:
-            if self.cost == "cross_entropy":
-                self.output_activation = "softmax" if n_out > 1 else "sigmoid"
-            else:
-                self.output_activation = self.activation
-        allowed = COSTS[self.cost].output_activations
-        if allowed is not None and self.output_activation not in allowed:
-            raise ValueError(
-                f"cost {self.cost} needs output_activation {' or '.join(allowed)}, "
-                f"not {self.output_activation}"
-            )
-        if self.output_activation == "softmax" and n_out < 2:
+    def _check_outputs(self):
+        """What can be checked before the data is read: the cost's output activations, softmax's units."""
+        if self.cost is not None and self.output_activation is not None:
+            allowed = COSTS[self.cost].output_activations
+            if allowed is not None and self.output_activation not in allowed:
+                raise ValueError(
+                    f"cost {self.cost} needs output_activation {' or '.join(allowed)}, not {self.output_activation}"
+                )
+        if self.output_activation == "softmax" and self.layers[-1] == 1:
             raise ValueError("output_activation softmax needs at least 2 output units; use sigmoid for one")
         if self.init is None:
             self.init = default_initializer(self.activation)

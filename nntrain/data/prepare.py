@@ -8,22 +8,24 @@ rows only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
-from nntrain.data.preprocessing import RESCALE_HINT, Preprocessing, check_fits, check_stats, column_stats
+from nntrain.data.preprocessing import RESCALE_HINT, Preprocessing, check_fits, fit_inputs, fit_targets
 from nntrain.data.splits import check_split_rows, group_sizes, split_indices
+from nntrain.data.summary import ColumnSummary, summarize
 from nntrain.data.table import RawData
-from nntrain.data.targets import check_targets, class_codes, encode_targets
+from nntrain.data.targets import Targets, check_targets, class_codes, encode_targets
 from nntrain.errors import FieldError
 
 
 @dataclass
 class Split:
-    X: np.ndarray
-    Y: np.ndarray
+    X: np.ndarray  # (m, n_inputs) in the run's dtype
+    Y: np.ndarray  # (m, n_outputs) in the run's dtype
+    w: np.ndarray | None = None  # (m,) row weights, None: every row counts once
 
     def __len__(self) -> int:
         return self.X.shape[0]
@@ -36,52 +38,76 @@ class Dataset:
     test: Split | None
     preprocessing: Preprocessing
     source: str = ""
+    task: str = ""  # classification | regression
+    task_reason: str = ""  # why `task: auto` chose it
+    notes: list[str] = field(default_factory=list)  # what reading and preparing decided, for the user
+    columns: list[ColumnSummary] = field(default_factory=list)  # one line per column, for the run's summary
 
     @property
     def is_classification(self) -> bool:
         return self.preprocessing.classes is not None
+
+    def splits(self) -> list[tuple[str, Split]]:
+        """("train", train), then ("val", ...), ("test", ...) where they exist."""
+        return [(name, s) for name, s in (("train", self.train), ("val", self.val), ("test", self.test)) if s is not None]
 
 
 @dataclass(frozen=True)
 class SplitSpec:
     """What `prepare` is asked for, besides the data and the random stream."""
 
-    n_outputs: int
+    n_outputs: int | None
     dtype: np.dtype = np.dtype(np.float32)
     test_split: float = 0.0
     val_split: float = 0.0
     standardize: bool = False
+    task: str = "auto"
+    standardize_target: bool = False
 
 
 def prepare(
     raw: RawData,
-    n_outputs: int,
+    n_outputs: int | None,
     rng: np.random.Generator,
     dtype=np.float32,
     test_split: float = 0.0,
     val_split: float = 0.0,
     standardize: bool = False,
     target_check: Callable[[np.ndarray], tuple[int, str] | None] | None = None,
+    task: str = "auto",
+    standardize_target: bool = False,
+    targets: Targets | None = None,
 ) -> Dataset:
-    """Encode `raw`'s targets for `n_outputs` units, split off `test_split` then `val_split` of
-    the rows (seeded by `rng`, stratified for classification), and z-score the features with
-    the training rows' statistics when `standardize`; every split in `dtype`.
+    """Encode `raw`'s targets for `n_outputs` units (None: as many as the task needs) and
+    `task`, split off `test_split` then `val_split` of the rows (seeded by `rng`, stratified for
+    classification), fit the inputs' preprocessing on the training rows (imputation, one-hot,
+    and with `standardize` z-scores) and, for regression with `standardize_target`, the
+    targets' scaling; every split in `dtype`.
 
-    `target_check(Y)` (the cost's `target_problem`) sees the encoded targets (m, k)
-    before the split and names the first row the cost cannot learn, if any."""
-    spec = SplitSpec(n_outputs, np.dtype(dtype), test_split, val_split, standardize)
-    Y, classes, target_names = encode_targets(raw, spec.n_outputs)
+    `target_check(Y)` (the cost's `target_problem`) sees the encoded targets (m, k), scaled,
+    and names the first row the cost cannot learn, if any. `targets`: `raw`'s targets encoded
+    already (then `n_outputs` and `task` are not used)."""
+    spec = SplitSpec(n_outputs, np.dtype(dtype), test_split, val_split, standardize, task, standardize_target)
+    targets = targets if targets is not None else encode_targets(raw, n_outputs, task)
+    strata = class_codes(targets.Y) if targets.classes is not None else None
+    test_idx, val_idx, train_idx = _split_rows(raw, spec, rng, strata)
+    Y, target_mean, target_std = targets.Y, None, None
+    if targets.task == "regression" and standardize_target:
+        target_mean, target_std = fit_targets(Y, train_idx)
+        Y = (Y - target_mean) / target_std
     if target_check is not None:
         check_targets(raw, Y, target_check)
-    strata = class_codes(Y) if classes is not None else None
-    test_idx, val_idx, train_idx = _split_rows(raw, spec, rng, strata)
-    X_train = raw.X[train_idx] if spec.standardize else None  # gathered once: statistics and training split
-    pre = Preprocessing(list(raw.feature_names), target_names, classes, *_input_statistics(raw, X_train))
+    X_train = raw.X[train_idx] if standardize and raw.columns is None else None  # gathered once, used twice
+    columns, mean, std = fit_inputs(raw, train_idx, standardize, X_train)
+    pre = Preprocessing(list(raw.feature_names), targets.names, targets.classes, mean, std, columns, target_mean, target_std)
 
     def part(idx: np.ndarray, rows: np.ndarray | None = None) -> Split | None:
         return _split_of(raw, Y, pre, spec.dtype, idx, rows) if len(idx) else None
 
-    return Dataset(part(train_idx, X_train), part(val_idx), part(test_idx), pre, source=raw.source)
+    return Dataset(
+        part(train_idx, X_train), part(val_idx), part(test_idx), pre, raw.source, targets.task, targets.reason,
+        list(raw.notes), summarize(raw, pre),
+    )
 
 
 def _split_rows(
@@ -117,20 +143,6 @@ def _split_rows(
     return test_idx, val_idx, train_idx
 
 
-def _input_statistics(raw: RawData, X_train: np.ndarray | None) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """(mean, std) the inputs are scaled by: the training rows' z-score statistics when
-    `X_train` is given, else the format's input scale (IDX pixels / 255), else none."""
-    if X_train is not None:
-        mean, std = column_stats(X_train)
-        check_stats(raw, mean, std)
-        std[std == 0] = 1.0  # a constant feature stays constant (0) instead of dividing by 0
-        return mean, std
-    if raw.input_scale is not None:  # (z-scores do not depend on the input scale)
-        n = raw.X.shape[1]
-        return np.zeros(n), np.full(n, float(raw.input_scale))
-    return None, None
-
-
 def _split_of(
     raw: RawData, Y: np.ndarray, pre: Preprocessing, dtype: np.dtype, idx: np.ndarray, rows: np.ndarray | None
 ) -> Split:
@@ -138,15 +150,18 @@ def _split_of(
     has been gathered already. Values that do not fit the dtype are a UserError naming them."""
     X = raw.X  # may be a memory-mapped file: only the rows a split needs are read
     every_row = len(idx) == X.shape[0]
-    if every_row and pre.mean is None and X.dtype == dtype and (X.flags.c_contiguous or isinstance(X, np.memmap)):
+    untouched = pre.mean is None and pre.columns is None
+    if every_row and untouched and X.dtype == dtype and (X.flags.c_contiguous or isinstance(X, np.memmap)):
         # every row, in order, unchanged: keep X itself (no copy), so a memory-mapped
         # .npy (a strided view: its last column is the target) trains batch by batch
         # without being read into memory
         return Split(X, np.ascontiguousarray(Y, dtype=dtype))
     X_part = np.asarray(X[idx] if rows is None else rows, dtype=np.float64)
     with np.errstate(over="ignore", invalid="ignore"):  # values that do not fit are reported below
-        split = Split(np.ascontiguousarray(pre.transform(X_part), dtype=dtype), np.ascontiguousarray(Y[idx], dtype=dtype))
+        inputs = pre.transform(X_part)
+        split = Split(np.ascontiguousarray(inputs, dtype=dtype), np.ascontiguousarray(Y[idx], dtype=dtype))
     row = lambda r: raw.row(int(idx[r]))  # noqa: E731
-    check_fits(split.X, X_part, row, raw.feature_names, "feature", RESCALE_HINT)
+    shown, names = (X_part, raw.feature_names) if pre.columns is None else (inputs, pre.input_names)
+    check_fits(split.X, shown, row, names, "feature", RESCALE_HINT)
     check_fits(split.Y, Y[idx], row, pre.target_names, "target", RESCALE_HINT)
     return split

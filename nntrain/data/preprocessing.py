@@ -1,9 +1,5 @@
-"""The fitted preprocessing saved with a network, and the checks that values fit its dtype.
-
-`Preprocessing` holds what predict must reapply to new inputs (standardisation
-statistics, or an input scale such as IDX pixels' 255), the feature and target names
-and the class labels; it is saved as JSON in the weights file.
-"""
+"""The fitted preprocessing saved with a network (`Preprocessing`, JSON in weights.npz), how it
+is fitted on the training rows, and the checks that values fit a network's dtype."""
 
 from __future__ import annotations
 
@@ -12,6 +8,7 @@ from typing import Callable
 
 import numpy as np
 
+from nntrain.data.encoding import ColumnEncoding, encode, fit_columns, imputed_numbers
 from nntrain.data.table import RawData, first_non_finite
 from nntrain.data.targets import class_codes
 from nntrain.errors import UserError
@@ -19,10 +16,15 @@ from nntrain.errors import UserError
 
 @dataclass
 class Preprocessing:
-    """What `predict` must reapply to new inputs, saved in the weights file.
+    """What predict must reapply to new inputs and outputs, saved in the weights file.
 
-    Inputs become (X - mean) / std: the training rows' standardisation statistics,
-    or, for byte pixels read from IDX files without standardisation, 0 and 255.
+    `feature_names` are the input columns a user gives. With `columns` (data read from a
+    table), each is encoded as `encoding` says (numbers imputed, categories one-hot); without
+    (arrays, IDX, built-in data, and weights files written before tables), every column is one
+    number. Then inputs become (X - mean) / std, per input unit: the training rows'
+    standardisation statistics (category units: 0 and 1), or, for byte pixels read from IDX files
+    without standardisation, 0 and 255. For regression with `standardize_target`, the network's
+    outputs are `target_mean + target_std * h` in the targets' units.
     """
 
     feature_names: list[str]
@@ -30,8 +32,26 @@ class Preprocessing:
     classes: list | None = None  # labels in output order (one-hot), or [negative, positive] for one unit
     mean: np.ndarray | None = None
     std: np.ndarray | None = None
+    columns: list[ColumnEncoding] | None = None
+    target_mean: np.ndarray | None = None
+    target_std: np.ndarray | None = None
+
+    @property
+    def input_names(self) -> list[str]:
+        """The name of each input unit of the network (`island=Dream` for a one-hot unit)."""
+        if self.columns is None:
+            return list(self.feature_names)
+        return [name for c in self.columns for name in c.unit_names()]
+
+    @property
+    def levels(self) -> dict[str, tuple[str, ...]]:
+        """Category column -> the levels the network knows."""
+        return {c.name: c.levels for c in self.columns or [] if c.is_category}
 
     def transform(self, X: np.ndarray) -> np.ndarray:
+        """Raw inputs (m, n_columns) -> network inputs (m, n_units), float64."""
+        if self.columns is not None:
+            return encode(self.columns, X, self.mean, self.std, np.float64)
         if self.mean is None:
             return X
         return (X - self.mean) / self.std
@@ -40,25 +60,88 @@ class Preprocessing:
         """Network outputs h (m, k) -> class labels (m,)."""
         return np.asarray(self.classes)[class_codes(h)]
 
+    def scale_targets(self, Y: np.ndarray) -> np.ndarray:
+        """Regression targets (m, k) in their units -> what the network learns."""
+        return Y if self.target_mean is None else (Y - self.target_mean) / self.target_std
+
+    def unscale_targets(self, h: np.ndarray) -> np.ndarray:
+        """Network outputs (m, k) -> the targets' units (regression)."""
+        return h if self.target_mean is None else h * self.target_std + self.target_mean
+
     def to_json(self) -> dict:
-        return {
+        out = {
             "feature_names": self.feature_names,
             "target_names": self.target_names,
             "classes": self.classes,
-            "mean": None if self.mean is None else self.mean.tolist(),
-            "std": None if self.std is None else self.std.tolist(),
+            "mean": _listed(self.mean),
+            "std": _listed(self.std),
         }
+        if self.columns is not None:
+            out["columns"] = [c.to_json() for c in self.columns]
+        if self.target_mean is not None:
+            out["target_mean"], out["target_std"] = _listed(self.target_mean), _listed(self.target_std)
+        return out
 
     @classmethod
     def from_json(cls, d: dict) -> "Preprocessing":
+        """The record `to_json` wrote, or an older one (no `columns`: every input a number)."""
+        columns = d.get("columns")
         return cls(
             feature_names=list(d["feature_names"]),
             target_names=list(d["target_names"]),
             classes=d.get("classes"),
-            mean=None if d.get("mean") is None else np.asarray(d["mean"], dtype=np.float64),
-            std=None if d.get("std") is None else np.asarray(d["std"], dtype=np.float64),
+            mean=_array(d.get("mean")),
+            std=_array(d.get("std")),
+            columns=None if columns is None else [ColumnEncoding.from_json(c) for c in columns],
+            target_mean=_array(d.get("target_mean")),
+            target_std=_array(d.get("target_std")),
         )
 
+
+def _listed(values: np.ndarray | None) -> list | None:
+    return None if values is None else values.tolist()
+
+
+def _array(values) -> np.ndarray | None:
+    return None if values is None else np.asarray(values, dtype=np.float64)
+
+
+def fit_inputs(
+    raw: RawData, train_rows: np.ndarray, standardize: bool, X_train: np.ndarray | None = None
+) -> tuple[list | None, np.ndarray | None, np.ndarray | None]:
+    """(columns, mean, std) for `raw`'s inputs, from its training rows (`X_train`: those rows of
+    an array's X, when gathered already): a table's column encodings (see `encoding`; category
+    codes in raw.X are rewritten to the levels kept), and the standardisation statistics per
+    input unit (or the input scale, or none)."""
+    if raw.columns is None:
+        if standardize:
+            mean, std = column_stats(raw.X[train_rows] if X_train is None else X_train)
+            check_stats(raw, mean, std)
+            std[std == 0] = 1.0  # a constant feature stays constant (0) instead of dividing by 0
+            return None, mean, std
+        if raw.input_scale is not None:  # (z-scores do not depend on the input scale)
+            n = raw.X.shape[1]
+            return None, np.zeros(n), np.full(n, float(raw.input_scale))
+        return None, None, None
+    columns = fit_columns(raw.columns, raw.X, train_rows)
+    if not standardize:
+        return columns, None, None
+    numbers = imputed_numbers(columns, raw.X[train_rows])
+    mean_n, std_n = column_stats(numbers)
+    check_stats(raw, mean_n, std_n, [c.name for c in columns if not c.is_category])
+    std_n[std_n == 0] = 1.0
+    units = np.cumsum([0] + [c.units for c in columns])
+    mean, std = np.zeros(int(units[-1])), np.ones(int(units[-1]))
+    number_units = [int(units[j]) for j, c in enumerate(columns) if not c.is_category]
+    mean[number_units], std[number_units] = mean_n, std_n
+    return columns, mean, std
+
+
+def fit_targets(Y: np.ndarray, train_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, std) per target column (m, k) over the training rows, std 0 taken as 1."""
+    mean, std = column_stats(Y[train_rows])
+    std[~np.isfinite(std) | (std == 0)] = 1.0
+    return mean, std
 
 
 def column_stats(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -78,10 +161,10 @@ def column_stats(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, std
 
 
-def check_stats(raw: RawData, mean: np.ndarray, std: np.ndarray) -> None:
+def check_stats(raw: RawData, mean: np.ndarray, std: np.ndarray, names: list[str] | None = None) -> None:
     bad = np.flatnonzero(~(np.isfinite(mean) & np.isfinite(std)))
     if len(bad):
-        name = raw.feature_names[int(bad[0])]
+        name = (names or raw.feature_names)[int(bad[0])]
         raise UserError(
             f"{raw.source or 'dataset'}: column '{name}': its mean or standard deviation is not a finite number, "
             f"so it cannot be standardized; rescale the column, or set dataset.standardize: false"

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nntrain.data.builtin import BUILTIN_DATASETS
-from nntrain.data.formats import allowed_formats, format_of, named_suffixes, read_table
-from nntrain.data.table import RawData
-from nntrain.errors import FieldError
+from nntrain.data.columns import from_arrow
+from nntrain.data.formats import allowed_formats, format_of, named_suffixes
+from nntrain.data.table import RawData, ReadOptions
+from nntrain.errors import FieldError, UserError
 
 
 @dataclass(frozen=True)
@@ -25,23 +26,44 @@ class Loaded:
 
     raw: RawData
     name: str
-    target: str | None
+    target: str | list[str] | None
 
 
-def load_dataset(name: str, base_dir: Path | None = None, target: str | None = None, features: list[str] | None = None) -> Loaded:
-    """The dataset `name` (see the module docstring). `target` and `features` are column names for
-    formats with named columns. Problems with the name are FieldErrors at `dataset`."""
+def load_dataset(name: str, base_dir: Path | None = None, options: ReadOptions = ReadOptions(), missing: str = "impute") -> Loaded:
+    """The dataset `name` (see the module docstring), its columns read as `options` say (formats
+    with named columns), missing cells as `missing` says. Problems with the name are FieldErrors
+    at `dataset`."""
     if name in BUILTIN_DATASETS:
-        if target is not None:
-            only = " or ".join(named_suffixes())
-            raise FieldError("dataset.target", f"applies to {only} files only, not to built-in dataset '{name}'")
+        _refuse_roles(options, f"built-in dataset '{name}'")
         return Loaded(BUILTIN_DATASETS[name](), name, None)
     path = resolve_path(name, base_dir)
     if not path.exists():
         raise FieldError("dataset", _unknown(name, base_dir))
-    raw = read_table(path, target, features)
-    named = format_of(path).named_columns
-    return Loaded(raw, str(path.resolve()), raw.target_names[0] if named else None)
+    raw = read_file(path, options, missing)
+    target = None
+    if format_of(path).named_columns and raw.target_names:
+        target = raw.target_names[0] if len(raw.target_names) == 1 else list(raw.target_names)
+    return Loaded(raw, str(path.resolve()), target)
+
+
+def read_file(path: Path, options: ReadOptions = ReadOptions(), missing: str = "impute") -> RawData:
+    """The data file or folder at `path`, read by its format."""
+    fmt = format_of(path)
+    if fmt is None:
+        raise UserError(f"{path}: unknown data file type '{path.suffix}'; allowed: {allowed_formats()}")
+    if fmt.named_columns:
+        return from_arrow(fmt.table(path, options.delimiter), options, missing)
+    _refuse_roles(options, f"{fmt.description}s")
+    return fmt.arrays(path)
+
+
+def _refuse_roles(options: ReadOptions, what: str) -> None:
+    """Column roles name columns: data without column names cannot take them."""
+    given = [key for key in ("target", "features") if getattr(options, key) is not None]
+    given += [key for key in ("drop", "categorical") if getattr(options, key)]
+    if given:
+        only = ", ".join(named_suffixes())
+        raise FieldError(f"dataset.{given[0]}", f"applies to files with named columns ({only}) only, not to {what}")
 
 
 def _unknown(name: str, base_dir: Path | None) -> str:

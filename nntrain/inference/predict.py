@@ -20,21 +20,38 @@ from nntrain.run.checkpoint import Checkpoint
 def predict_chunks(
     ckpt: Checkpoint, chunks: Iterator[np.ndarray], where: Callable[[int], str] = lambda i: f"input row {i + 1}"
 ) -> Iterator[np.ndarray]:
-    """Outputs h (rows, k) for each chunk of raw features, after the saved preprocessing.
-    Inputs too large for the network's dtype, and outputs that overflow, are UserErrors
-    naming the input row (`where(i)`, i counted from 0 over every chunk) rather than NaN predictions."""
-    network = ckpt.network
-    n = network.sizes[0]
-    names = feature_names(ckpt)
+    """Outputs (rows, k) for each raw chunk (see `inputs`), after the saved preprocessing, in the
+    targets' units (a regression's scaling undone). Inputs too large for the network's dtype, and
+    outputs that overflow, are UserErrors naming the input row (`where(i)`, i counted from 0 over
+    every chunk) rather than NaN predictions."""
     done = 0
     for X in chunks:
-        if X.shape[1] != n:
-            raise UserError(f"inputs have {X.shape[1]} feature(s); the network takes {n}")
         row = lambda i, first=done: where(first + i)  # noqa: E731
-        with np.errstate(over="ignore", invalid="ignore"):  # reported by check_fits
-            X_cast = np.asarray(ckpt.preprocessing.transform(X), dtype=network.dtype)
-        check_fits(X_cast, X, row, names, "column", OUTSIDE_TRAINING_HINT)
-        h = network.predict(X_cast, chunk_rows=CHUNK_ROWS)
-        check_outputs(h, row)
+        yield predict_raw(ckpt, X, row)
         done += X.shape[0]
-        yield h
+
+
+def predict_raw(ckpt: Checkpoint, X: np.ndarray, row: Callable[[int], str]) -> np.ndarray:
+    """The outputs for one raw chunk X (rows, n_columns), in the targets' units."""
+    network, pre = ckpt.network, ckpt.preprocessing
+    names = feature_names(ckpt)
+    if X.shape[1] != len(names):
+        raise UserError(f"inputs have {X.shape[1]} feature(s); the network takes {len(names)}")
+    if pre.columns is None:
+        _refuse_missing(X, row, names)
+    with np.errstate(over="ignore", invalid="ignore"):  # reported by check_fits
+        inputs = pre.transform(np.asarray(X, dtype=np.float64))
+        X_cast = np.asarray(inputs, dtype=network.dtype)
+    shown, units = (X, names) if pre.columns is None else (inputs, pre.input_names)
+    check_fits(X_cast, shown, row, units, "column", OUTSIDE_TRAINING_HINT)
+    h = network.predict(X_cast, chunk_rows=CHUNK_ROWS)
+    check_outputs(h, row)
+    return pre.unscale_targets(h)
+
+
+def _refuse_missing(X: np.ndarray, row: Callable[[int], str], names: list[str]) -> None:
+    """A network saved without imputation values (before nntrain imputed) needs every cell."""
+    missing = np.argwhere(np.isnan(X))
+    if len(missing):
+        i, j = (int(v) for v in missing[0])
+        raise UserError(f"{row(i)}, column {names[j]}: missing value; this network was saved without values to fill it with")

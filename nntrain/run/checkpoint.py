@@ -30,7 +30,8 @@ from nntrain.jsontext import json_text
 from nntrain.model.network import Network
 
 FORMAT = "nntrain-weights"
-FORMAT_VERSION = 1
+#: 2: preprocessing may hold `columns` (imputation, one-hot) and target scaling; version 1 files still load.
+FORMAT_VERSION = 2
 
 
 @dataclass
@@ -132,19 +133,39 @@ def _check_classes(path: Path, pre: Preprocessing, n_outputs: int) -> None:
         )
 
 
-def _check_preprocessing(path: Path, pre: Preprocessing, n_inputs: int) -> None:
-    """The saved names and statistics must fit the input layer: names as text, one per input,
-    means finite and standard deviations finite and positive (a constant feature's is 1)."""
+def _check_preprocessing(path: Path, pre: Preprocessing, n_inputs: int, n_outputs: int) -> None:
+    """The saved names, encodings and statistics must fit the network: names as text, one input
+    unit per number column and per category level, means finite and standard deviations finite
+    and positive (a constant feature's is 1), fill values finite, target scaling one per output."""
+    altered = f"{path}: its preprocessing does not fit its {n_inputs} input(s); the file has been altered"
     names = pre.feature_names
-    if len(names) != n_inputs or not all(isinstance(n, str) for n in names + pre.target_names):
-        raise UserError(f"{path}: its feature or target names do not fit its {n_inputs} input(s); the file has been altered")
-    for what, stats in (("means", pre.mean), ("standard deviations", pre.std)):
+    if not all(isinstance(n, str) for n in names + pre.target_names):
+        raise UserError(altered)
+    if pre.columns is None:
+        if len(names) != n_inputs:
+            raise UserError(f"{path}: its feature or target names do not fit its {n_inputs} input(s); the file has been altered")
+    elif [c.name for c in pre.columns] != names or sum(c.units for c in pre.columns) != n_inputs or not _sane_columns(pre):
+        raise UserError(altered)
+    for what, stats, size in (("means", pre.mean, n_inputs), ("standard deviations", pre.std, n_inputs),
+                              ("target means", pre.target_mean, n_outputs), ("target deviations", pre.target_std, n_outputs)):
         if stats is None:
             continue
-        if stats.shape != (n_inputs,) or not np.all(np.isfinite(stats)) or (what != "means" and not np.all(stats > 0)):
-            raise UserError(f"{path}: its saved {what} do not fit its {n_inputs} input(s); the file has been altered")
-    if (pre.mean is None) != (pre.std is None):
+        if stats.shape != (size,) or not np.all(np.isfinite(stats)) or ("deviations" in what and not np.all(stats > 0)):
+            raise UserError(f"{path}: its saved {what} do not fit its {size} {'input' if size == n_inputs else 'output'}(s); the file has been altered")
+    if (pre.mean is None) != (pre.std is None) or (pre.target_mean is None) != (pre.target_std is None):
         raise UserError(f"{path}: saves means without standard deviations, or the reverse; the file has been altered")
+
+
+def _sane_columns(pre: Preprocessing) -> bool:
+    for c in pre.columns:
+        if c.is_category:
+            if not all(isinstance(level, str) for level in c.levels) or not (
+                c.fill_level is None or (isinstance(c.fill_level, int) and 0 <= c.fill_level < len(c.levels))
+            ):
+                return False
+        elif c.fill is not None and not np.isfinite(c.fill):
+            return False
+    return True
 
 
 def load(path: str | Path) -> Checkpoint:
@@ -180,7 +201,7 @@ def load(path: str | Path) -> Checkpoint:
         if not (np.all(np.isfinite(W)) and np.all(np.isfinite(b))):
             raise UserError(f"{path}: layer {i} holds NaN or infinite weights; it cannot predict")
     _check_classes(path, preprocessing, sizes[-1])
-    _check_preprocessing(path, preprocessing, sizes[0])
+    _check_preprocessing(path, preprocessing, sizes[0], sizes[-1])
     if epochs_run < 0:
         raise UserError(f"{path}: records {epochs_run} epochs run; the file has been altered")
     network = Network.from_arrays(weights, biases, activation, output_activation, cost, l2=l2)

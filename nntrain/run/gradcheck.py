@@ -25,8 +25,9 @@ def check_config(
     file's folder) resolves a relative data path, as for `run`."""
     streams = random_streams(config.seed)
     with placed(config):
-        dataset = load_data(config, streams.split, base_dir).dataset
-        network = build_network(config, streams.init, dtype=np.float64)  # the regularisation is part of its cost
+        data = load_data(config, streams.split, base_dir)
+        dataset = data.dataset
+        network = build_network(config, data.plan, streams.init, dtype=np.float64)  # its regularisation is part of its cost
         X = dataset.train.X[:samples].astype(np.float64)
         Y = dataset.train.Y[:samples].astype(np.float64)
         with np.errstate(all="ignore"):  # data that overflows float64 is reported below, not as numpy warnings

@@ -5,7 +5,7 @@ from __future__ import annotations
 from nntrain.data.prepare import Dataset
 from nntrain.model.network import Network
 from nntrain.training.loop import TrainResult
-from nntrain.training.metrics import evaluate
+from nntrain.training.metrics import evaluate, regression_errors
 from nntrain.training.stopping import EarlyStopping
 
 
@@ -14,7 +14,8 @@ def run_metrics(
 ) -> dict:
     """final_cost, epochs_run, train_seconds, stop_reason; then what applies: last_epoch_partial,
     resumed_from_epoch, best_epoch and best_<monitor>, final_<figure> of the last epoch, and
-    the test split's test_cost and test_accuracy."""
+    the test split's test_cost and test_accuracy; for regression, the validation and test splits'
+    rmse, mae and r2 in the targets' units (final_val_rmse, ..., test_r2)."""
     last = result.history.last()
     metrics: dict = {
         "final_cost": last.get("cost"),
@@ -37,4 +38,14 @@ def run_metrics(
         metrics["test_cost"] = test["cost"]
         if "accuracy" in test:
             metrics["test_accuracy"] = test["accuracy"]
+    if not dataset.is_classification:
+        for name, split in (("final_val", dataset.val), ("test", dataset.test)):
+            if split is not None:
+                metrics.update({f"{name}_{k}": v for k, v in target_errors(network, split, dataset).items()})
     return metrics
+
+
+def target_errors(network: Network, split, dataset: Dataset) -> dict[str, float]:
+    """rmse, mae and r2 of the network's outputs on `split`, in the targets' units."""
+    pre = dataset.preprocessing
+    return regression_errors(pre.unscale_targets(network.predict(split.X)), pre.unscale_targets(split.Y))

@@ -58,6 +58,7 @@ class _Request:
     config_dir: Path | None
     resume: Path | None
     same_folder: bool  # resuming inside the run's own folder: its files are replaced, its history kept
+    on_data: Callable[[RunData], None] | None
 
 
 @dataclass
@@ -80,12 +81,14 @@ def run_training(
     should_stop: Callable[[], bool] | None = None,
     config_dir: Path | None = None,
     resume: Path | None = None,
+    on_data: Callable[[RunData], None] | None = None,
 ) -> RunSummary:
     """Train `config`, write the run files to `out_dir`. With `resume` (a weights.npz),
-    start from its weights and optimizer state and continue its epoch numbering."""
+    start from its weights and optimizer state and continue its epoch numbering.
+    `on_data(data)` hears what the data decided (notes, warnings, a column summary) before training."""
     same_folder = resume is not None and Path(resume).resolve().parent == out_dir.resolve()
     request = _Request(
-        config, RunFiles(out_dir), force, on_epoch, should_stop or (lambda: False), config_dir, resume, same_folder
+        config, RunFiles(out_dir), force, on_epoch, should_stop or (lambda: False), config_dir, resume, same_folder, on_data
     )
     try:
         previous = read_history(request.files.history) if same_folder else []
@@ -120,18 +123,20 @@ def _set_up(request: _Request, previous: list[dict[str, float]]) -> _Setup:
     inputs = {"data file": data.loaded.name, **({} if request.same_folder else {"config file": config.source})}
     refuse_overwriting_inputs(request.files.folder, inputs)
     optimizer = build_optimizer(config.optimizer, config.learning_rate)
-    check_memory(config, data.dataset, len(optimizer.state_names))
-    network = build_network(config, streams.init)
+    check_memory(config, data.plan, data.dataset, len(optimizer.state_names))
+    network = build_network(config, data.plan, streams.init)
     start_epoch, state = 0, None
     if request.resume is not None:
         start_epoch, state = resume_from(Path(request.resume), config, network, optimizer, data.dataset.preprocessing)
         # rows past the checkpoint (an interrupted or crashed later resume) are not part of this run
         previous = [row for row in previous if row.get("epoch", 0) <= start_epoch]
-        rows = len(data.dataset.train)
-        if config.batch_size is not None and config.batch_size < rows:
+        rows, batch = len(data.dataset.train), data.plan.batch_size
+        if batch is not None and batch < rows:
             skip_batch_orders(streams.batches, rows, start_epoch)
     check_schedule(config, data.dataset)
     early_stopping = build_early_stopping(config, data.dataset)
+    if request.on_data is not None:
+        request.on_data(data)
     return _Setup(data, network, optimizer, early_stopping, start_epoch, state, previous, streams.batches)
 
 
@@ -150,7 +155,7 @@ def _train(request: _Request, setup: _Setup) -> TrainResult:
                 request.on_epoch(epoch)
 
         return train(
-            setup.network, setup.optimizer, setup.data.dataset, config.epochs, config.batch_size, setup.batch_rng,
+            setup.network, setup.optimizer, setup.data.dataset, config.epochs, setup.data.plan.batch_size, setup.batch_rng,
             on_epoch=report, should_stop=request.should_stop, start_epoch=setup.start_epoch,
             schedule=config.lr_schedule, tolerance=config.tolerance, early_stopping=setup.early_stopping,
             resume=setup.state,

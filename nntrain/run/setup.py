@@ -8,19 +8,22 @@ shows them at that field's line in the config file (or at the `--set` option tha
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
 from nntrain.config import RunConfig
+from nntrain.config.schema import AUTO
 from nntrain.data.prepare import Dataset, prepare
+from nntrain.data.targets import encode_targets
 from nntrain.data.source import Loaded, load_dataset
 from nntrain.errors import FieldError
 from nntrain.model.costs import COSTS
 from nntrain.model.memory import physical_memory, training_bytes
 from nntrain.model.network import Network
+from nntrain.run.plan import UNBOUNDED, Plan, make_plan, outputs, scale_warnings
 from nntrain.training.stopping import EarlyStopping
 
 
@@ -49,52 +52,55 @@ def placed(config: RunConfig) -> Iterator[None]:
 
 @dataclass(frozen=True)
 class RunData:
-    """The config's data, prepared for training, and what loading it resolved."""
+    """The config's data, prepared for training; what loading it resolved; the choices the data
+    made (`plan`); warnings for the user."""
 
     dataset: Dataset
     loaded: Loaded
+    plan: Plan
+    warnings: list[str] = field(default_factory=list)
 
     def resolved_config(self, config: RunConfig) -> dict:
-        """The config with every default filled in, naming the dataset as resolved (a file by its
-        absolute path) and the target column used, so the run repeats from any folder."""
+        """The config with every default filled in and every `auto` resolved, naming the dataset
+        as resolved (a file by its absolute path) and the target column used, so the run repeats
+        from any folder."""
         resolved = config.resolved()
-        if isinstance(resolved.get("dataset"), dict):
-            resolved["dataset"]["name"] = self.loaded.name
-            if self.loaded.target is not None:
-                resolved["dataset"]["target"] = self.loaded.target
+        plan = self.plan
+        resolved.update(layers=plan.layers, task=plan.task, output_activation=plan.output_activation, cost=plan.cost)
+        resolved["batch_size"] = plan.batch_size if plan.batch_size is not None else "full"
+        resolved["dataset"]["name"] = self.loaded.name
+        if self.loaded.target is not None:
+            resolved["dataset"]["target"] = self.loaded.target
         return resolved
+
+    def notes(self, config: RunConfig) -> list[str]:
+        """What reading and planning decided, one line each (the CLI prints them as `note:` lines)."""
+        return self.dataset.notes + self.plan.notes(config)
 
 
 def load_data(config: RunConfig, rng: np.random.Generator, base_dir: Path | None = None) -> RunData:
-    """The config's dataset, encoded, split (by `rng`) and checked against `layers` and
-    `batch_size`; a relative data path is looked up in the current folder, then `base_dir`."""
+    """The config's dataset read, its targets encoded, split (by `rng`), its inputs encoded,
+    and the choices left to the data made and checked (see `plan`); a relative data path is
+    looked up in the current folder, then `base_dir`."""
     spec = config.dataset
-    loaded = load_dataset(spec.name, base_dir, spec.target)
-    n_features = loaded.raw.X.shape[1]
-    if config.layers[0] != n_features:
-        raise FieldError(
-            "layers",
-            f"the input layer has {config.layers[0]} unit(s) but dataset '{spec.name}' has "
-            f"{n_features} feature(s); set the first entry of layers to {n_features}",
-        )
+    loaded = load_dataset(spec.name, base_dir, spec.read_options(), spec.missing)
+    units = None if config.layers[-1] == AUTO else config.layers[-1]
+    targets = encode_targets(loaded.raw, units, config.task)
+    out = outputs(config, targets)
     dataset = prepare(
-        loaded.raw, config.layers[-1], rng, dtype=np.dtype(config.dtype), test_split=spec.test_split,
-        val_split=spec.val_split, standardize=spec.standardize,
-        target_check=lambda Y: COSTS[config.cost].target_problem(Y, config.output_activation),
+        loaded.raw, units, rng, dtype=np.dtype(config.dtype), test_split=spec.test_split, val_split=spec.val_split,
+        standardize=spec.standardize, standardize_target=spec.standardize_target and out.activation in UNBOUNDED,
+        target_check=lambda Y: COSTS[out.cost].target_problem(Y, out.activation), targets=targets,
     )
-    rows = len(dataset.train)
-    if config.batch_size is not None and config.batch_size > rows:
-        raise FieldError(
-            "batch_size", f"{config.batch_size} is larger than the {rows} training rows; use at most {rows}, or omit it for full batch"
-        )
-    return RunData(dataset, loaded)
+    plan = make_plan(config, targets, out, dataset, spec.name)
+    return RunData(dataset, loaded, plan, scale_warnings(config, dataset))
 
 
-def build_network(config: RunConfig, rng: np.random.Generator, dtype=None) -> Network:
-    """The config's network, its weights drawn by its initialiser from `rng`, in `dtype`
-    (default: the config's)."""
+def build_network(config: RunConfig, plan: Plan, rng: np.random.Generator, dtype=None) -> Network:
+    """The network of `config` as `plan` sized it, its weights drawn by its initialiser from
+    `rng`, in `dtype` (default: the config's)."""
     return Network.build(
-        config.layers, config.activation, config.output_activation, config.cost, config.init, rng,
+        plan.layers, config.activation, plan.output_activation, plan.cost, config.init, rng,
         np.dtype(dtype or config.dtype), l2=config.l2,
     )
 
@@ -102,17 +108,17 @@ def build_network(config: RunConfig, rng: np.random.Generator, dtype=None) -> Ne
 SMALLER = "use smaller layers or a smaller batch_size"
 
 
-def check_memory(config: RunConfig, dataset: Dataset, optimizer_arrays: int) -> None:
+def check_memory(config: RunConfig, plan: Plan, dataset: Dataset, optimizer_arrays: int) -> None:
     """A FieldError at `layers` when training would need more memory than this machine has
     (see `training_bytes`), before anything is allocated."""
-    rows = len(dataset.train) if config.batch_size is None else config.batch_size
+    rows = len(dataset.train) if plan.batch_size is None else plan.batch_size
     eval_rows = max([len(s) for s in (dataset.val, dataset.test) if s is not None], default=0)
-    needed = training_bytes(config.layers, rows, eval_rows, np.dtype(config.dtype), optimizer_arrays)
+    needed = training_bytes(plan.layers, rows, eval_rows, np.dtype(config.dtype), optimizer_arrays)
     physical = physical_memory()
     if physical is not None and needed > physical:
         raise FieldError(
             "layers",
-            f"{list(config.layers)} with batches of {rows:,} rows need about {needed / 2**30:,.1f} GiB as "
+            f"{list(plan.layers)} with batches of {rows:,} rows need about {needed / 2**30:,.1f} GiB as "
             f"{config.dtype} to train, more than this machine's {physical / 2**30:,.1f} GiB of memory; {SMALLER}",
         )
 

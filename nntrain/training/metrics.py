@@ -32,3 +32,21 @@ def evaluate(
     if outputs:
         out["outputs"] = h
     return out
+
+
+def regression_errors(h: np.ndarray, Y: np.ndarray) -> dict[str, float]:
+    """Outputs h against targets Y, both (m, k), in the targets' units, over all m x k values:
+    rmse, mae, and r2 = 1 - SS_res / SS_tot per target column, averaged over the columns
+    (scikit-learn's r2_score default); r2 is NaN for a column whose targets are all equal."""
+    h = np.asarray(h, dtype=np.float64)
+    Y = np.asarray(Y, dtype=np.float64)
+    diff = h - Y
+    ss_res = (diff**2).sum(axis=0)
+    ss_tot = ((Y - Y.mean(axis=0)) ** 2).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = np.where(ss_tot > 0, 1.0 - ss_res / ss_tot, np.nan)
+    return {
+        "rmse": float(np.sqrt(np.mean(diff**2))),
+        "mae": float(np.mean(np.abs(diff))),
+        "r2": float(np.mean(r2)),
+    }

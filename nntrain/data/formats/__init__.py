@@ -1,30 +1,26 @@
 """The registry of data formats: one module per format, one entry per module.
 
-Each `Format` says how it is recognised (suffixes, or a folder), whether its columns
-have names, how to read a whole table (training, evaluation) and how to read feature
-chunks (predict). run, evaluate, predict, gradcheck, --resume and every "allowed:"
-message take what they need from `FORMATS`; adding a format is one module and one
-entry here.
+Each `Format` says how it is recognised (suffixes, or a folder) and how it is read. A table
+format (named, typed columns: CSV, TSV, Parquet) reads an Arrow table, whole (`table`, for
+training and evaluation) or in batches (`batches`, for predict), which `nntrain.data.columns`
+turns into features and targets; an array format (npz, npy, IDX) reads `RawData` directly
+(`arrays`) and feature chunks for predict (`chunks`). run, evaluate, predict, gradcheck,
+--resume and every "allowed:" message take what they need from `FORMATS`; adding a format is
+one module and one entry here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
-
-from nntrain.data.formats import csv, idx, npy, npz
-from nntrain.data.formats.common import Note
+from nntrain.data.formats import csv, idx, npy, npz, parquet
+from nntrain.data.formats.common import ArrowTable, TableBatches
 from nntrain.data.table import RawData
-from nntrain.errors import UserError
-
-#: read(path, target, features) -> RawData; `target` and `features` are column names (named formats only).
-Reader = Callable[..., RawData]
-#: read_chunks(path, feature_names, target_names, note) -> float64 chunks (rows, n_features), for predict.
-ChunkReader = Callable[[Path, list, list, "Note | None"], Iterator[np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -32,10 +28,19 @@ class Format:
     name: str
     suffixes: tuple[str, ...]  # lower-case file suffixes; () for a folder format
     description: str  # for "allowed:" messages
-    named_columns: bool  # columns have names: `target` picks one, predict and evaluate match by name
-    read: Reader
-    read_chunks: ChunkReader
+    #: table formats: read(path, delimiter) -> ArrowTable, and batches(path, delimiter) for predict
+    table: Callable[[Path, str | None], ArrowTable] | None = None
+    batches: Callable[[Path, str | None], TableBatches] | None = None
+    #: array formats: read(path) -> RawData, and chunks(path, feature_names) of float64 rows for predict
+    arrays: Callable[[Path], RawData] | None = None
+    chunks: Callable[[Path, list[str]], Iterator[np.ndarray]] | None = None
     folder: bool = False
+    delimiter: str | None = None  # a text table's default delimiter
+
+    @property
+    def named_columns(self) -> bool:
+        """Columns have names: `target` picks one, predict and evaluate match by name."""
+        return self.table is not None
 
     def reads(self, path: Path) -> bool:
         """True when `path` is data of this format (by suffix, or a folder for a folder format)."""
@@ -44,14 +49,24 @@ class Format:
         return not path.is_dir() and path.suffix.lower() in self.suffixes
 
 
+def _text(delimiter: str, path: Path, given: str | None) -> ArrowTable:
+    return csv.read(path, given or delimiter)
+
+
+def _text_batches(delimiter: str, path: Path, given: str | None):
+    return csv.file_batches(path, given or delimiter)
+
+
 FORMATS: dict[str, Format] = {
-    "csv": Format("csv", (".csv",), "a .csv file", True, csv.read, csv.read_chunks),
-    "npz": Format("npz", (".npz",), "a .npz file", False, lambda p, target=None, features=None: npz.read(p), npz.read_chunks),
-    "npy": Format("npy", (".npy",), "a .npy file", False, lambda p, target=None, features=None: npy.read(p), npy.read_chunks),
-    "idx": Format(
-        "idx", (), "a folder of MNIST IDX files", False, lambda p, target=None, features=None: idx.read(p),
-        None, folder=True,
+    "csv": Format("csv", (".csv",), "a .csv file", partial(_text, ","), partial(_text_batches, ","), delimiter=","),
+    "tsv": Format("tsv", (".tsv", ".tab"), "a .tsv file", partial(_text, "\t"), partial(_text_batches, "\t"), delimiter="\t"),
+    "parquet": Format(
+        "parquet", (".parquet", ".pq"), "a .parquet file", lambda p, d=None: parquet.read(p),
+        lambda p, d=None: parquet.read_batches(p),
     ),
+    "npz": Format("npz", (".npz",), "a .npz file", arrays=npz.read, chunks=npz.read_chunks),
+    "npy": Format("npy", (".npy",), "a .npy file", arrays=npy.read, chunks=npy.read_chunks),
+    "idx": Format("idx", (), "a folder of MNIST IDX files", arrays=idx.read, folder=True),
 }
 
 #: The format `predict` reads from standard input (`--input -`) and from a file of any other suffix.
@@ -59,16 +74,16 @@ STREAM_FORMAT = FORMATS["csv"]
 
 
 def allowed_formats() -> str:
-    """`a .csv, .npz or .npy file, or a folder of MNIST IDX files`, from the registry."""
-    files = [s for f in FORMATS.values() if not f.folder for s in f.suffixes]
+    """`a .csv, .tsv, ... or .npy file, or a folder of MNIST IDX files`, from the registry."""
+    files = [f.suffixes[0] for f in FORMATS.values() if not f.folder]
     folders = [f.description for f in FORMATS.values() if f.folder]
     text = f"a {', '.join(files[:-1])} or {files[-1]} file" if len(files) > 1 else f"a {files[0]} file"
     return ", or ".join([text, *folders])
 
 
 def file_kinds() -> str:
-    """`.csv, .npz, .npy`: the suffixes of the file formats predict can read, from the registry."""
-    return ", ".join(s for f in FORMATS.values() if f.read_chunks is not None for s in f.suffixes)
+    """`.csv, .tsv, .parquet, .npz, .npy`: the suffixes of the file formats predict can read."""
+    return ", ".join(f.suffixes[0] for f in FORMATS.values() if f.batches is not None or f.chunks is not None)
 
 
 def format_of(path: Path) -> Format | None:
@@ -78,16 +93,4 @@ def format_of(path: Path) -> Format | None:
 
 def named_suffixes() -> list[str]:
     """The suffixes of the formats whose columns have names (for messages about `target`)."""
-    return [s for f in FORMATS.values() if f.named_columns for s in f.suffixes]
-
-
-def read_table(path: Path, target: str | None = None, features: list[str] | None = None) -> RawData:
-    """Read the data file or folder at `path` with its format. `target` names the label column and
-    `features` the feature columns (a saved network's inputs), for formats with named columns."""
-    fmt = format_of(path)
-    if fmt is None:
-        raise UserError(f"{path}: unknown data file type '{path.suffix}'; allowed: {allowed_formats()}")
-    if target is not None and not fmt.named_columns:
-        only = " or ".join(named_suffixes())
-        raise UserError(f"{path}: dataset.target applies to {only} files only; remove it for this file")
-    return fmt.read(path, target=target, features=features)
+    return [f.suffixes[0] for f in FORMATS.values() if f.named_columns]

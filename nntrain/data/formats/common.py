@@ -3,18 +3,42 @@ how predict matches a file's named columns to a network's features."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
+import pyarrow as pa
 
 from nntrain.data.table import first_non_finite
 from nntrain.errors import UserError, some_names
 
+#: Cells read as missing, in any letter case: empty, NA, N/A, NaN, null, None, ?.
+MISSING_MARKERS = ("", "na", "n/a", "nan", "null", "none", "?")
 #: Rows predict reads, predicts and writes at a time: memory stays bounded however long the input.
 CHUNK_ROWS = 65536
 #: A callback for one line of information for the user (the CLI prints it on stderr).
 Note = Callable[[str], None]
+
+
+@dataclass
+class ArrowTable:
+    """A table as a named-column format read it: every column, with its types as read, and how
+    to name row i (0-based) in a message (`wine.csv: line 7`, `t.parquet: row 6`)."""
+
+    table: pa.Table
+    source: str
+    row_name: Callable[[int], str]
+
+
+@dataclass
+class TableBatches:
+    """A table read in batches (predict): its column names, tables of at most CHUNK_ROWS rows,
+    and how to name row i (0-based, counted over all batches) in a message."""
+
+    names: list[str]
+    tables: Iterator[pa.Table]
+    row_name: Callable[[int], str]
 
 
 def check_header(source: str | Path, header: list[str], line_no: int = 1) -> None:

@@ -1,281 +1,222 @@
-"""CSV: a header row naming every column, then one row per sample, comma separated, UTF-8.
+"""CSV (and TSV, or any one-character delimiter), read by pyarrow: a header row naming every
+column, then one row per sample, UTF-8 (a BOM is skipped), blank lines skipped.
 
-`read` loads a whole file for training and evaluation; `read_chunks` streams a file (or
-standard input) in chunks of rows for predict. Every problem names the file, the line
-and the column.
+`read` loads a whole file as an Arrow table (training, evaluation); `read_batches` streams a
+file or standard input in batches of rows with the column types given (predict). Cells equal to
+a missing marker (`MISSING_MARKERS`, any case) are nulls. Problems name the file and the line:
+pyarrow does not say which line a bad row is on, so on that (rare) path the file is scanned
+again with the csv module to find it (`CsvLines`).
 """
 
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterator
-from contextlib import contextmanager
-from itertools import islice
 from pathlib import Path
 from typing import IO
 
-import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 
-from nntrain.data.formats.common import CHUNK_ROWS, Note, check_finite, check_header, select_columns, shown_cell
-from nntrain.data.formats.numpy_files import numeric_target
-from nntrain.data.table import RawData
-from nntrain.errors import UserError, some_names
+from nntrain.data.formats.common import CHUNK_ROWS, MISSING_MARKERS, ArrowTable, TableBatches, check_header
+from nntrain.errors import UserError
 
-MISSING_MARKERS = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
-
-
-@contextmanager
-def _guarded_csv_reader(path: Path) -> Iterator:
-    """A csv.reader over `path` (UTF-8, optional BOM); any reading problem becomes a UserError naming the file."""
-    reader = None
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f)
-            yield reader
-    except UnicodeDecodeError:
-        raise UserError(f"{path}: is not UTF-8 text; save the CSV file as UTF-8") from None
-    except csv.Error as err:
-        line = f"line {reader.line_num}: " if reader is not None else ""
-        raise UserError(f"{path}: {line}not valid CSV ({err})") from None
-    except OSError as err:
-        raise UserError(f"{path}: cannot be read ({err.strerror or err})") from None
+#: Block size pyarrow parses at a time when streaming (about this many bytes per batch).
+STREAM_BLOCK_BYTES = 1 << 22
 
 
-def _first_nonblank_row(reader) -> list[str] | None:
-    row = next(reader, None)
-    while row is not None and not row:
-        row = next(reader, None)
-    return row
+def null_values() -> list[str]:
+    """Every spelling pyarrow must treat as a null: the markers in lower, upper and title case."""
+    spellings = {s for m in MISSING_MARKERS for s in (m, m.upper(), m.title(), m.capitalize())}
+    return sorted(spellings | {"NaN", "N/a", "n/A"})
 
 
-def read_csv_header(path: Path) -> list[str]:
-    """The column names of the CSV at `path` (stripped); [] for an empty file."""
-    with _guarded_csv_reader(path) as reader:
-        header = _first_nonblank_row(reader)
-    return [name.strip() for name in header or []]
-
-
-def _read_csv_rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
-    """Header, data rows and each row's 1-based line number; blank lines are skipped."""
-    with _guarded_csv_reader(path) as reader:
-        header = _first_nonblank_row(reader)
-        rows, lines = [], []
-        for row in reader:
-            if row:
-                rows.append(row)
-                lines.append(reader.line_num)
-    if header is None:
-        raise UserError(f"{path}: the file is empty; it needs a header row and at least one data row")
-    header = [name.strip() for name in header]
-    if not rows:
-        raise UserError(f"{path}: has a header but no data rows")
-    return header, rows, lines
-
-
-
-def _column_values(path: Path, name: str, values: tuple[str, ...], lines: list[int], numeric_only: bool):
-    """One column as a float64 array, or (numeric_only=False) as text when any cell is not a number."""
-    try:
-        numbers = np.array(values, dtype=np.float64)  # the fast path: every cell parses as a number
-    except ValueError:
-        return _text_column(path, name, values, lines, numeric_only)
-    if not _plain_text("".join(values)):  # float() took a cell that parse_number refuses
-        return _text_column(path, name, values, lines, numeric_only)
-    missing = np.isnan(numbers)
-    if missing.any():
-        row = int(np.flatnonzero(missing)[0])
-        raise UserError(
-            f"{path}: line {lines[row]}, column '{name}': missing value ({values[row].strip()}); "
-            f"every cell needs a value: fill it in or drop the row"
-        )
-    bad = np.isinf(numbers)
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise UserError(f"{path}: line {lines[row]}, column '{name}': '{values[row].strip()}' is not a finite number")
-    return numbers
-
-
-def _text_column(path: Path, name: str, values: tuple[str, ...], lines: list[int], numeric_only: bool) -> np.ndarray:
-    """A column holding something other than numbers: text labels, or the first bad cell as an error."""
-    cells = np.char.strip(np.asarray(values, dtype=str))
-    missing = np.isin(np.char.lower(cells), list(MISSING_MARKERS))
-    if missing.any():
-        row = int(np.flatnonzero(missing)[0])
-        raise UserError(
-            f"{path}: line {lines[row]}, column '{name}': missing value ({cells[row] or 'empty'}); "
-            f"every cell needs a value: fill it in or drop the row"
-        )
-    if not numeric_only:
-        return cells
-    # the cells as read: a numpy str array drops trailing NUL characters, so '2\x00' would look like '2'
-    row = next(i for i, cell in enumerate(values) if not _is_number(cell))
-    raise UserError(
-        f"{path}: line {lines[row]}, column '{name}': '{shown_cell(values[row].strip())}' is not a number; "
-        f"feature columns must be numeric (only the target column may hold text labels)"
+def _convert_options(column_types: dict[str, pa.DataType] | None = None, columns: list[str] | None = None):
+    return pa_csv.ConvertOptions(
+        null_values=null_values(), strings_can_be_null=True, quoted_strings_can_be_null=True,
+        column_types=column_types, include_columns=columns, timestamp_parsers=[],
     )
 
 
-def parse_number(text: str) -> float:
-    """A CSV cell or command-line value as a float; ValueError when it is not a number.
-
-    Python's float() also reads '1_000' (as 1000) and digits of other scripts ('١', '１');
-    numpy.loadtxt, which reads predict's CSV files, refuses both, and a cell like '1_0' is
-    more likely a typo than ten. So run, evaluate and predict all refuse them.
-    """
-    if not _plain_text(text):
-        raise ValueError(f"not a number: {text!r}")
-    return float(text)
-
-
-def _plain_text(text: str) -> bool:
-    """ASCII without '_': the characters numbers in data files are written with."""
-    return text.isascii() and "_" not in text
-
-
-def _is_number(text: str) -> bool:
+def read(path: Path, delimiter: str = ",") -> ArrowTable:
+    """The whole CSV file at `path` as an Arrow table; every problem a UserError naming the file
+    (and the line, for a row of the wrong width)."""
+    source = str(path)
+    header_line = _check_header(path, delimiter)
     try:
-        parse_number(text)
-    except ValueError:
-        return False
-    return True
+        table = pa_csv.read_csv(path, parse_options=pa_csv.ParseOptions(delimiter=delimiter), convert_options=_convert_options())
+    except pa.ArrowInvalid as err:
+        raise _parse_error(path, delimiter, err) from None
+    except OSError as err:
+        raise UserError(f"{source}: cannot be read ({err.strerror or err})") from None
+    if any(pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type) for f in table.schema):
+        raise UserError(f"{source}: is not UTF-8 text; save the CSV file as UTF-8")
+    if table.num_rows == 0:
+        raise UserError(f"{source}: has a header but no data rows")
+    return ArrowTable(table, source, CsvLines(path, delimiter, header_line).name)
 
 
+def _check_header(path: Path, delimiter: str) -> int:
+    """The header's line number, after checking it names every column once (the csv module
+    reads it: pyarrow would take duplicate and empty names)."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f, delimiter=delimiter)
+            header = next((row for row in reader if row), None)
+            line = reader.line_num
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: is not UTF-8 text; save the CSV file as UTF-8") from None
+    except csv.Error as err:
+        raise UserError(f"{path}: line 1: not valid CSV ({err})") from None
+    except OSError as err:
+        raise UserError(f"{path}: cannot be read ({err.strerror or err})") from None
+    if header is None:
+        raise UserError(f"{path}: the file is empty; it needs a header row and at least one data row")
+    check_header(path, [name.strip() for name in header], line)
+    return line
 
-def read(path: Path, target: str | None = None, features: list[str] | None = None) -> RawData:
-    """A CSV file with a header row; `target` names the label column (default: the last).
 
-    Feature columns must be numbers: every column but the target, or, when the
-    header holds every name in `features` (a saved network's inputs), just those,
-    in that order, other columns ignored. The target column may hold numbers
-    (kept as numbers, integers when whole) or text labels (kept in their spelling).
-    """
-    header, rows, lines = _read_csv_rows(path)
-    check_header(path, header)
-    width = len(header)
-    lengths = np.fromiter(map(len, rows), dtype=np.intp, count=len(rows))
-    ragged = np.flatnonzero(lengths != width)
-    if len(ragged):
-        row = int(ragged[0])
-        raise UserError(
-            f"{path}: line {lines[row]}: has {lengths[row]} value(s) but the header names {width} column(s); "
-            f"every row needs exactly one value per column"
-        )
-    if target is None:
-        target = header[-1]
-    if target not in header:
-        raise UserError(f"{path}: dataset.target: no column '{target}'; columns: {some_names(header, 12)}")
-    if width < 2:
-        other = next((name for sep, name in ((";", "semicolons"), ("\t", "tabs")) if sep in header[0]), None)
-        hint = f"; its values seem separated by {other}: nntrain reads comma-separated files" if other else ""
-        raise UserError(f"{path}: has only the target column '{target}'; it needs at least one feature column{hint}")
-    t = header.index(target)
-    columns = list(zip(*rows))
-    if features is not None and target not in features and set(features) <= set(header):
-        feature_columns = [header.index(name) for name in features]
-    else:
-        feature_columns = [j for j in range(width) if j != t]
-    features = [header[j] for j in feature_columns]
-    problems = []
-    feature_values = []
-    for j in feature_columns:
-        name = header[j]
-        try:
-            feature_values.append(_column_values(path, name, columns[j], lines, numeric_only=True))
-        except UserError as err:
-            problems.append(err.message)
-    if problems:
-        raise UserError("\n".join(problems))
-    X = np.column_stack(feature_values)
-    y = _column_values(path, target, columns[t], lines, numeric_only=False)
-    classes = None
-    if y.dtype.kind == "f":
-        y = numeric_target(y)
-    elif y.dtype.kind == "U":
-        classes = sorted(np.unique(y).tolist())
-    return RawData(X, y, features, [target], classes=classes, source=str(path), lines=np.asarray(lines))
+def _parse_error(path: Path, delimiter: str, err: Exception) -> UserError:
+    """The UserError for pyarrow's parse error: a row of the wrong width is found again, with its line."""
+    text = str(err)
+    if "Expected" in text and "columns" in text:
+        found = CsvLines(path, delimiter, 1).first_ragged()
+        if found is not None:
+            line, width, expected = found
+            return UserError(
+                f"{path}: line {line}: has {width} value(s) but the header names {expected} column(s); "
+                f"every row needs exactly one value per column"
+            )
+    if "UTF8" in text or "UTF-8" in text:
+        return UserError(f"{path}: is not UTF-8 text; save the CSV file as UTF-8")
+    if "Empty CSV file" in text:
+        return UserError(f"{path}: the file is empty; it needs a header row and at least one data row")
+    return UserError(f"{path}: not valid CSV ({' '.join(text.split())[:200]})")
 
+
+class CsvLines:
+    """The file line of each data row, for messages; found by scanning the file with the csv
+    module the first time a message needs one (quoted newlines counted, blank lines skipped)."""
+
+    def __init__(self, path: Path, delimiter: str, header_line: int):
+        self.path, self.delimiter, self.header_line = path, delimiter, header_line
+        self._lines: list[int] | None = None
+
+    def name(self, row: int) -> str:
+        """`file: line N` for data row `row` (0-based)."""
+        if self._lines is None:
+            self._lines = list(self._data_lines())
+        line = self._lines[row] if row < len(self._lines) else self.header_line + row + 1
+        return f"{self.path}: line {line}"
+
+    def _data_lines(self) -> Iterator[int]:
+        with open(self.path, newline="", encoding="utf-8-sig", errors="replace") as f:
+            reader = csv.reader(f, delimiter=self.delimiter)
+            seen_header = False
+            for row in reader:
+                if not row:
+                    continue
+                if seen_header:
+                    yield reader.line_num
+                seen_header = True
+
+    def first_ragged(self) -> tuple[int, int, int] | None:
+        """(line, values, header width) of the first row whose width differs from the header's."""
+        with open(self.path, newline="", encoding="utf-8-sig", errors="replace") as f:
+            reader = csv.reader(f, delimiter=self.delimiter)
+            header = next((row for row in reader if row), None)
+            for row in reader:
+                if row and header is not None and len(row) != len(header):
+                    return reader.line_num, len(row), len(header)
+        return None
 
 
 # -- streaming, for predict --------------------------------------------------------
 
-def bad_value(where: str, column: str, value: str) -> UserError:
-    return UserError(f"{where}, column {column}: {value!r} is not a number")
 
+def file_batches(path: Path, delimiter: str = ",") -> TableBatches:
+    """The CSV file at `path` in batches, every column as text (see `read_batches`)."""
+    header_line = _check_header(path, delimiter)
+    stream = open(path, "rb")
+    batches = read_batches(stream, str(path), delimiter, CsvLines(path, delimiter, header_line).name)
 
-
-def _parse_csv_chunk(lines: list[str], first_line: int, usecols: list[int], n_columns: int, header: list[str], source: str) -> np.ndarray:
-    """Lines of a CSV (no header) -> (rows, len(usecols)) float64; errors name the line and column."""
-    try:
-        X = np.loadtxt(lines, delimiter=",", quotechar='"', usecols=usecols, ndmin=2, dtype=np.float64, comments=None)
-    except ValueError:
-        X = None  # find the first bad cell for the message
-    # loadtxt ignores columns outside usecols, so count the separators too (vectorised)
-    widths_ok = bool((np.char.count(np.array(lines), ",") == n_columns - 1).all())
-    if X is not None and X.shape[0] == len(lines) and widths_ok:
-        check_finite(X, lambda i: f"{source}: line {first_line + i}", [header[j] for j in usecols])
-        return X
-    for i, cells in enumerate(_csv_rows(lines, first_line, source)):
-        where = f"{source}: line {first_line + i}"
-        if len(cells) != n_columns:
-            raise UserError(f"{where}: has {len(cells)} value(s); the header has {n_columns} ({some_names(header)})")
-        for j in usecols:
-            try:
-                parse_number(cells[j])
-            except ValueError:
-                raise bad_value(where, header[j], cells[j]) from None
-    if X is not None and X.shape[0] == len(lines):  # only quoted commas made the counts differ
-        check_finite(X, lambda i: f"{source}: line {first_line + i}", [header[j] for j in usecols])
-        return X
-    raise UserError(f"{source}: could not read the rows from line {first_line} as numbers")
-
-
-def _csv_rows(lines: list[str], first_line: int, source: str) -> Iterator[list[str]]:
-    """csv.reader over `lines`, its errors (a stray carriage return, ...) as UserErrors naming the line."""
-    for i, line in enumerate(lines):
+    def closing(tables: Iterator[pa.Table]) -> Iterator[pa.Table]:
         try:
-            yield next(csv.reader([line]), [])
-        except csv.Error as err:
-            raise UserError(f"{source}: line {first_line + i}: not valid CSV ({err})") from None
+            yield from tables
+        finally:
+            stream.close()
+
+    batches.tables = closing(batches.tables)
+    return batches
 
 
-def _read_header(stream: IO[str], source: str) -> tuple[list[str], int]:
-    """The header row, as the training loader reads it: a UTF-8 BOM stripped, blank lines
-    before it skipped, names stripped and checked; returns it and its 1-based line number."""
-    line = stream.readline().removeprefix("\ufeff")
-    line_no = 1
+def read_batches(stream: IO[bytes], source: str, delimiter: str = ",", row_name=None) -> TableBatches:
+    """A CSV byte stream with a header row, in tables of at most CHUNK_ROWS rows, every column
+    as text (predict converts the columns it needs, as their kinds say); problems name `source`,
+    and rows are named by `row_name(i)` (default: counted from the line after the header)."""
+    header, header_line, rest = _stream_header(stream, source, delimiter)
+    try:
+        reader = pa_csv.open_csv(
+            rest,
+            read_options=pa_csv.ReadOptions(block_size=STREAM_BLOCK_BYTES, column_names=header),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter),
+            convert_options=_convert_options({name: pa.string() for name in header}),
+        )
+    except pa.ArrowInvalid as err:
+        raise UserError(f"{source}: not valid CSV ({' '.join(str(err).split())[:200]})") from None
+    name = row_name or (lambda i: f"{source}: line {header_line + 1 + i}")
+    return TableBatches(header, _tables(reader, source, len(header), name), name)
+
+
+class _Rest(io.RawIOBase):
+    """The bytes of a stream after its header line (the header was read to check its names)."""
+
+    def __init__(self, stream: IO[bytes]):
+        self.stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self.stream.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _stream_header(stream: IO[bytes], source: str, delimiter: str) -> tuple[list[str], int, _Rest]:
+    """The header row (a BOM and blank lines before it skipped), its line number, and the rest."""
+    line, number = stream.readline(), 1
+    if line.startswith(b"\xef\xbb\xbf"):
+        line = line[3:]
     while line and not line.strip():
-        line = stream.readline()
-        line_no += 1
+        line, number = stream.readline(), number + 1
     if not line:
         raise UserError(f"{source}: is empty; expected a header row and then one row per input")
     try:
-        header = [name.strip() for name in next(csv.reader([line]))]
-    except csv.Error as err:
-        raise UserError(f"{source}: line {line_no}: the header row is not valid CSV ({err})") from None
-    check_header(source, header, line_no)
-    return header, line_no
+        header = [name.strip() for name in next(csv.reader([line.decode("utf-8")], delimiter=delimiter))]
+    except (UnicodeDecodeError, csv.Error, StopIteration):
+        raise UserError(f"{source}: line {number}: the header row is not UTF-8 CSV text") from None
+    check_header(source, header, number)
+    return header, number, _Rest(stream)
 
 
-def read_stream_chunks(
-    stream: IO[str], source: str, feature_names: list[str], target_names: list[str], chunk_rows: int = CHUNK_ROWS,
-    note: Note | None = None,
-) -> Iterator[np.ndarray]:
-    """A CSV text stream with a header row -> float64 chunks of the feature columns."""
-    header, header_line = _read_header(stream, source)
-    usecols = select_columns(header, feature_names, target_names, source, note)
-    line_no = header_line + 1
+def _tables(reader, source: str, width: int, row_name) -> Iterator[pa.Table]:
     while True:
-        lines = [line for line in islice(stream, chunk_rows)]
-        if not lines:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
             return
-        first = line_no
-        line_no += len(lines)
-        lines = [line for line in lines if line.strip()]  # blank lines (a trailing newline) carry no row
-        if lines:
-            yield _parse_csv_chunk(lines, first, usecols, len(header), header, source)
+        except pa.ArrowInvalid as err:
+            text = " ".join(str(err).split())
+            if "Expected" in text and "columns" in text:
+                got = text.split("got ", 1)[1].split(":", 1)[0] if "got " in text else "another number of"
+                raise UserError(f"{source}: a row has {got} value(s); the header has {width}") from None
+            raise UserError(f"{source}: not valid CSV text ({text[:200]})") from None
+        for start in range(0, batch.num_rows, CHUNK_ROWS):
+            yield pa.Table.from_batches([batch.slice(start, CHUNK_ROWS)])
 
 
-def read_chunks(path: Path, feature_names: list[str], target_names: list[str], note: Note | None = None) -> Iterator[np.ndarray]:
-    """The CSV file at `path` in float64 chunks of its feature columns (see `read_stream_chunks`)."""
-    with open(path, encoding="utf-8", newline="") as f:
-        yield from read_stream_chunks(f, str(path), feature_names, target_names, note=note)
+def text_stream(text: str) -> IO[bytes]:
+    """`text` (command-line rows with a header) as the byte stream `read_batches` takes."""
+    return io.BytesIO(text.encode("utf-8"))

@@ -1,0 +1,250 @@
+"""A table with named columns (an Arrow table from CSV or Parquet) -> `RawData`.
+
+    roles       the target column(s), the feature columns (all others by default), `drop`
+    kinds       numbers (and booleans, as 0/1) stay numbers; text, and the columns listed in
+                `categorical`, are categories; a text column whose cells are nearly all numbers
+                is a numeric column with bad cells, an error naming the first one
+    missing     empty cells and the markers are NaN in X; rows without a target are left out
+                (`missing: error` refuses them, `drop_rows` also leaves out rows missing a feature)
+
+Category columns hold level indices in X (see `table.Column`); the levels are the sorted
+distinct values, or, reading for a trained network, the levels it knows (-1: a value it never
+saw).
+"""
+
+from __future__ import annotations
+
+import difflib
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from nntrain.data.formats.common import MISSING_MARKERS, ArrowTable, shown_cell
+from nntrain.data.formats.numpy_files import numeric_target
+from nntrain.data.table import Column, RawData, ReadOptions
+from nntrain.errors import FieldError, UserError, some_names
+
+#: A cell that is a finite number as text (what a CSV file would hold), surrounding spaces allowed.
+NUMBER = r"^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$"
+#: A text column is numeric with bad cells, not categories, when at least this share of its cells are numbers.
+MOSTLY_NUMBERS = 0.9
+
+
+def from_arrow(at: ArrowTable, options: ReadOptions, missing: str = "impute") -> RawData:
+    """The feature matrix, target and column kinds of `at` under `options` (see the module
+    docstring); `missing` is the config's policy for missing cells."""
+    targets, features = roles(at, options)
+    columns = [_feature(at, name, options) for name in features]
+    X = np.empty((at.table.num_rows, len(columns)), dtype=np.float64)
+    kinds = []
+    for j, (column, values) in enumerate(columns):
+        X[:, j] = values
+        kinds.append(column)
+    y, classes = _targets(at, targets) if targets else (np.zeros(at.table.num_rows), None)
+    raw = RawData(X, y, features, targets, classes=classes, source=at.source, columns=kinds, row_name=at.row_name)
+    return _without_missing_rows(raw, missing, bool(targets))
+
+
+def roles(at: ArrowTable, options: ReadOptions) -> tuple[list[str], list[str]]:
+    """(target columns, feature columns): the target is `options.target` or the last column,
+    the features `options.features` or every column but the targets and `drop`."""
+    names = [name.strip() for name in at.table.column_names]
+    at.table = at.table.rename_columns(names)
+    wanted = options.target if options.target is not None else ([names[-1]] if options.need_target else [])
+    targets = [wanted] if isinstance(wanted, str) else list(wanted)
+    for field, listed in (("dataset.target", targets), ("dataset.features", options.features or []),
+                          ("dataset.drop", options.drop), ("dataset.categorical", options.categorical)):
+        for name in listed:
+            _check_column(at, names, field, name)
+    left_out = set(targets) | set(options.drop)
+    features = list(options.features) if options.features is not None else [n for n in names if n not in left_out]
+    both = [name for name in features if name in targets]
+    if both:
+        raise FieldError("dataset.features", f"'{both[0]}' is also the target; a column is a feature or the target, not both")
+    if not features:
+        raise UserError(_no_features(at, names, targets))
+    return targets, features
+
+
+def _check_column(at: ArrowTable, names: list[str], field: str, name: str) -> None:
+    if name not in names:
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise FieldError(field, f"no column '{name}' in {at.source}{hint}; columns: {some_names(names, 12)}")
+
+
+def _no_features(at: ArrowTable, names: list[str], targets: list[str]) -> str:
+    if len(names) == 1:
+        other = next((word for sep, word in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")) if sep in names[0]), None)
+        hint = f"; its values seem separated by {other}: set dataset.delimiter" if other else ""
+        return f"{at.source}: has only the target column '{names[0]}'; it needs at least one feature column{hint}"
+    return f"{at.source}: no feature columns are left once {some_names(targets)} and dataset.drop are taken out"
+
+
+# -- feature columns ---------------------------------------------------------------
+
+
+def _feature(at: ArrowTable, name: str, options: ReadOptions) -> tuple[Column, np.ndarray]:
+    """One feature column as (its kind, its values in X: numbers or level indices, NaN missing)."""
+    data = at.table.column(name)
+    saved = (options.levels or {}).get(name)
+    if saved is not None or name in options.categorical:
+        return _category(at, name, _as_text(data), saved, options)
+    if _is_number_type(data.type):
+        return Column(name), _numbers(at, name, data)
+    text = _as_text(data)
+    numbers = pc.match_substring_regex(text, NUMBER)
+    valid, numeric = len(text) - text.null_count, pc.sum(numbers).as_py() or 0
+    if numeric == valid:
+        return Column(name), _numbers(at, name, pc.cast(pc.utf8_trim_whitespace(text), pa.float64()))
+    if name in options.numbers or (numeric >= MOSTLY_NUMBERS * valid and valid):
+        row = _first(pc.and_(pc.invert(numbers), pc.is_valid(text)))
+        cell = shown_cell(str(at.table.column(name)[row].as_py()))
+        raise UserError(
+            f"{at.row_name(row)}, column '{name}': '{cell}' is not a number; the column's other values are numbers: "
+            f"fix the cell, mark it missing (empty, NA or ?), or list the column in dataset.categorical"
+        )
+    return _category(at, name, text, None, options)
+
+
+def _is_number_type(kind: pa.DataType) -> bool:
+    return pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind) or pa.types.is_boolean(kind)
+
+
+def _as_text(data: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The column as trimmed text, the missing markers (in any case, with any spaces) as nulls."""
+    if pa.types.is_floating(data.type):  # 3.0 -> "3", as the level of a numeric category is written
+        whole = pc.equal(data, pc.round(data))
+        data = pc.if_else(whole, pc.cast(pc.cast(data, pa.int64(), safe=False), pa.string()), pc.cast(data, pa.string()))
+    text = pc.utf8_trim_whitespace(pc.cast(data, pa.string()))
+    marker = pc.is_in(pc.utf8_lower(text), value_set=pa.array(list(MISSING_MARKERS)))
+    return pc.if_else(marker, pa.scalar(None, pa.string()), text)
+
+
+def _numbers(at: ArrowTable, name: str, data: pa.ChunkedArray) -> np.ndarray:
+    """A numeric column as float64, NaN where a cell is missing; an infinity is a UserError."""
+    values = np.asarray(pc.cast(data, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+    infinite = np.isinf(values)
+    if infinite.any():
+        row = int(np.flatnonzero(infinite)[0])
+        raise UserError(f"{at.row_name(row)}, column '{name}': '{values[row]:g}' is not a finite number")
+    return values
+
+
+def _category(at, name, text: pa.ChunkedArray, saved: tuple[str, ...] | None, options: ReadOptions) -> tuple[Column, np.ndarray]:
+    """A category column as level indices (NaN missing, -1 a value not among `saved`)."""
+    levels = saved if saved is not None else tuple(sorted(pc.unique(text).drop_null().to_pylist()))
+    if saved is None and len(levels) > options.max_categories:
+        raise UserError(
+            f"{at.source}: column '{name}' has {len(levels):,} distinct values, more than dataset.max_categories "
+            f"({options.max_categories}), so it would become {len(levels):,} one-hot inputs; if it is an id or "
+            f"free text, leave it out with dataset.drop: [{name}]; else raise dataset.max_categories"
+        )
+    index = pc.index_in(text, value_set=pa.array(levels, pa.string())).to_numpy(zero_copy_only=False)
+    codes = np.asarray(index, dtype=np.float64)  # nulls: NaN (missing or unseen, told apart below)
+    unseen = np.isnan(codes) & np.asarray(pc.is_valid(text).to_numpy(zero_copy_only=False), dtype=bool)
+    codes[unseen] = -1.0
+    return Column(name, "category", levels), codes
+
+
+def _first(mask) -> int:
+    return int(np.flatnonzero(np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool))[0])
+
+
+# -- targets -------------------------------------------------------------------------
+
+
+def _targets(at: ArrowTable, targets: list[str]) -> tuple[np.ndarray, list | None]:
+    """y: (m,) labels or numbers for one target column (NaN or None where missing), (m, k)
+    numbers for several; and the class labels of a text or boolean target."""
+    if len(targets) > 1:
+        columns = [_target_numbers(at, name, several=True) for name in targets]
+        return np.column_stack(columns), None
+    name = targets[0]
+    data = at.table.column(name)
+    if pa.types.is_boolean(data.type):
+        labels = np.asarray(data.to_numpy(zero_copy_only=False), dtype=object)
+        return labels, [False, True]
+    if _is_number_type(data.type):
+        return _target_numbers(at, name), None
+    text = _as_text(data)
+    numbers = pc.match_substring_regex(text, NUMBER)
+    valid, numeric = len(text) - text.null_count, pc.sum(numbers).as_py() or 0
+    if valid and numeric == valid:
+        return _target_numbers(at, name), None
+    labels = np.asarray(text.to_numpy(zero_copy_only=False), dtype=object)
+    return labels, sorted(pc.unique(text).drop_null().to_pylist())
+
+
+def _target_numbers(at: ArrowTable, name: str, several: bool = False) -> np.ndarray:
+    data = at.table.column(name)
+    if not _is_number_type(data.type):
+        text = _as_text(data)
+        bad = pc.and_(pc.invert(pc.match_substring_regex(text, NUMBER)), pc.is_valid(text))
+        if pc.any(bad).as_py():
+            row = _first(bad)
+            raise UserError(
+                f"{at.row_name(row)}, column '{name}': '{shown_cell(str(data[row].as_py()))}' is not a number; "
+                f"{'every target column of a multi-output regression' if several else 'this target'} holds numbers"
+            )
+        data = pc.cast(pc.utf8_trim_whitespace(text), pa.float64())
+    return _numbers(at, name, data)
+
+
+# -- missing cells -------------------------------------------------------------------
+
+
+def _without_missing_rows(raw: RawData, missing: str, has_target: bool) -> RawData:
+    """`raw` without the rows the policy leaves out: rows without a target always (an error
+    with `missing: error`), rows missing a feature with `missing: drop_rows`."""
+    no_target = _missing_targets(raw.y) if has_target else np.zeros(len(raw.X), dtype=bool)
+    no_feature = np.isnan(raw.X).any(axis=1)
+    if missing == "error" and (no_target.any() or no_feature.any()):
+        raise UserError(_missing_cell(raw, no_target, no_feature))
+    leave_out = no_target | (no_feature if missing == "drop_rows" else False)
+    if not leave_out.any():
+        return _finish_targets(raw)
+    kept = np.flatnonzero(~leave_out)
+    if len(kept) == 0:
+        raise UserError(f"{raw.source}: every row misses a target value or, with dataset.missing: drop_rows, a feature")
+    raw.notes.append(_left_out_note(raw, no_target, no_feature & ~no_target if missing == "drop_rows" else None))
+    row_name = raw.row_name
+    raw.X, raw.y = raw.X[kept], raw.y[kept]
+    raw.row_name = (lambda i: row_name(int(kept[i]))) if row_name is not None else None
+    return _finish_targets(raw)
+
+
+def _missing_targets(y: np.ndarray) -> np.ndarray:
+    if y.dtype == object:
+        return np.array([v is None for v in (y if y.ndim == 1 else y[:, 0])])
+    return np.isnan(y).any(axis=1) if y.ndim == 2 else np.isnan(y)
+
+
+def _finish_targets(raw: RawData) -> RawData:
+    """Numeric targets as int64 when whole (possible class labels); text labels as str."""
+    if raw.y.dtype == object and raw.classes == [False, True]:
+        raw.y = raw.y.astype(bool)
+    elif raw.y.dtype == object and raw.classes is not None:
+        raw.y = raw.y.astype(str)
+    elif raw.y.dtype.kind == "f":
+        raw.y = numeric_target(raw.y)
+    return raw
+
+
+def _missing_cell(raw: RawData, no_target: np.ndarray, no_feature: np.ndarray) -> str:
+    row = int(np.flatnonzero(no_target | no_feature)[0])
+    column = raw.target_names[0] if no_target[row] else raw.feature_names[int(np.flatnonzero(np.isnan(raw.X[row]))[0])]
+    return (
+        f"{raw.row(row)}, column '{column}': missing value (empty or a marker: NA, NaN, null, None, ?); "
+        f"with dataset.missing: error every cell needs a value: fill it in, drop the row, or set dataset.missing: impute"
+    )
+
+
+def _left_out_note(raw: RawData, no_target: np.ndarray, no_feature: np.ndarray | None) -> str:
+    parts = []
+    if no_target.any():
+        parts.append(f"{int(no_target.sum()):,} row(s) without a value in target {some_names(raw.target_names)}")
+    if no_feature is not None and no_feature.any():
+        parts.append(f"{int(no_feature.sum()):,} row(s) with an empty feature cell (dataset.missing: drop_rows)")
+    return f"{raw.source}: left out {' and '.join(parts)}"
