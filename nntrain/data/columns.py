@@ -28,19 +28,28 @@ from nntrain.errors import FieldError, UserError, some_names
 #: A cell that is a finite number as text (what a CSV file would hold), surrounding spaces allowed.
 NUMBER = r"^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$"
 #: A text column is numeric with bad cells, not categories, when at least this share of its cells are numbers.
-MOSTLY_NUMBERS = 0.9
+MOSTLY_NUMBERS = 0.5
 
 
 def from_arrow(at: ArrowTable, options: ReadOptions, missing: str = "impute") -> RawData:
     """The feature matrix, target and column kinds of `at` under `options` (see the module
     docstring); `missing` is the config's policy for missing cells."""
     targets, features = roles(at, options)
-    columns = [_feature(at, name, options) for name in features]
-    X = np.empty((at.table.num_rows, len(columns)), dtype=np.float64)
-    kinds = []
-    for j, (column, values) in enumerate(columns):
-        X[:, j] = values
-        kinds.append(column)
+    X = np.empty((at.table.num_rows, len(features)), dtype=np.float64)
+    kinds, problems = [], {}
+    for j, name in enumerate(features):  # every column is checked: one line per column with a problem
+        try:
+            column, X[:, j] = _feature(at, name, options)
+            kinds.append(column)
+        except UserError as err:
+            problems[j] = err.message
+    if missing == "error":
+        for j in set(range(len(features))) - set(problems):
+            empty = np.flatnonzero(np.isnan(X[:, j]))
+            if len(empty):
+                problems[j] = _missing_message(at.row_name(int(empty[0])), features[j])
+    if problems:
+        raise UserError("\n".join(problems[j] for j in sorted(problems)))
     y, classes = _targets(at, targets) if targets else (np.zeros(at.table.num_rows), None)
     raw = RawData(X, y, features, targets, classes=classes, source=at.source, columns=kinds, row_name=at.row_name)
     return _without_missing_rows(raw, missing, bool(targets))
@@ -101,10 +110,10 @@ def _feature(at: ArrowTable, name: str, options: ReadOptions) -> tuple[Column, n
     if name in options.numbers or (numeric >= MOSTLY_NUMBERS * valid and valid):
         row = _first(pc.and_(pc.invert(numbers), pc.is_valid(text)))
         cell = shown_cell(str(at.table.column(name)[row].as_py()))
-        raise UserError(
-            f"{at.row_name(row)}, column '{name}': '{cell}' is not a number; the column's other values are numbers: "
-            f"fix the cell, mark it missing (empty, NA or ?), or list the column in dataset.categorical"
-        )
+        why = ("the network takes numbers in this column (a missing cell: empty, NA or ?)" if name in options.numbers else
+               "the column's other values are numbers: fix the cell, mark it missing (empty, NA or ?), "
+               "or list the column in dataset.categorical")
+        raise UserError(f"{at.row_name(row)}, column '{name}': '{cell}' is not a number; {why}")
     return _category(at, name, text, None, options)
 
 
@@ -200,8 +209,8 @@ def _without_missing_rows(raw: RawData, missing: str, has_target: bool) -> RawDa
     with `missing: error`), rows missing a feature with `missing: drop_rows`."""
     no_target = _missing_targets(raw.y) if has_target else np.zeros(len(raw.X), dtype=bool)
     no_feature = np.isnan(raw.X).any(axis=1)
-    if missing == "error" and (no_target.any() or no_feature.any()):
-        raise UserError(_missing_cell(raw, no_target, no_feature))
+    if missing == "error" and no_target.any():
+        raise UserError(_missing_message(raw.row(int(np.flatnonzero(no_target)[0])), raw.target_names[0]))
     leave_out = no_target | (no_feature if missing == "drop_rows" else False)
     if not leave_out.any():
         return _finish_targets(raw)
@@ -232,11 +241,9 @@ def _finish_targets(raw: RawData) -> RawData:
     return raw
 
 
-def _missing_cell(raw: RawData, no_target: np.ndarray, no_feature: np.ndarray) -> str:
-    row = int(np.flatnonzero(no_target | no_feature)[0])
-    column = raw.target_names[0] if no_target[row] else raw.feature_names[int(np.flatnonzero(np.isnan(raw.X[row]))[0])]
+def _missing_message(where: str, column: str) -> str:
     return (
-        f"{raw.row(row)}, column '{column}': missing value (empty or a marker: NA, NaN, null, None, ?); "
+        f"{where}, column '{column}': missing value (empty or a marker: NA, NaN, null, None, ?); "
         f"with dataset.missing: error every cell needs a value: fill it in, drop the row, or set dataset.missing: impute"
     )
 

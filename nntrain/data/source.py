@@ -53,7 +53,7 @@ def read_file(path: Path, options: ReadOptions = ReadOptions(), missing: str = "
         raise UserError(f"{path}: unknown data file type '{path.suffix}'; allowed: {allowed_formats()}")
     if fmt.named_columns:
         return from_arrow(fmt.table(path, options.delimiter), options, missing)
-    _refuse_roles(options, f"{fmt.description}s")
+    _refuse_roles(options, fmt.description)
     return fmt.arrays(path)
 
 

@@ -21,7 +21,7 @@ from nntrain.data.preprocessing import OUTSIDE_TRAINING_HINT, Preprocessing, che
 from nntrain.data.source import load_dataset
 from nntrain.data.table import RawData, ReadOptions
 from nntrain.data.targets import check_targets, encode_labels, is_one_hot
-from nntrain.errors import FieldError, UserError
+from nntrain.errors import FieldError, UserError, some_names
 from nntrain.inference.inputs import read_options
 from nntrain.inference.report import ClassificationReport, classification_report
 from nntrain.run import checkpoint
@@ -47,9 +47,7 @@ def _saved_target(path: Path, pre: Preprocessing, config: dict) -> str | list[st
     saved = (config.get("dataset") or {}).get("target")
     if saved is not None:
         return saved
-    fmt = format_of(path)
-    names = fmt.table(path, None).table.column_names if fmt is not None and fmt.named_columns else []
-    others = [name.strip() for name in names if name.strip() not in set(pre.feature_names)]
+    others = [name for name in format_of(path).header(path, None) if name not in set(pre.feature_names)]
     return others[0] if len(others) == 1 else None
 
 
@@ -126,7 +124,16 @@ def _read_labelled(name: str, ckpt: checkpoint.Checkpoint) -> tuple[RawData, boo
         )
     fmt = format_of(data_path)
     named = fmt is not None and fmt.named_columns
-    options = read_options(ckpt.preprocessing, _saved_target(data_path, ckpt.preprocessing, ckpt.config)) if named else ReadOptions()
+    options = ReadOptions()
+    if named:
+        pre = ckpt.preprocessing
+        missing = [name for name in pre.feature_names if name not in fmt.header(data_path, None)]
+        if missing:
+            raise UserError(
+                f"{data_path}: lacks feature column(s) {some_names(missing)} the network was trained on; "
+                f"needed: {some_names(pre.feature_names)}"
+            )
+        options = read_options(pre, _saved_target(data_path, pre, ckpt.config))
     try:
         return load_dataset(name, None, options, missing="impute").raw, named
     except FieldError as err:

@@ -137,7 +137,7 @@ def _check_preprocessing(path: Path, pre: Preprocessing, n_inputs: int, n_output
     """The saved names, encodings and statistics must fit the network: names as text, one input
     unit per number column and per category level, means finite and standard deviations finite
     and positive (a constant feature's is 1), fill values finite, target scaling one per output."""
-    altered = f"{path}: its preprocessing does not fit its {n_inputs} input(s); the file has been altered"
+    altered = f"{path}: its feature or target names do not fit its {n_inputs} input(s); the file has been altered"
     names = pre.feature_names
     if not all(isinstance(n, str) for n in names + pre.target_names):
         raise UserError(altered)

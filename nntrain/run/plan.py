@@ -133,9 +133,10 @@ def scale_warnings(config: RunConfig, dataset: Dataset) -> list[str]:
     if config.dataset.standardize or len(dataset.train) < 2:
         return []
     X = np.asarray(dataset.train.X[: 100_000], dtype=np.float64)
-    spread = X.std(axis=0)
+    with np.errstate(over="ignore", invalid="ignore"):  # values near the float64 limit: no warning to give
+        spread = X.std(axis=0)
     names = dataset.preprocessing.input_names
-    varying = np.flatnonzero(spread > 0)
+    varying = np.flatnonzero((spread > 0) & np.isfinite(spread))
     if len(varying) < 2:
         return []
     wide, narrow = varying[np.argmax(spread[varying])], varying[np.argmin(spread[varying])]

@@ -102,7 +102,7 @@ def test_evaluate_errors(blobs_run, tmp_path):
 def test_bad_csv_through_run(tmp_path):
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "blobs.csv").write_text("x,y,colour\n1,2,Red\n3,,green\n")
-    proc = run_cli("run", blobs_config(tmp_path), "--out", tmp_path / "run", cwd=tmp_path)
+    proc = run_cli("run", blobs_config(tmp_path), "--out", tmp_path / "run", "--set", "dataset.missing=error", cwd=tmp_path)
     assert_user_error(proc, "line 3", "column 'y'", "missing value")
 
 
@@ -172,7 +172,7 @@ def run_digits_config(tmp_path, monkeypatch, name: str, seed: int) -> dict:
 
 def test_digits_reproduces_seed_002(tmp_path, monkeypatch):
     config = load_config(CONFIGS / "digits.yaml")
-    assert config.layers == [64, 30, 10] and config.epochs == 3000 and config.batch_size is None
+    assert config.layers == [64, 30, 10] and config.epochs == 3000 and config.batch_size == "full"
     assert (config.activation, config.cost, config.learning_rate) == ("sigmoid", "mse", 0.25)
     metrics = run_digits_config(tmp_path, monkeypatch, "digits", seed=0)
     assert metrics["test_accuracy"] >= 0.85 and metrics["epochs_run"] == 3000
@@ -203,7 +203,7 @@ def test_idx_folder_trains_with_its_t10k_test_split(tmp_path):
     write_idx(folder / "t10k-labels-idx1-ubyte", test_labels)
     config = tmp_path / "mnist.yaml"
     config.write_text(
-        "dataset: {name: mnist, val_split: 0.25}\nlayers: [16, 2]\ncost: cross_entropy\n"
+        "dataset: {name: mnist, val_split: 0.25, standardize: false}\nlayers: [16, 2]\ncost: cross_entropy\n"
         "optimizer: adam\nlearning_rate: 0.1\nepochs: 30\n"
     )
     proc = run_cli("run", config, "--out", tmp_path / "run", cwd=tmp_path)
@@ -244,7 +244,7 @@ def test_evaluate_on_the_test_rows_reproduces_the_runs_test_cost_with_l2(tmp_pat
     blobs_csv(tmp_path / "blobs.csv", rows_per_class=20)
     config_path = tmp_path / "l2.yaml"
     config_path.write_text(
-        "dataset: {name: blobs.csv, target: colour, test_split: 0.25}\n"
+        "dataset: {name: blobs.csv, target: colour, test_split: 0.25, standardize: false}\n"
         "layers: [2, 5, 3]\nactivation: tanh\ncost: cross_entropy\nl2: 0.05\nepochs: 20\n"
     )
     summary = run_training(load_config(config_path), tmp_path / "run", config_dir=tmp_path)
@@ -308,7 +308,8 @@ def test_evaluate_reports_regression_errors_as_scikit_learn_computes_them(tmp_pa
     (tmp_path / "train.csv").write_text("a,b,c,y\n" + rows + "\n")
     (tmp_path / "new.csv").write_text("a,b,c,y\n" + rows.split("\n", 150)[-1] + "\n")
     (tmp_path / "reg.yaml").write_text(
-        "dataset: train.csv\nlayers: [3, 1]\nactivation: linear\noptimizer: adam\nlearning_rate: 0.05\nepochs: 20\n"
+        "dataset: {name: train.csv, standardize: false, standardize_target: false}\n"
+        "layers: [3, 1]\nactivation: linear\noptimizer: adam\nlearning_rate: 0.05\nepochs: 20\n"
     )
     assert run_cli("run", "reg.yaml", "--out", "run", "-q", cwd=tmp_path).returncode == 0
     proc = run_cli("evaluate", tmp_path / "run" / "weights.npz", tmp_path / "new.csv", "--format", "json")

@@ -17,7 +17,6 @@ import pytest
 
 from nntrain.run import atomic
 from nntrain.run import checkpoint
-from nntrain.data.formats.csv import read_stream_chunks
 from nntrain.inference.inputs import input_chunks
 from nntrain.config import parse_config
 from nntrain.errors import UserError
@@ -39,6 +38,23 @@ def xor_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("xor") / "run"
     run_training(parse_config({"dataset": "xor", "layers": [2, 3, 1], "cost": "cross_entropy", "epochs": 20}, "xor"), out)
     return out
+
+
+
+def read_csv_chunks(stream, source, features, targets, chunk_rows=None, note=None):
+    """predict's raw chunks of a CSV text stream, for a network of number inputs `features`."""
+    from nntrain.data.formats import common
+    from nntrain.data.formats.csv import read_batches
+    from nntrain.data.preprocessing import Preprocessing
+    from nntrain.inference.inputs import table_chunks
+
+    if chunk_rows is not None:
+        common.CHUNK_ROWS = chunk_rows
+    try:
+        batches = read_batches(io.BytesIO(stream.getvalue().encode()), source)
+        yield from table_chunks(batches, Preprocessing(list(features), list(targets)), source, note)
+    finally:
+        common.CHUNK_ROWS = 65536
 
 
 def _env() -> dict:
@@ -266,8 +282,8 @@ def test_predict_csv_header_as_training_reads_it(xor_run, tmp_path, text):
 
 
 def test_predict_names_the_line_after_leading_blank_lines(xor_run):
-    chunks = read_stream_chunks(io.StringIO("\n\na,b\n0,1\nx,1\n"), "in.csv", ["a", "b"], ["y"])
-    with pytest.raises(UserError, match="in.csv: line 5, column a: 'x' is not a number"):
+    chunks = read_csv_chunks(io.StringIO("\n\na,b\n0,1\nx,1\n"), "in.csv", ["a", "b"], ["y"])
+    with pytest.raises(UserError, match="in.csv: line 5, column 'a': 'x' is not a number"):
         list(chunks)
 
 

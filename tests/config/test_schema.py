@@ -23,29 +23,59 @@ def test_schema_names_come_from_the_registries():
     schema = RunConfig.model_json_schema()
     props = schema["properties"]
     assert set(props["activation"]["enum"]) == set(ACTIVATIONS)
-    assert set(props["cost"]["enum"]) == set(COSTS)
+    assert set(props["cost"]["anyOf"][0]["enum"]) == set(COSTS)
     out = props["output_activation"]["anyOf"][0]["enum"]
     assert set(out) == set(OUTPUT_ACTIVATIONS)
     opt_tags = set(schema["properties"]["optimizer"]["discriminator"]["mapping"])
     assert opt_tags == set(OPTIMIZERS)
 
 
-def test_defaults_are_filled_in():
+def test_defaults_are_the_ones_that_work_on_real_tables():
     c = parse_config(BASE, "c.yaml", default_name="xor")
-    assert c.name == "xor" and c.seed == 0 and c.cost == "mse" and c.optimizer.name == "sgd"
-    assert c.output_activation == "sigmoid" and c.init.name == "xavier" and c.batch_size is None
+    assert c.name == "xor" and c.seed == 0 and c.task == "auto"
+    assert (c.activation, c.optimizer.name, c.learning_rate, c.epochs, c.batch_size) == ("relu", "adam", 1e-3, 200, "auto")
+    assert c.cost is None and c.output_activation is None and c.init.name == "he"  # cost and output: from the task
     resolved = c.resolved()
-    assert resolved["dataset"] == {"name": "xor", "target": None, "test_split": 0.0, "val_split": 0.0, "standardize": False}
+    assert resolved["dataset"] == {
+        "name": "xor", "target": None, "features": None, "drop": [], "categorical": [], "missing": "impute",
+        "max_categories": 50, "delimiter": None, "test_split": 0.0, "val_split": 0.0, "standardize": True,
+        "standardize_target": True,
+    }
     assert parse_config(resolved, "again.yaml").resolved() == resolved
 
 
+def _targets(task: str, units: int):
+    import numpy as np
+
+    from nntrain.data.targets import Targets
+
+    return Targets(np.zeros((4, units)), [0, 1] if task == "classification" else None, ["y"] * units, task, "")
+
+
 @pytest.mark.parametrize(
-    "layers,cost,expected",
-    [([2, 3, 1], "cross_entropy", "sigmoid"), ([2, 3, 4], "cross_entropy", "softmax"), ([2, 3, 4], "mse", "tanh")],
+    "task,units,given,expected",
+    [
+        ("classification", 1, {}, ("sigmoid", "cross_entropy")),
+        ("classification", 4, {}, ("softmax", "cross_entropy")),
+        ("regression", 2, {}, ("linear", "mse")),
+        ("regression", 1, {"cost": "cross_entropy"}, ("sigmoid", "cross_entropy")),
+        ("classification", 4, {"cost": "mse", "output_activation": "tanh"}, ("tanh", "mse")),
+        ("classification", 3, {"cost": "mse"}, ("softmax", "mse")),
+    ],
 )
-def test_output_activation_default(layers, cost, expected):
-    c = parse_config({**BASE, "layers": layers, "cost": cost, "activation": "tanh"}, "c.yaml")
-    assert c.output_activation == expected
+def test_output_activation_and_cost_follow_the_task(task, units, given, expected):
+    from nntrain.run.plan import outputs
+
+    c = parse_config({**BASE, "layers": [2, 3, "auto"], "activation": "tanh", **given}, "c.yaml")
+    out = outputs(c, _targets(task, units))
+    assert (out.activation, out.cost, out.units) == (*expected, units)
+
+
+def test_layers_take_auto_at_the_ends_only():
+    assert parse_config({**BASE, "layers": ["auto", 8, "auto"]}, "c.yaml").layers == ["auto", 8, "auto"]
+    assert "entry 1 is auto" in _error({**BASE, "layers": [2, "auto", 1]})
+    assert "layers[1]: 'x' is not a whole number; allowed: a whole number > 0 or auto" in _error({**BASE, "layers": [2, "x", 1]})
+    assert "batch_size: 'all' is not a whole number; allowed: a whole number > 0 or auto or full" in _error({**BASE, "batch_size": "all"})
 
 
 def test_optimizer_as_name_or_mapping():
@@ -123,10 +153,10 @@ def test_yaml_file_errors(tmp_path):
 
 
 @pytest.mark.parametrize("path", sorted(CONFIGS.glob("*.yaml")), ids=lambda p: p.name)
-def test_shipped_configs_load_and_say_which_seed(path):
+def test_shipped_configs_load_and_say_which_tutorial(path):
     config = load_config(path)
     assert config.name == path.stem
-    assert "seed 0" in path.read_text().split("\n", 1)[0] or "seed" in path.read_text().lower()
+    assert "tutorial 00" in path.read_text().split("\n", 1)[0] or "tutorial" in path.read_text().lower()
     assert yaml.safe_load(path.read_text())["dataset"]
 
 

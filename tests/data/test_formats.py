@@ -13,8 +13,8 @@ from nntrain.data.builtin import BUILTIN_DATASETS
 from nntrain.data.prepare import prepare
 from nntrain.data.source import load_dataset
 from nntrain.errors import UserError
-from nntrain.data.formats import read_table as load_file
-from nntrain.data.formats.csv import read as load_csv
+from nntrain.data.source import read_file
+from nntrain.data.table import ReadOptions
 from nntrain.data.formats.idx import read as load_idx_folder, read_idx
 from nntrain.data.formats.npy import read as load_npy
 from nntrain.data.formats.npz import read as load_npz
@@ -22,7 +22,15 @@ from nntrain.data.formats.npz import read as load_npz
 
 
 def load_raw(name, base_dir=None, target=None):
-    return load_dataset(name, base_dir, target).raw
+    return load_dataset(name, base_dir, ReadOptions(target=target)).raw
+
+
+def load_csv(path, target=None, missing="error", **options):
+    return read_file(Path(path), ReadOptions(target=target, **options), missing)
+
+
+def load_file(path, target=None):
+    return read_file(Path(path), ReadOptions(target=target))
 
 
 def write(path: Path, text: str) -> Path:
@@ -145,7 +153,9 @@ def test_npy_last_column_is_the_target(tmp_path):
 def test_unknown_suffix_and_target_on_non_csv(tmp_path):
     assert "unknown data file type '.txt'" in user_error(load_file, write(tmp_path / "d.txt", "1"))
     np.savez(tmp_path / "d.npz", X=np.zeros((2, 2)), y=np.zeros(2))
-    assert ".csv files only" in user_error(load_file, tmp_path / "d.npz", "label")
+    assert "applies to files with named columns (.csv, .tsv, .parquet) only, not to a .npz file" in user_error(
+        load_file, tmp_path / "d.npz", "label"
+    )
 
 
 # -- IDX ------------------------------------------------------------------------------

@@ -95,7 +95,7 @@ BIG_CSV = "a,b,y\n1e300,2,0\n-1e300,4,1\n3,5,0\n"
 
 
 def test_values_too_big_for_float32(tmp_path):
-    proc = run_on(tmp_path, "dataset: big.csv\nlayers: [2, 3, 1]\n", {"big.csv": BIG_CSV})
+    proc = run_on(tmp_path, "dataset: {name: big.csv, standardize: false}\nlayers: [2, 3, 1]\n", {"big.csv": BIG_CSV})
     assert_user_error(proc, "big.csv", "feature 'a'", "1e+300 does not fit in float32", "dtype: float64")
     assert "Warning" not in proc.stderr
 
@@ -188,14 +188,15 @@ def test_evaluate_refuses_targets_the_cost_cannot_take(tmp_path):
 def test_huge_whole_number_targets_are_not_class_labels(tmp_path):
     """1e300 is whole, but not a label: it used to wrap to int64's minimum and make a
     two-class problem of a regression column, with a numpy warning."""
-    proc = run_on(tmp_path, "dataset: big.csv\nlayers: [2, 1]\n", {"big.csv": "a,b,y\n1,2,0\n3,4,1e300\n"})
+    config = "dataset: {name: big.csv, standardize_target: false}\nlayers: [2, 1]\n"
+    proc = run_on(tmp_path, config, {"big.csv": "a,b,y\n1,2,0\n3,4,1e300\n"})
     assert_user_error(proc, "big.csv: line 3, target 'y'", "does not fit in float32")
     assert "Warning" not in proc.stderr
 
 
 def test_a_semicolon_separated_file_gets_a_hint(tmp_path):
     proc = run_on(tmp_path, "dataset: semi.csv\nlayers: [2, 1]\n", {"semi.csv": "a;b;y\n1;2;0\n3;4;1\n"})
-    assert_user_error(proc, "semi.csv", "only the target column", "separated by semicolons", "comma-separated")
+    assert_user_error(proc, "semi.csv", "only the target column", "separated by semicolons", "set dataset.delimiter")
 
 
 @pytest.mark.parametrize("cell", ["1_0", "\u0661", "\uff11"])  # a digit separator, Arabic-Indic one, fullwidth one
@@ -209,7 +210,7 @@ def test_numbers_python_reads_but_loadtxt_does_not_are_refused_by_run_evaluate_a
     weights = tmp_path / "run" / "weights.npz"
     assert_user_error(run_cli("evaluate", weights, tmp_path / "bad.csv"), f"line 3, column 'b': '{cell}' is not a number")
     (tmp_path / "new.csv").write_text(f"a,b\n1,1\n0,{cell}\n", encoding="utf-8")
-    assert_user_error(run_cli("predict", weights, "--input", tmp_path / "new.csv"), f"new.csv: line 3, column b: '{cell}' is not a number")
+    assert_user_error(run_cli("predict", weights, "--input", tmp_path / "new.csv"), f"new.csv: line 3, column 'b': '{cell}' is not a number")
     assert_user_error(run_cli("predict", weights, f"0,{cell}"), f"row 1, column 2 (b): '{cell}' is not a number")
 
 

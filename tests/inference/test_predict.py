@@ -153,11 +153,11 @@ def test_non_finite_inputs_are_refused_from_npz_as_from_rows(standardised_regres
 
 
 def test_chunked_csv_reading_keeps_every_row_in_order(standardised_regression, tmp_path, monkeypatch):
-    from nntrain.data.formats.csv import read_stream_chunks
+    from inference.test_predict_properties import read_csv_chunks
 
     X = np.random.default_rng(0).normal(size=(1000, 2))
     text = "x0,x1\n" + "\n".join(f"{a},{b}" for a, b in X) + "\n"
-    chunks = list(read_stream_chunks(io.StringIO(text), "mem", ["x0", "x1"], [], chunk_rows=64))
+    chunks = list(read_csv_chunks(io.StringIO(text), "mem", ["x0", "x1"], [], chunk_rows=64))
     assert len(chunks) == 16 and max(len(c) for c in chunks) == 64
     np.testing.assert_allclose(np.concatenate(chunks), X)
 
@@ -178,7 +178,7 @@ def test_bad_rows_and_options(standardised_regression, args, fragments):
 def test_bad_csv_cell_names_line_and_column(standardised_regression, tmp_path):
     data = tmp_path / "in.csv"
     data.write_text("x0,x1\n1,2\n3,oops\n")
-    assert_user_error(run_cli("predict", standardised_regression, "--input", data), "in.csv", "line 3", "column x1", "'oops'")
+    assert_user_error(run_cli("predict", standardised_regression, "--input", data), "in.csv", "line 3", "column 'x1'", "'oops'")
     data.write_text("x0,x1\n1,2,3\n")
     assert_user_error(run_cli("predict", standardised_regression, "--input", data), "line 2", "3 value(s)")
     data.write_text("x0,z\n1,2\n")

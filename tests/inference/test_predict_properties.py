@@ -1,4 +1,5 @@
-"""Property tests: any predict input either parses to finite numbers of the right shape or ends in a UserError."""
+"""Property tests: any predict input either parses to numbers of the right shape (finite; in a
+table, NaN marks a missing cell, which the saved preprocessing fills) or ends in a UserError."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nntrain.errors import UserError
-from nntrain.data.formats.csv import read_stream_chunks as read_csv_chunks
 from nntrain.inference.inputs import parse_rows
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -24,14 +24,32 @@ cells = st.one_of(
 rows = st.lists(cells, min_size=0, max_size=4).map(",".join)
 
 
-def _parsed_or_user_error(fn):
+
+def read_csv_chunks(stream, source, features, targets, chunk_rows=None, note=None):
+    """predict's raw chunks of a CSV text stream, for a network of number inputs `features`."""
+    from nntrain.data.formats import common
+    from nntrain.data.formats.csv import read_batches
+    from nntrain.data.preprocessing import Preprocessing
+    from nntrain.inference.inputs import table_chunks
+
+    if chunk_rows is not None:
+        common.CHUNK_ROWS = chunk_rows
+    try:
+        batches = read_batches(io.BytesIO(stream.getvalue().encode()), source)
+        yield from table_chunks(batches, Preprocessing(list(features), list(targets)), source, note)
+    finally:
+        common.CHUNK_ROWS = 65536
+
+
+def _parsed_or_user_error(fn, missing_allowed: bool = False):
     try:
         X = fn()
     except UserError as err:
         assert err.message.strip()
         return None
     assert X.dtype == np.float64 and X.shape[1] == len(FEATURES)
-    assert np.all(np.isfinite(X)), "non-finite inputs must be refused, not passed to the network"
+    assert not np.isinf(X).any(), "infinite inputs must be refused, not passed to the network"
+    assert missing_allowed or not np.isnan(X).any(), "command-line rows have no missing cells"
     return X
 
 
@@ -56,7 +74,7 @@ def test_csv_text(header, body, chunk_rows):
         chunks = list(read_csv_chunks(io.StringIO(text), "in.csv", FEATURES, ["y"], chunk_rows=chunk_rows))
         return np.vstack(chunks) if chunks else np.empty((0, len(FEATURES)))
 
-    _parsed_or_user_error(read)
+    _parsed_or_user_error(read, missing_allowed=True)
 
 
 @SETTINGS
@@ -64,5 +82,6 @@ def test_csv_text(header, body, chunk_rows):
 def test_csv_bytes_decoded_leniently(blob):
     text = blob.decode("utf-8", errors="replace")
     _parsed_or_user_error(
-        lambda: np.vstack(list(read_csv_chunks(io.StringIO(text), "in.csv", FEATURES, [])) or [np.empty((0, 2))])
+        lambda: np.vstack(list(read_csv_chunks(io.StringIO(text), "in.csv", FEATURES, [])) or [np.empty((0, 2))]),
+        missing_allowed=True,
     )

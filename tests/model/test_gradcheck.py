@@ -199,7 +199,10 @@ def test_a_threshold_finer_than_the_noise_says_so_instead_of_reporting_zero_erro
 def test_data_that_overflows_float64_is_a_data_error_not_a_failed_check(tmp_path):
     """Every tensor used to FAIL (exit 1, blaming backprop) with a numpy RuntimeWarning."""
     (tmp_path / "big.csv").write_text("a,b,y\n1e300,1e300,1\n0,1,0\n")
-    (tmp_path / "g.yaml").write_text("dataset: big.csv\nlayers: [2, 3, 1]\ndtype: float64\nactivation: linear\n")
+    (tmp_path / "g.yaml").write_text(
+        "dataset: {name: big.csv, standardize: false, standardize_target: false}\ntask: regression\n"
+        "layers: [2, 3, 1]\ndtype: float64\nactivation: linear\ncost: mse\n"
+    )
     proc = run_cli("gradcheck", tmp_path / "g.yaml")
     assert_user_error(proc, "g.yaml: line 1: dataset: on its first 2 training rows the cost or its gradient",
                       "overflow float64", "dataset.standardize: true")

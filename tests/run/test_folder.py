@@ -129,7 +129,7 @@ def test_force_never_overwrites_the_runs_own_config_or_data_file(tmp_path):
 def test_layers_too_big_for_memory_with_their_batches_are_refused_before_anything_is_written(tmp_path):
     """The parameters alone fit (800 MB); one step's activations and deltas for 2000 rows would not."""
     np.save(tmp_path / "d.npy", np.random.default_rng(0).random((2000, 3)))
-    (tmp_path / "wide.yaml").write_text("dataset: d.npy\nlayers: [2, 200000000, 1]\nepochs: 1\n")
+    (tmp_path / "wide.yaml").write_text("dataset: d.npy\nlayers: [2, 200000000, 1]\nepochs: 1\nbatch_size: full\n")
     proc = run_cli("run", "wide.yaml", "--out", "out/run", cwd=tmp_path)
     assert_user_error(proc, "wide.yaml: line 2: layers: [2, 200000000, 1] with batches of 2,000 rows need about",
                       "GiB as float32 to train, more than this machine's", "smaller batch_size")

@@ -220,7 +220,7 @@ def test_resume_refuses_data_whose_features_classes_or_scaling_differ(tmp_path):
     (tmp_path / "d1.csv").write_text("a,b,y\n0,0,no\n0,1,yes\n1,0,yes\n1,1,no\n")
     (tmp_path / "d2.csv").write_text("a,b,y\n0,0,n\n0,1,y\n1,0,y\n1,1,n\n")
     (tmp_path / "d3.csv").write_text("a,c,y\n0,0,no\n0,1,yes\n1,0,yes\n1,1,no\n")
-    (tmp_path / "c.yaml").write_text("dataset: d1.csv\nlayers: [2, 3, 1]\nepochs: 5\n")
+    (tmp_path / "c.yaml").write_text("dataset: {name: d1.csv, standardize: false}\nlayers: [2, 3, 1]\nepochs: 5\n")
     assert run_cli("run", "c.yaml", "--out", "r", "-q", cwd=tmp_path).returncode == 0
     resume = ("run", "c.yaml", "--resume", "r/weights.npz", "--out", "r2", "-q")
     assert_user_error(run_cli(*resume, "--set", "dataset=d2.csv", cwd=tmp_path),
@@ -308,7 +308,8 @@ def test_plateau_on_val_cost_without_a_validation_split_is_a_user_error(tmp_path
         ({}, "lr_schedule.warmup_epochs=2", lambda c: (c.lr_schedule.name, c.lr_schedule.warmup_epochs) == ("constant", 2)),
         ({}, "optimizer.momentum=0.5", None),  # sgd has no momentum: a clear error, not "needs a 'name' key"
         ({"activation": "relu"}, "init.gain=2", lambda c: (c.init.name, c.init.gain) == ("he", 2.0)),
-        ({}, "init.gain=2", lambda c: (c.init.name, c.init.gain) == ("xavier", 2.0)),
+        ({}, "init.gain=2", lambda c: (c.init.name, c.init.gain) == ("he", 2.0)),  # the default activation is relu
+        ({"activation": "tanh"}, "init.gain=2", lambda c: (c.init.name, c.init.gain) == ("xavier", 2.0)),
         ({"early_stopping": True}, "early_stopping.patience=5", lambda c: c.early_stopping.patience == 5),
     ],
 )

@@ -155,7 +155,8 @@ def test_npy_file_trains_memory_mapped_through_the_loader(tmp_path):
     y = (X[:, 0] > 0).astype(np.float32)
     np.save(tmp_path / "table.npy", np.column_stack([X, y]))
     config = parse_config(
-        {"dataset": str(tmp_path / "table.npy"), "layers": [4, 3, 2], "batch_size": 32, "epochs": 2}, "c.yaml"
+        {"dataset": {"name": str(tmp_path / "table.npy"), "standardize": False}, "layers": [4, 3, 2], "batch_size": 32, "epochs": 2},
+        "c.yaml",
     )
     data = load_data(config, np.random.default_rng(0))
     assert isinstance(data.dataset.train.X, np.memmap), "the loader or prepare() copied the mapped file"

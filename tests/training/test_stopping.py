@@ -115,7 +115,9 @@ def test_divergence_keeps_finite_weights_and_exits_3(tmp_path, activation):
 
 def test_a_cost_that_overflows_at_the_start_blames_the_data_not_the_rate(tmp_path):
     (tmp_path / "big.csv").write_text("a,b,y\n1,2,0.5\n3,4,1e300\n5,6,0.1\n")
-    (tmp_path / "c.yaml").write_text("dataset: big.csv\nlayers: [2, 1]\nepochs: 2\ndtype: float64\n")
+    (tmp_path / "c.yaml").write_text(
+        "dataset: {name: big.csv, standardize: false, standardize_target: false}\nlayers: [2, 1]\nepochs: 2\ndtype: float64\n"
+    )
     proc = run_cli("run", "c.yaml", "--out", "run", "-q", cwd=tmp_path)
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert "diverged at epoch 1" in proc.stderr and "even at those weights" in proc.stderr

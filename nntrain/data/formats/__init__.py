@@ -28,9 +28,10 @@ class Format:
     name: str
     suffixes: tuple[str, ...]  # lower-case file suffixes; () for a folder format
     description: str  # for "allowed:" messages
-    #: table formats: read(path, delimiter) -> ArrowTable, and batches(path, delimiter) for predict
+    #: table formats: read(path, delimiter) -> ArrowTable, batches(path, delimiter) for predict, header(path, delimiter)
     table: Callable[[Path, str | None], ArrowTable] | None = None
     batches: Callable[[Path, str | None], TableBatches] | None = None
+    header: Callable[[Path, str | None], list[str]] | None = None
     #: array formats: read(path) -> RawData, and chunks(path, feature_names) of float64 rows for predict
     arrays: Callable[[Path], RawData] | None = None
     chunks: Callable[[Path, list[str]], Iterator[np.ndarray]] | None = None
@@ -53,16 +54,20 @@ def _text(delimiter: str, path: Path, given: str | None) -> ArrowTable:
     return csv.read(path, given or delimiter)
 
 
-def _text_batches(delimiter: str, path: Path, given: str | None):
+def _text_batches(delimiter: str, path: Path, given: str | None) -> TableBatches:
     return csv.file_batches(path, given or delimiter)
 
 
+def _text_header(delimiter: str, path: Path, given: str | None) -> list[str]:
+    return csv.header(path, given or delimiter)
+
+
 FORMATS: dict[str, Format] = {
-    "csv": Format("csv", (".csv",), "a .csv file", partial(_text, ","), partial(_text_batches, ","), delimiter=","),
-    "tsv": Format("tsv", (".tsv", ".tab"), "a .tsv file", partial(_text, "\t"), partial(_text_batches, "\t"), delimiter="\t"),
+    "csv": Format("csv", (".csv",), "a .csv file", *(partial(f, ",") for f in (_text, _text_batches, _text_header))),
+    "tsv": Format("tsv", (".tsv", ".tab"), "a .tsv file", *(partial(f, "\t") for f in (_text, _text_batches, _text_header))),
     "parquet": Format(
         "parquet", (".parquet", ".pq"), "a .parquet file", lambda p, d=None: parquet.read(p),
-        lambda p, d=None: parquet.read_batches(p),
+        lambda p, d=None: parquet.read_batches(p), lambda p, d=None: parquet.header(p),
     ),
     "npz": Format("npz", (".npz",), "a .npz file", arrays=npz.read, chunks=npz.read_chunks),
     "npy": Format("npy", (".npy",), "a .npy file", arrays=npy.read, chunks=npy.read_chunks),

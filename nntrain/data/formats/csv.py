@@ -19,8 +19,9 @@ from typing import IO
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from nntrain.data.formats.common import CHUNK_ROWS, MISSING_MARKERS, ArrowTable, TableBatches, check_header
-from nntrain.errors import UserError
+from nntrain.data.formats import common
+from nntrain.data.formats.common import MISSING_MARKERS, ArrowTable, TableBatches, check_header
+from nntrain.errors import UserError, some_names
 
 #: Block size pyarrow parses at a time when streaming (about this many bytes per batch).
 STREAM_BLOCK_BYTES = 1 << 22
@@ -95,6 +96,13 @@ def _parse_error(path: Path, delimiter: str, err: Exception) -> UserError:
     return UserError(f"{path}: not valid CSV ({' '.join(text.split())[:200]})")
 
 
+def header(path: Path, delimiter: str = ",") -> list[str]:
+    """The column names of the CSV file at `path` (checked: every column named, once)."""
+    _check_header(path, delimiter)
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        return [name.strip() for name in next(row for row in csv.reader(f, delimiter=delimiter) if row)]
+
+
 class CsvLines:
     """The file line of each data row, for messages; found by scanning the file with the csv
     module the first time a message needs one (quoted newlines counted, blank lines skipped)."""
@@ -139,7 +147,8 @@ def file_batches(path: Path, delimiter: str = ",") -> TableBatches:
     """The CSV file at `path` in batches, every column as text (see `read_batches`)."""
     header_line = _check_header(path, delimiter)
     stream = open(path, "rb")
-    batches = read_batches(stream, str(path), delimiter, CsvLines(path, delimiter, header_line).name)
+    lines = CsvLines(path, delimiter, header_line)
+    batches = read_batches(stream, str(path), delimiter, lines.name, lines.first_ragged)
 
     def closing(tables: Iterator[pa.Table]) -> Iterator[pa.Table]:
         try:
@@ -151,11 +160,13 @@ def file_batches(path: Path, delimiter: str = ",") -> TableBatches:
     return batches
 
 
-def read_batches(stream: IO[bytes], source: str, delimiter: str = ",", row_name=None) -> TableBatches:
-    """A CSV byte stream with a header row, in tables of at most CHUNK_ROWS rows, every column
+def read_batches(stream: IO[bytes], source: str, delimiter: str = ",", row_name=None, find_ragged=None) -> TableBatches:
+    """A CSV byte stream with a header row, in tables of at most common.CHUNK_ROWS rows, every column
     as text (predict converts the columns it needs, as their kinds say); problems name `source`,
-    and rows are named by `row_name(i)` (default: counted from the line after the header)."""
+    and rows are named by `row_name(i)` (default: counted from the line after the header);
+    `find_ragged()` finds a row of the wrong width again, for its line (a file can be re-read)."""
     header, header_line, rest = _stream_header(stream, source, delimiter)
+    width_problem = _WidthProblem(source, header, find_ragged)
     try:
         reader = pa_csv.open_csv(
             rest,
@@ -164,9 +175,26 @@ def read_batches(stream: IO[bytes], source: str, delimiter: str = ",", row_name=
             convert_options=_convert_options({name: pa.string() for name in header}),
         )
     except pa.ArrowInvalid as err:
-        raise UserError(f"{source}: not valid CSV ({' '.join(str(err).split())[:200]})") from None
+        raise width_problem(err) from None
     name = row_name or (lambda i: f"{source}: line {header_line + 1 + i}")
-    return TableBatches(header, _tables(reader, source, len(header), name), name)
+    return TableBatches(header, _tables(reader, width_problem), name)
+
+
+class _WidthProblem:
+    """The UserError for pyarrow's error about a streamed CSV: a row of the wrong width with its
+    line where the file can be read again, else any other problem in pyarrow's words."""
+
+    def __init__(self, source: str, header: list[str], find_ragged):
+        self.source, self.header, self.find_ragged = source, header, find_ragged
+
+    def __call__(self, err: Exception) -> UserError:
+        text = " ".join(str(err).split())
+        if "Expected" in text and "columns" in text:
+            found = self.find_ragged() if self.find_ragged is not None else None
+            where = f"{self.source}: line {found[0]}" if found else self.source
+            values = found[1] if found else text.split("got ", 1)[-1].split(":", 1)[0]
+            return UserError(f"{where}: has {values} value(s); the header has {len(self.header)} ({some_names(self.header)})")
+        return UserError(f"{self.source}: not valid CSV text ({text[:200]})")
 
 
 class _Rest(io.RawIOBase):
@@ -201,20 +229,16 @@ def _stream_header(stream: IO[bytes], source: str, delimiter: str) -> tuple[list
     return header, number, _Rest(stream)
 
 
-def _tables(reader, source: str, width: int, row_name) -> Iterator[pa.Table]:
+def _tables(reader, problem: _WidthProblem) -> Iterator[pa.Table]:
     while True:
         try:
             batch = reader.read_next_batch()
         except StopIteration:
             return
         except pa.ArrowInvalid as err:
-            text = " ".join(str(err).split())
-            if "Expected" in text and "columns" in text:
-                got = text.split("got ", 1)[1].split(":", 1)[0] if "got " in text else "another number of"
-                raise UserError(f"{source}: a row has {got} value(s); the header has {width}") from None
-            raise UserError(f"{source}: not valid CSV text ({text[:200]})") from None
-        for start in range(0, batch.num_rows, CHUNK_ROWS):
-            yield pa.Table.from_batches([batch.slice(start, CHUNK_ROWS)])
+            raise problem(err) from None
+        for start in range(0, batch.num_rows, common.CHUNK_ROWS):
+            yield pa.Table.from_batches([batch.slice(start, common.CHUNK_ROWS)])
 
 
 def text_stream(text: str) -> IO[bytes]:

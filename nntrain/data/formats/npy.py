@@ -38,7 +38,7 @@ def _open_features(path: Path, feature_names: list[str]) -> np.ndarray:
     return X
 
 
-def read_chunks(path: Path, feature_names: list[str], target_names: list[str], note=None) -> Iterator[np.ndarray]:
+def read_chunks(path: Path, feature_names: list[str]) -> Iterator[np.ndarray]:
     """Chunks of the memory-mapped rows, as float64 (rows, n_features), each checked finite as it is read."""
     X = _open_features(path, feature_names)
     for start in range(0, X.shape[0], common.CHUNK_ROWS):

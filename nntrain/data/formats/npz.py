@@ -64,7 +64,7 @@ def _read_features(path: Path, feature_names: list[str]) -> np.ndarray:
     return X
 
 
-def read_chunks(path: Path, feature_names: list[str], target_names: list[str], note=None) -> Iterator[np.ndarray]:
+def read_chunks(path: Path, feature_names: list[str]) -> Iterator[np.ndarray]:
     """Chunks of X's rows (float64, (rows, n_features)), for predict; X is read whole first."""
     X = _read_features(path, feature_names)
     for start in range(0, X.shape[0], common.CHUNK_ROWS):

@@ -27,6 +27,18 @@ def read(path: Path) -> ArrowTable:
     return ArrowTable(table, str(path), lambda i: f"{path}: row {i + 1}")
 
 
+def header(path: Path) -> list[str]:
+    """The column names of the Parquet file at `path`, from its footer (no rows are read)."""
+    try:
+        names = [name.strip() for name in pq.read_schema(path).names]
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as err:
+        raise UserError(f"{path}: not a readable Parquet file ({_short(err)})") from None
+    except OSError as err:
+        raise UserError(f"{path}: cannot be read ({err.strerror or _short(err)})") from None
+    check_header(path, names, 1)
+    return names
+
+
 def read_batches(path: Path) -> tuple[list[str], Iterator[pa.Table]]:
     """The column names of the Parquet file at `path` and its rows in tables of at most
     CHUNK_ROWS rows, for predict."""
