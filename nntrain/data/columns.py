@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from nntrain.data import arrow_numpy as to_numpy
 from nntrain.data.formats.common import MISSING_MARKERS, ArrowTable, shown_cell
 from nntrain.data.formats.numpy_files import numeric_target
 from nntrain.data.table import Column, RawData, ReadOptions
@@ -35,7 +36,7 @@ def from_arrow(at: ArrowTable, options: ReadOptions, missing: str = "impute") ->
     """The feature matrix, target and column kinds of `at` under `options` (see the module
     docstring); `missing` is the config's policy for missing cells."""
     targets, features = roles(at, options)
-    X = np.empty((at.table.num_rows, len(features)), dtype=np.float64)
+    X = np.empty((at.table.num_rows, len(features)), dtype=np.float64, order="F")  # filled column by column
     kinds, problems = [], {}
     for j, name in enumerate(features):  # every column is checked: one line per column with a problem
         try:
@@ -133,7 +134,7 @@ def _as_text(data: pa.ChunkedArray) -> pa.ChunkedArray:
 
 def _numbers(at: ArrowTable, name: str, data: pa.ChunkedArray) -> np.ndarray:
     """A numeric column as float64, NaN where a cell is missing; an infinity is a UserError."""
-    values = np.asarray(pc.cast(data, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+    values = to_numpy.floats(data)
     infinite = np.isinf(values)
     if infinite.any():
         row = int(np.flatnonzero(infinite)[0])
@@ -150,15 +151,14 @@ def _category(at, name, text: pa.ChunkedArray, saved: tuple[str, ...] | None, op
             f"({options.max_categories}), so it would become {len(levels):,} one-hot inputs; if it is an id or "
             f"free text, leave it out with dataset.drop: [{name}]; else raise dataset.max_categories"
         )
-    index = pc.index_in(text, value_set=pa.array(levels, pa.string())).to_numpy(zero_copy_only=False)
-    codes = np.asarray(index, dtype=np.float64)  # nulls: NaN (missing or unseen, told apart below)
-    unseen = np.isnan(codes) & np.asarray(pc.is_valid(text).to_numpy(zero_copy_only=False), dtype=bool)
+    codes = to_numpy.floats(pc.index_in(text, value_set=pa.array(levels, pa.string())))  # NaN: missing or unseen
+    unseen = np.isnan(codes) & to_numpy.valid(text)
     codes[unseen] = -1.0
     return Column(name, "category", levels), codes
 
 
 def _first(mask) -> int:
-    return int(np.flatnonzero(np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool))[0])
+    return int(np.flatnonzero(to_numpy.bools(mask))[0])
 
 
 # -- targets -------------------------------------------------------------------------
@@ -173,8 +173,7 @@ def _targets(at: ArrowTable, targets: list[str]) -> tuple[np.ndarray, list | Non
     name = targets[0]
     data = at.table.column(name)
     if pa.types.is_boolean(data.type):
-        labels = np.asarray(data.to_numpy(zero_copy_only=False), dtype=object)
-        return labels, [False, True]
+        return to_numpy.labels(data, [False, True]), [False, True]
     if _is_number_type(data.type):
         return _target_numbers(at, name), None
     text = _as_text(data)
@@ -182,8 +181,8 @@ def _targets(at: ArrowTable, targets: list[str]) -> tuple[np.ndarray, list | Non
     valid, numeric = len(text) - text.null_count, pc.sum(numbers).as_py() or 0
     if valid and numeric == valid:
         return _target_numbers(at, name), None
-    labels = np.asarray(text.to_numpy(zero_copy_only=False), dtype=object)
-    return labels, sorted(pc.unique(text).drop_null().to_pylist())
+    classes = sorted(pc.unique(text).drop_null().to_pylist())
+    return to_numpy.labels(text, classes), classes
 
 
 def _target_numbers(at: ArrowTable, name: str, several: bool = False) -> np.ndarray:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nntrain.data.statistics import column_stats
 from nntrain.data.table import Column
 
 
@@ -79,38 +80,48 @@ def _fit_category(column: Column, X_raw: np.ndarray, j: int, train_values: np.nd
     return ColumnEncoding(column.name, "category", levels=tuple(column.levels[k] for k in kept), fill_level=fill)
 
 
-def imputed_numbers(columns: list[ColumnEncoding], X_raw: np.ndarray) -> np.ndarray:
-    """The number columns of `X_raw` (m, n_numbers) as float64, missing cells filled."""
-    index = [j for j, c in enumerate(columns) if not c.is_category]
-    values = np.array(X_raw[:, index], dtype=np.float64)
-    fills = np.array([columns[j].fill if columns[j].fill is not None else np.nan for j in index])
+def number_values(column: ColumnEncoding, X_raw: np.ndarray, j: int, rows: np.ndarray | None = None) -> np.ndarray:
+    """Column j of `X_raw` (its `rows`, default all) as float64, a missing cell filled."""
+    values = np.array(X_raw[:, j] if rows is None else X_raw[rows, j], dtype=np.float64)
     missing = np.isnan(values)
-    if missing.any():
-        values[missing] = np.broadcast_to(fills, values.shape)[missing]
+    if column.fill is not None and missing.any():
+        values[missing] = column.fill
     return values
 
 
+def number_statistics(columns: list[ColumnEncoding], X_raw: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, std) of each number column's `rows`, missing cells filled (column by column: a
+    column of a table's raw matrix is contiguous)."""
+    stats = [column_stats(number_values(c, X_raw, j, rows)[:, None]) for j, c in enumerate(columns) if not c.is_category]
+    if not stats:
+        return np.zeros(0), np.zeros(0)
+    return np.concatenate([m for m, _ in stats]), np.concatenate([s for _, s in stats])
+
+
 def encode(
-    columns: list[ColumnEncoding], X_raw: np.ndarray, mean: np.ndarray | None, std: np.ndarray | None, dtype
+    columns: list[ColumnEncoding], X_raw: np.ndarray, mean: np.ndarray | None, std: np.ndarray | None, dtype,
+    rows: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The network's inputs (m, sum of units) in `dtype`: numbers imputed and, with `mean` and
-    `std` (one per unit), standardised; categories one-hot."""
-    m = X_raw.shape[0]
+    """The network's inputs (m, sum of units) in `dtype` for `rows` of `X_raw` (default all):
+    numbers imputed and, with `mean` and `std` (one per unit), standardised; categories one-hot.
+    Column by column, without a copy of `X_raw`'s rows."""
+    m = X_raw.shape[0] if rows is None else len(rows)
     starts = np.cumsum([0] + [c.units for c in columns])
     out = np.zeros((m, int(starts[-1])), dtype=dtype)
-    number_units = [int(starts[j]) for j, c in enumerate(columns) if not c.is_category]
-    if number_units:
-        values = imputed_numbers(columns, X_raw)
-        if mean is not None:
-            values = (values - mean[number_units]) / std[number_units]
-        out[:, number_units] = values
     for j, column in enumerate(columns):
-        if column.is_category and column.units:
-            codes = np.array(X_raw[:, j], dtype=np.float64)
+        unit = int(starts[j])
+        if not column.is_category:
+            values = number_values(column, X_raw, j, rows)
+            if mean is not None:
+                values -= mean[unit]
+                values /= std[unit]
+            out[:, unit] = values
+        elif column.units:
+            codes = np.array(X_raw[:, j] if rows is None else X_raw[rows, j], dtype=np.float64)
             if column.fill_level is not None:
                 codes[np.isnan(codes)] = column.fill_level
-            rows = np.flatnonzero(codes >= 0)
-            out[rows, int(starts[j]) + codes[rows].astype(np.intp)] = 1.0
+            hot = np.flatnonzero(codes >= 0)
+            out[hot, unit + codes[hot].astype(np.intp)] = 1.0
     return out
 
 

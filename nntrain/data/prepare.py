@@ -156,12 +156,14 @@ def _split_of(
         # .npy (a strided view: its last column is the target) trains batch by batch
         # without being read into memory
         return Split(X, np.ascontiguousarray(Y, dtype=dtype))
-    X_part = np.asarray(X[idx] if rows is None else rows, dtype=np.float64)
-    with np.errstate(over="ignore", invalid="ignore"):  # values that do not fit are reported below
-        inputs = pre.transform(X_part)
-        split = Split(np.ascontiguousarray(inputs, dtype=dtype), np.ascontiguousarray(Y[idx], dtype=dtype))
     row = lambda r: raw.row(int(idx[r]))  # noqa: E731
-    shown, names = (X_part, raw.feature_names) if pre.columns is None else (inputs, pre.input_names)
-    check_fits(split.X, shown, row, names, "feature", RESCALE_HINT)
+    with np.errstate(over="ignore", invalid="ignore"):  # values that do not fit are reported below
+        if pre.columns is not None:  # a table: encoded column by column from the rows of its raw matrix
+            split = Split(pre.transform(X, dtype, rows=idx), np.ascontiguousarray(Y[idx], dtype=dtype))
+            check_fits(split.X, lambda: pre.transform(X, np.float64, rows=idx), row, pre.input_names, "feature", RESCALE_HINT)
+        else:
+            part = X[idx] if rows is None else rows
+            split = Split(np.ascontiguousarray(pre.transform(part, dtype)), np.ascontiguousarray(Y[idx], dtype=dtype))
+            check_fits(split.X, lambda: np.asarray(part, dtype=np.float64), row, raw.feature_names, "feature", RESCALE_HINT)
     check_fits(split.Y, Y[idx], row, pre.target_names, "target", RESCALE_HINT)
     return split

@@ -8,7 +8,8 @@ from typing import Callable
 
 import numpy as np
 
-from nntrain.data.encoding import ColumnEncoding, encode, fit_columns, imputed_numbers
+from nntrain.data.encoding import ColumnEncoding, encode, fit_columns, number_statistics
+from nntrain.data.statistics import column_stats
 from nntrain.data.table import RawData, first_non_finite
 from nntrain.data.targets import class_codes
 from nntrain.errors import UserError
@@ -48,13 +49,15 @@ class Preprocessing:
         """Category column -> the levels the network knows."""
         return {c.name: c.levels for c in self.columns or [] if c.is_category}
 
-    def transform(self, X: np.ndarray) -> np.ndarray:
-        """Raw inputs (m, n_columns) -> network inputs (m, n_units), float64."""
+    def transform(self, X: np.ndarray, dtype=np.float64, rows: np.ndarray | None = None) -> np.ndarray:
+        """Raw inputs (m, n_columns), or their `rows`, -> network inputs (m, n_units) in `dtype`."""
         if self.columns is not None:
-            return encode(self.columns, X, self.mean, self.std, np.float64)
-        if self.mean is None:
-            return X
-        return (X - self.mean) / self.std
+            return encode(self.columns, X, self.mean, self.std, dtype, rows)
+        X = np.array(X if rows is None else X[rows], dtype=np.float64)  # a copy: scaled in place
+        if self.mean is not None:
+            X -= self.mean
+            X /= self.std
+        return np.asarray(X, dtype=dtype)
 
     def decode(self, h: np.ndarray) -> np.ndarray:
         """Network outputs h (m, k) -> class labels (m,)."""
@@ -126,8 +129,7 @@ def fit_inputs(
     columns = fit_columns(raw.columns, raw.X, train_rows)
     if not standardize:
         return columns, None, None
-    numbers = imputed_numbers(columns, raw.X[train_rows])
-    mean_n, std_n = column_stats(numbers)
+    mean_n, std_n = number_statistics(columns, raw.X, train_rows)
     check_stats(raw, mean_n, std_n, [c.name for c in columns if not c.is_category])
     std_n[std_n == 0] = 1.0
     units = np.cumsum([0] + [c.units for c in columns])
@@ -141,23 +143,6 @@ def fit_targets(Y: np.ndarray, train_rows: np.ndarray) -> tuple[np.ndarray, np.n
     """(mean, std) per target column (m, k) over the training rows, std 0 taken as 1."""
     mean, std = column_stats(Y[train_rows])
     std[~np.isfinite(std) | (std == 0)] = 1.0
-    return mean, std
-
-
-def column_stats(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard deviation of each column in float64; a column whose squares
-    overflow float64 is divided by its largest magnitude first."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        mean = X.mean(axis=0, dtype=np.float64)
-        std = X.std(axis=0, dtype=np.float64)
-    big = ~(np.isfinite(mean) & np.isfinite(std))
-    if big.any():
-        columns = np.asarray(X[:, big], dtype=np.float64)
-        scale = np.abs(columns).max(axis=0)
-        with np.errstate(over="ignore", invalid="ignore"):  # NaN or inf in the data: reported by the caller
-            scaled = columns / scale
-            mean[big] = scaled.mean(axis=0) * scale
-            std[big] = scaled.std(axis=0) * scale
     return mean, std
 
 
@@ -176,12 +161,14 @@ RESCALE_HINT = "rescale the data (e.g. dataset.standardize: true, or divide the 
 OUTSIDE_TRAINING_HINT = "far outside anything the network was trained on"
 
 
-def check_fits(cast: np.ndarray, values: np.ndarray, where: Callable[[int], str], names: list[str], what: str, hint: str) -> None:
+def check_fits(cast: np.ndarray, values, where: Callable[[int], str], names: list[str], what: str, hint: str) -> None:
     """Values (rows, columns) that became infinite in `cast`, their cast to a network's dtype
-    (1e300 in float32), are a UserError naming the row (`where(row)`) and column."""
+    (1e300 in float32), are a UserError naming the row (`where(row)`) and column. `values` is
+    the array before the cast, or a function that makes it (only called to word the message)."""
     bad = first_non_finite(cast)
     if bad is None:
         return
+    values = values() if callable(values) else values
     row, col = bad
     dtype = cast.dtype
     raise UserError(

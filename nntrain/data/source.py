@@ -11,6 +11,8 @@ import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
+
 from nntrain.data.builtin import BUILTIN_DATASETS
 from nntrain.data.columns import from_arrow
 from nntrain.data.formats import allowed_formats, format_of, named_suffixes
@@ -52,7 +54,9 @@ def read_file(path: Path, options: ReadOptions = ReadOptions(), missing: str = "
     if fmt is None:
         raise UserError(f"{path}: unknown data file type '{path.suffix}'; allowed: {allowed_formats()}")
     if fmt.named_columns:
-        return from_arrow(fmt.table(path, options.delimiter), options, missing)
+        raw = from_arrow(fmt.table(path, options.delimiter), options, missing)
+        pa.default_memory_pool().release_unused()  # the table's memory goes back to the system, not to pyarrow's pool
+        return raw
     _refuse_roles(options, fmt.description)
     return fmt.arrays(path)
 

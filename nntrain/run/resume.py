@@ -63,6 +63,7 @@ def _check_same_data(path: Path, saved: Preprocessing, new: Preprocessing) -> No
 
     for what, theirs, mine in (
         ("features", saved.feature_names, new.feature_names),
+        ("input units", saved.input_names, new.input_names),  # the levels of its category columns
         ("classes", saved.classes, new.classes),
     ):
         if theirs != mine:

@@ -42,20 +42,53 @@ def _convert_options(column_types: dict[str, pa.DataType] | None = None, columns
 
 def read(path: Path, delimiter: str = ",") -> ArrowTable:
     """The whole CSV file at `path` as an Arrow table; every problem a UserError naming the file
-    (and the line, for a row of the wrong width)."""
+    (and the line, for a row of the wrong width).
+
+    The file is parsed in blocks (`STREAM_BLOCK_BYTES`), so memory holds the columns and one
+    block of text, not the whole text (pyarrow's one-shot reader held about 3.5x the file). The
+    column types are inferred from the first block; a column whose later cells do not fit its
+    type is read again as text (then `columns` decides what it is)."""
     source = str(path)
     header_line = _check_header(path, delimiter)
-    try:
-        table = pa_csv.read_csv(path, parse_options=pa_csv.ParseOptions(delimiter=delimiter), convert_options=_convert_options())
-    except pa.ArrowInvalid as err:
-        raise _parse_error(path, delimiter, err) from None
-    except OSError as err:
-        raise UserError(f"{source}: cannot be read ({err.strerror or err})") from None
+    as_text: dict[str, pa.DataType] = {}
+    while True:
+        try:
+            table = _blocks(path, delimiter, as_text)
+            break
+        except pa.ArrowInvalid as err:
+            column = _column_in_error(str(err), path, delimiter)
+            if column is None or column in as_text:
+                raise _parse_error(path, delimiter, err) from None
+            as_text[column] = pa.string()
+        except OSError as err:
+            raise UserError(f"{source}: cannot be read ({err.strerror or err})") from None
     if any(pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type) for f in table.schema):
         raise UserError(f"{source}: is not UTF-8 text; save the CSV file as UTF-8")
     if table.num_rows == 0:
         raise UserError(f"{source}: has a header but no data rows")
     return ArrowTable(table, source, CsvLines(path, delimiter, header_line).name)
+
+
+def _blocks(path: Path, delimiter: str, column_types: dict[str, pa.DataType]) -> pa.Table:
+    reader = pa_csv.open_csv(
+        path,
+        read_options=pa_csv.ReadOptions(block_size=STREAM_BLOCK_BYTES),
+        parse_options=pa_csv.ParseOptions(delimiter=delimiter),
+        convert_options=_convert_options(column_types or None),
+    )
+    return pa.Table.from_batches(list(reader), schema=reader.schema)
+
+
+def _column_in_error(text: str, path: Path, delimiter: str) -> str | None:
+    """The column pyarrow's conversion error is about (`In CSV column #3: CSV conversion error ...`)."""
+    if "conversion error" not in text or "column #" not in text:
+        return None
+    try:
+        index = int(text.split("column #", 1)[1].split(":", 1)[0])
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            return next(row for row in csv.reader(f, delimiter=delimiter) if row)[index]  # as pyarrow names it
+    except (ValueError, IndexError, StopIteration, OSError, UnicodeDecodeError):
+        return None
 
 
 def _check_header(path: Path, delimiter: str) -> int:
