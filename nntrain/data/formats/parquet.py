@@ -3,13 +3,12 @@ number in messages (`t.parquet: row 7`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from nntrain.data.formats.common import CHUNK_ROWS, ArrowTable, check_header
+from nntrain.data.formats.common import CHUNK_ROWS, ArrowTable, TableBatches, check_header
 from nntrain.errors import UserError
 
 
@@ -39,9 +38,8 @@ def header(path: Path) -> list[str]:
     return names
 
 
-def read_batches(path: Path) -> tuple[list[str], Iterator[pa.Table]]:
-    """The column names of the Parquet file at `path` and its rows in tables of at most
-    CHUNK_ROWS rows, for predict."""
+def read_batches(path: Path) -> TableBatches:
+    """The Parquet file at `path` in tables of at most CHUNK_ROWS rows, for predict."""
     try:
         parquet = pq.ParquetFile(path)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as err:
@@ -50,7 +48,8 @@ def read_batches(path: Path) -> tuple[list[str], Iterator[pa.Table]]:
         raise UserError(f"{path}: cannot be read ({err.strerror or _short(err)})") from None
     names = [name.strip() for name in parquet.schema_arrow.names]
     check_header(path, names, 1)
-    return names, (pa.Table.from_batches([batch]) for batch in parquet.iter_batches(batch_size=CHUNK_ROWS))
+    tables = (pa.Table.from_batches([batch]) for batch in parquet.iter_batches(batch_size=CHUNK_ROWS))
+    return TableBatches(names, tables, lambda i: f"{path}: row {i + 1}")
 
 
 def _short(err: Exception) -> str:
