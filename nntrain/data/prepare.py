@@ -42,6 +42,7 @@ class Dataset:
     task_reason: str = ""  # why `task: auto` chose it
     notes: list[str] = field(default_factory=list)  # what reading and preparing decided, for the user
     columns: list[ColumnSummary] = field(default_factory=list)  # one line per column, for the run's summary
+    rows: dict[str, np.ndarray] = field(default_factory=dict)  # split name -> its rows' indices in the data read
 
     @property
     def is_classification(self) -> bool:
@@ -106,7 +107,7 @@ def prepare(
 
     return Dataset(
         part(train_idx, X_train), part(val_idx), part(test_idx), pre, raw.source, targets.task, targets.reason,
-        list(raw.notes), summarize(raw, pre),
+        list(raw.notes), summarize(raw, pre), {"train": train_idx, "val": val_idx, "test": test_idx},
     )
 
 
