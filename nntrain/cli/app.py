@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from nntrain import __version__, kernels
+from nntrain import kernels
+from nntrain.version import __version__
 from nntrain.cli.common import console
 
 app = typer.Typer(

@@ -26,22 +26,39 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
         if not eq or not key or "" in parts:
             raise UserError(f"--set {item}: expected KEY=VALUE with a dotted KEY, e.g. --set optimizer.name=adam")
         shown = item if item.isprintable() else repr(item)  # one line, whatever the value holds
-        value = load_yaml_value(text, f"--set {shown}")
-        node = data
-        for depth, part in enumerate(parts[:-1]):
-            child = node.get(part)
-            if child is None and depth == 0 and part in NAMED_FIELDS:
-                child = node[part] = {"name": _default_name(part, data)}  # the default the file left implicit
-            elif child is None or (child is True and depth == 0 and part == "early_stopping"):
-                child = node[part] = {}
-            elif isinstance(child, str) and (part in NAMED_FIELDS or part == "dataset") and depth == 0:
-                child = node[part] = {"name": child}
-            elif not isinstance(child, dict):
-                where = ".".join(parts[: depth + 1])
-                raise UserError(f"--set {item}: {where} is {child!r}, not a mapping, so it has no key '{parts[depth + 1]}'")
-            node = child
-        node[parts[-1]] = value
+        set_path(data, parts, load_yaml_value(text, f"--set {shown}"), f"--set {item}")
     return data
+
+
+def apply_values(data: dict, values: dict) -> dict:
+    """A copy of config data with each dotted KEY (or KEY with `__` for the dots, as Python
+    keywords allow: `dataset__test_split`) set to its Python value, as `apply_overrides` does."""
+    data = copy.deepcopy(data)
+    for key, value in values.items():
+        parts = key.replace("__", ".").split(".")
+        if "" in parts:
+            raise UserError(f"{key}: not a dotted config key, e.g. optimizer.name or optimizer__name")
+        set_path(data, parts, value, key)
+    return data
+
+
+def set_path(data: dict, parts: list[str], value, label: str) -> None:
+    """Set data[parts[0]][parts[1]]... to `value`, creating the mappings on the way (a named
+    field's default, a bare name as {name: ...}); `label` names the override in a message."""
+    node = data
+    for depth, part in enumerate(parts[:-1]):
+        child = node.get(part)
+        if child is None and depth == 0 and part in NAMED_FIELDS:
+            child = node[part] = {"name": _default_name(part, data)}  # the default the file left implicit
+        elif child is None or (child is True and depth == 0 and part == "early_stopping"):
+            child = node[part] = {}
+        elif isinstance(child, str) and (part in NAMED_FIELDS or part == "dataset") and depth == 0:
+            child = node[part] = {"name": child}
+        elif not isinstance(child, dict):
+            where = ".".join(parts[: depth + 1])
+            raise UserError(f"{label}: {where} is {child!r}, not a mapping, so it has no key '{parts[depth + 1]}'")
+        node = child
+    node[parts[-1]] = value
 
 
 def _default_name(field: str, data: dict) -> str:

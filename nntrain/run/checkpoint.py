@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nntrain import __version__
+from nntrain.version import __version__
 from nntrain.model.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from nntrain.run.atomic import atomic_open
 from nntrain.model.costs import COSTS

@@ -27,13 +27,10 @@ from nntrain.run.folder import (
 from nntrain.run.history_file import HistoryWriter, read_history, write_history
 from nntrain.run.metrics import run_metrics
 from nntrain.run.resume import resume_from, skip_batch_orders
-from nntrain.run.setup import (
-    SMALLER, RunData, build_early_stopping, build_network, check_memory, check_schedule, load_data, placed,
-    random_streams,
-)
+from nntrain.run.setup import SMALLER, RunData, build_training, load_data, placed, random_streams
 from nntrain.training.history import History
 from nntrain.training.loop import EpochReport, TrainResult, train
-from nntrain.training.optimizers import Optimizer, build_optimizer
+from nntrain.training.optimizers import Optimizer
 from nntrain.training.state import TrainState
 from nntrain.training.stopping import EarlyStopping
 
@@ -122,9 +119,8 @@ def _set_up(request: _Request, previous: list[dict[str, float]]) -> _Setup:
     data = load_data(config, streams.split, request.config_dir)
     inputs = {"data file": data.loaded.name, **({} if request.same_folder else {"config file": config.source})}
     refuse_overwriting_inputs(request.files.folder, inputs)
-    optimizer = build_optimizer(config.optimizer, config.learning_rate)
-    check_memory(config, data.plan, data.dataset, len(optimizer.state_names))
-    network = build_network(config, data.plan, streams.init)
+    training = build_training(config, data, streams)
+    network, optimizer = training.network, training.optimizer
     start_epoch, state = 0, None
     if request.resume is not None:
         start_epoch, state = resume_from(Path(request.resume), config, network, optimizer, data.dataset.preprocessing)
@@ -133,11 +129,9 @@ def _set_up(request: _Request, previous: list[dict[str, float]]) -> _Setup:
         rows, batch = len(data.dataset.train), data.plan.batch_size
         if batch is not None and batch < rows:
             skip_batch_orders(streams.batches, rows, start_epoch)
-    check_schedule(config, data.dataset)
-    early_stopping = build_early_stopping(config, data.dataset)
     if request.on_data is not None:
         request.on_data(data)
-    return _Setup(data, network, optimizer, early_stopping, start_epoch, state, previous, streams.batches)
+    return _Setup(data, network, optimizer, training.early_stopping, start_epoch, state, previous, streams.batches)
 
 
 def _train(request: _Request, setup: _Setup) -> TrainResult:

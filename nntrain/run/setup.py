@@ -83,7 +83,12 @@ def load_data(config: RunConfig, rng: np.random.Generator, base_dir: Path | None
     and the choices left to the data made and checked (see `plan`); a relative data path is
     looked up in the current folder, then `base_dir`."""
     spec = config.dataset
-    loaded = load_dataset(spec.name, base_dir, spec.read_options(), spec.missing)
+    return prepare_data(config, load_dataset(spec.name, base_dir, spec.read_options(), spec.missing), rng)
+
+
+def prepare_data(config: RunConfig, loaded: Loaded, rng: np.random.Generator) -> RunData:
+    """The data `loaded` (read from a file, or made in memory) prepared as `load_data` says."""
+    spec = config.dataset
     units = None if config.layers[-1] == AUTO else config.layers[-1]
     targets = encode_targets(loaded.raw, units, config.task)
     out = outputs(config, targets)
@@ -144,3 +149,24 @@ def build_early_stopping(config: RunConfig, dataset: Dataset) -> EarlyStopping |
     if spec.monitor.endswith("accuracy") and not dataset.is_classification:
         raise FieldError("early_stopping.monitor", f"{spec.monitor} needs a classification dataset; monitor a cost")
     return EarlyStopping(spec.monitor, spec.patience, spec.min_delta, spec.restore_best)
+
+
+@dataclass(frozen=True)
+class Training:
+    """What trains: the network, its optimizer, early stopping (or None)."""
+
+    network: Network
+    optimizer: object
+    early_stopping: EarlyStopping | None
+
+
+def build_training(config: RunConfig, data: RunData, streams: Streams) -> Training:
+    """The network (weights from `streams.init`) and optimizer the config and its data call for,
+    checked against the machine's memory, the schedule and early stopping against the splits."""
+    from nntrain.training.optimizers import build_optimizer
+
+    optimizer = build_optimizer(config.optimizer, config.learning_rate)
+    check_memory(config, data.plan, data.dataset, len(optimizer.state_names))
+    network = build_network(config, data.plan, streams.init)
+    check_schedule(config, data.dataset)
+    return Training(network, optimizer, build_early_stopping(config, data.dataset))
