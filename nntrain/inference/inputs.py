@@ -14,6 +14,7 @@ from nntrain.data.formats import FORMATS, STREAM_FORMAT, format_of
 from nntrain.data.formats.common import Note, check_finite
 from nntrain.data.formats.csv import bad_value, parse_number, read_stream_chunks
 from nntrain.errors import UserError, some_names
+from nntrain.file_checks import refuse_special_file
 from nntrain.run.checkpoint import Checkpoint
 
 
@@ -53,8 +54,9 @@ def input_chunks(source: str, ckpt: Checkpoint, stdin: IO[str] | None = None, no
         return
     path = Path(source)
     with _reading(str(path)):
+        refuse_special_file(path)
         if not path.is_file():
-            raise UserError(f"{path}: no such input file" if not path.exists() else f"{path}: is not a file")
+            raise UserError(f"{path}: no such input file" if not path.exists() else f"{path}: is a folder, not a file")
         fmt = format_of(path)
         if fmt is None or fmt.read_chunks is None:
             fmt = STREAM_FORMAT

@@ -26,6 +26,7 @@ from nntrain.run.atomic import atomic_open
 from nntrain.model.costs import COSTS
 from nntrain.data.preprocessing import Preprocessing
 from nntrain.errors import UserError
+from nntrain.file_checks import refuse_special_file
 from nntrain.jsontext import json_text
 from nntrain.model.network import Network
 
@@ -75,6 +76,7 @@ ZIP_MAGIC = b"PK\x03\x04"
 
 def _read_arrays(path: Path) -> dict[str, np.ndarray]:
     """Every array in the .npz at `path`; UserError unless it is a readable, pickle-free .npz."""
+    refuse_special_file(path)
     if not path.exists():
         raise UserError(f"{path}: no such weights file")
     if path.is_dir():

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from nntrain.errors import UserError
+from nntrain.file_checks import refuse_special_file
 from nntrain.run.atomic import atomic_open
 from nntrain.training.history import HISTORY_COLUMNS, History
 from nntrain.training.loop import EpochReport
@@ -103,6 +104,7 @@ def write_history(path: Path, history: History) -> None:
 def read_history(path: Path) -> list[dict[str, float]]:
     """The rows of a history.csv written by `write_history` ([] if there is none); an empty
     cell (a NaN cost, or a column an earlier part of a resumed run did not have) is NaN."""
+    refuse_special_file(path)
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:

@@ -20,6 +20,7 @@ from nntrain.data.formats import csv, idx, npy, npz
 from nntrain.data.formats.common import Note
 from nntrain.data.table import RawData
 from nntrain.errors import UserError
+from nntrain.file_checks import refuse_special_file
 
 #: read(path, target, features) -> RawData; `target` and `features` are column names (named formats only).
 Reader = Callable[..., RawData]
@@ -72,7 +73,8 @@ def file_kinds() -> str:
 
 
 def format_of(path: Path) -> Format | None:
-    """The format that reads `path`, or None."""
+    """The format that reads `path`, or None; a FIFO or device there is a UserError (see file_checks)."""
+    refuse_special_file(path)
     return next((f for f in FORMATS.values() if f.reads(path)), None)
 
 
@@ -90,4 +92,7 @@ def read_table(path: Path, target: str | None = None, features: list[str] | None
     if target is not None and not fmt.named_columns:
         only = " or ".join(named_suffixes())
         raise UserError(f"{path}: dataset.target applies to {only} files only; remove it for this file")
-    return fmt.read(path, target=target, features=features)
+    try:
+        return fmt.read(path, target=target, features=features)
+    except MemoryError:  # a file this process cannot hold (a ulimit): the file's problem, not the config's
+        raise UserError(f"{path}: too large to read into this process's memory; use a smaller data file") from None
