@@ -99,7 +99,9 @@ def _targets(raw: RawData, pre: Preprocessing, n_outputs: int, path: Path) -> np
     codes = encode_labels(raw.y, pre.classes, raw.row)
     if n_outputs == 1:
         return codes.astype(np.float64)[:, None]
-    return np.eye(n_outputs)[codes]
+    Y = np.zeros((len(codes), n_outputs))  # one-hot, (m, k): np.eye(k) would be k x k (74 GiB for 100,000 classes)
+    Y[np.arange(len(codes)), codes] = 1.0
+    return Y
 
 
 def evaluate_file(weights_path: Path, data: str | Path) -> Evaluation:
