@@ -44,6 +44,13 @@ class Checkpoint:
 
 
 def save(path: str | Path, ckpt: Checkpoint) -> None:
+    """Write `ckpt` to `path` atomically."""
+    with atomic_open(path, "wb") as f:
+        save_to(f, ckpt)
+
+
+def save_to(f, ckpt: Checkpoint) -> None:
+    """Write `ckpt` as an .npz into the binary stream `f`."""
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -65,8 +72,7 @@ def save(path: str | Path, ckpt: Checkpoint) -> None:
         arrays[f"opt.{key}"] = value
     if ckpt.resume_parameters is not None:
         arrays["resume.parameters"] = ckpt.resume_parameters
-    with atomic_open(path, "wb") as f:
-        np.savez(f, **arrays)
+    np.savez(f, **arrays)
 
 
 ZIP_MAGIC = b"PK\x03\x04"
