@@ -206,3 +206,30 @@ def test_an_archive_reads_fortran_big_endian_and_text_members(tmp_path):
             read = archive.read(key)
             assert read.dtype == value.dtype and np.array_equal(read, value)
     assert json.dumps(str(arrays["T"]))
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS as Linux counts it")
+def test_an_idx_file_too_large_for_a_memory_limit_names_the_file_not_layers(tmp_path):
+    """A consistent 705 MB IDX file (sparse on disk) under a 600 MB address-space limit."""
+    import resource
+    import struct
+
+    folder = tmp_path / "idx"
+    folder.mkdir()
+    count = 900_000
+    with open(folder / "train-images-idx3-ubyte", "wb") as f:
+        f.write(struct.pack(">BBBBIII", 0, 0, 8, 3, count, 28, 28))
+        f.truncate(16 + count * 784)
+    with open(folder / "train-labels-idx1-ubyte", "wb") as f:
+        f.write(struct.pack(">BBBBI", 0, 0, 8, 1, count))
+        f.truncate(8 + count)
+    (tmp_path / "c.yaml").write_text("dataset: idx\nlayers: [784, 4, 1]\nepochs: 1\n")
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""), OPENBLAS_NUM_THREADS="1")
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (600 * 2**20, 600 * 2**20))
+
+    proc = subprocess.run([sys.executable, "-m", "nntrain", "run", "c.yaml", "--out", "r"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300, preexec_fn=limit)
+    assert_user_error(proc, "idx/train-images-idx3-ubyte: its 705,600,000 bytes of IDX data do not fit in this process's memory")
+    assert "layers" not in proc.stderr
