@@ -42,6 +42,21 @@ class FieldError(UserError):
         return UserError(f"{where}: {self.problem}")
 
 
+#: A message shows at most this many lines (problems), then "... and N more": 100,000 bad
+#: entries in a config must not print 100,000 lines.
+MAX_MESSAGE_LINES = 20
+
+
+def capped_lines(lines: list[str], total: int | None = None, limit: int = MAX_MESSAGE_LINES) -> list[str]:
+    """The first `limit` of `lines`, then one line for the rest (`total` problems in all, if more
+    than were given). One line too many is shown rather than summed up, so a message capped
+    once passes a second cap unchanged."""
+    total = len(lines) if total is None else total
+    if total <= limit + 1 and total == len(lines):
+        return list(lines)
+    return list(lines[:limit]) + [f"... and {total - limit:,} more problems"]
+
+
 def some_names(names: list[str], limit: int = 6) -> str:
     """A list of names for a message, the middle cut out past `limit`: a, b, c, ..., z
     (a file can have 200,000 columns; a message stays one short line)."""

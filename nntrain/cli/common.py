@@ -19,8 +19,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from nntrain.cli.streams import GuardedStdout
-from nntrain.errors import UserError
-from nntrain.run.interrupt import EXIT_INTERRUPTED
+from nntrain.errors import UserError, capped_lines
+from nntrain.run.interrupt import EXIT_INTERRUPTED, EXIT_TERMINATED
 
 #: Exit status of `nntrain run` when the cost became non-finite.
 EXIT_DIVERGED = 3
@@ -73,26 +73,33 @@ def warn_if_stdout_failed(done: str) -> None:
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn a UserError into `error: ...` lines on stderr and exit status 2."""
+    """Turn a UserError into `error: ...` lines on stderr (at most MAX_MESSAGE_LINES of them) and exit status 2."""
     try:
         yield
     except UserError as err:
-        for line in err.message.splitlines():
+        for line in capped_lines(err.message.splitlines()):
             err_console.print(f"[bold red]error:[/] {escape(line)}", markup=True, soft_wrap=True)
         raise typer.Exit(err.exit_code) from None
 
 
 FIRST_CTRL_C = "interrupt: stopping after this step and saving the run; press Ctrl-C again to quit at once"
+FIRST_SIGTERM = "terminate: stopping after this step and saving the run (SIGTERM)"
 
 
 @contextmanager
 def exit_130_on_ctrl_c() -> Iterator[None]:
-    """A Ctrl-C not handled as a graceful stop (before training, or the second one) exits 130 at once."""
+    """A Ctrl-C not handled as a graceful stop (before training, or the second one) exits 130 at
+    once; a SIGTERM likewise exits 143 (see `nntrain.run.interrupt`)."""
     try:
         yield
-    except KeyboardInterrupt:
-        err_console.print("interrupted: stopped at once; files already written are complete, the rest were not written")
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except KeyboardInterrupt as err:
+        code = getattr(err, "exit_code", EXIT_INTERRUPTED)
+        what = "terminated" if code == EXIT_TERMINATED else "interrupted"
+        try:
+            err_console.print(f"{what}: stopped at once; files already written are complete, the rest were not written")
+        except KeyboardInterrupt:  # yet another signal: the message can go
+            pass
+        raise typer.Exit(code) from None
 
 
 def file_or_stdout(output: Path | None) -> Path | None:

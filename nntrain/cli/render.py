@@ -13,7 +13,7 @@ from rich.table import Table
 
 from nntrain.cli.common import console, err_console, make_console, note
 from nntrain.inference.outputs import table_rows
-from nntrain.inference.report import ClassificationReport, classification_report
+from nntrain.inference.report import MAX_CONFUSION_CLASSES, ClassificationReport, classification_report
 from nntrain.training.metrics import evaluate
 
 
@@ -179,10 +179,12 @@ def render_report(report: ClassificationReport, target: Console, title: str) -> 
     per_class = Table(title="per class")
     for column in ("class", "precision", "recall", "support"):
         per_class.add_column(column, justify="left" if column == "class" else "right")
-    support = report.confusion.sum(axis=1)
-    for name, p, r, n in zip(names, report.precision, report.recall, support):
+    for name, p, r, n in zip(names, report.precision, report.recall, report.support):
         per_class.add_row(name, _pct(p), _pct(r), str(int(n)))
     target.print(per_class)
+    if report.confusion is None:
+        target.print(f"confusion matrix: not shown for {len(names):,} classes (at most {MAX_CONFUSION_CLASSES:,})")
+        return
     title = "confusion matrix (rows: true class, columns: predicted)"
     matrix = Table(title=title, min_width=len(title))  # never narrower than its title: rich would wrap it
     matrix.add_column("true \\ pred", justify="left")

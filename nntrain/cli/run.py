@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -9,13 +10,14 @@ import typer
 
 from nntrain.cli.app import app
 from nntrain.cli.common import (
-    EXIT_DIVERGED, FIRST_CTRL_C, console, err_console, exit_130_on_ctrl_c, user_errors, warn_if_stdout_failed,
+    EXIT_DIVERGED, FIRST_CTRL_C, FIRST_SIGTERM, console, err_console, exit_130_on_ctrl_c, user_errors,
+    warn_if_stdout_failed,
 )
 from nntrain.cli.progress import EpochPrinter
 from nntrain.cli.render import (
     epochs_done, print_data, print_small_predictions, print_summary, print_test_report, report_divergence,
 )
-from nntrain.run.interrupt import EXIT_INTERRUPTED, StopOnSigint
+from nntrain.run.interrupt import EXIT_INTERRUPTED, EXIT_TERMINATED, StopOnSignals
 
 
 @app.command()
@@ -34,7 +36,8 @@ def run(
 ) -> None:
     """Train the network a config describes and write weights, history, config and metrics.
 
-    Exit status: 0 done, 2 bad input, 3 training diverged (files still written), 130 interrupted.
+    Exit status: 0 done, 2 bad input, 3 training diverged (files still written), 130 interrupted (Ctrl-C),
+    143 terminated (SIGTERM): the files of the epochs done are written.
     """
     raise typer.Exit(train_and_report(config_path, out, force, quiet, overrides or [], resume))
 
@@ -48,7 +51,7 @@ def train_and_report(config_path: Path, out: Path | None, force: bool, quiet: bo
         config = load_config(config_path, overrides)
         out_dir = out if out is not None else Path("runs") / config.name
         printer = EpochPrinter(config.name, config.epochs, console.is_terminal and not quiet)
-        with StopOnSigint(notice=FIRST_CTRL_C) as stop:
+        with StopOnSignals({signal.SIGINT: FIRST_CTRL_C, signal.SIGTERM: FIRST_SIGTERM}) as stop:
             options = dict(force=force, should_stop=stop.requested, config_dir=config_path.parent, resume=resume,
                            on_data=lambda data: print_data(data, config, quiet))
             if quiet:
@@ -66,9 +69,9 @@ def train_and_report(config_path: Path, out: Path | None, force: bool, quiet: bo
 def _ending(summary, learning_rate: float) -> int:
     """The last lines for an interrupted or diverged run, and the exit status."""
     stop_reason = summary.metrics.get("stop_reason")
-    if stop_reason == "interrupted":
-        err_console.print(f"interrupted: saved the {epochs_done(summary.metrics)} done to {summary.out_dir}/")
+    if stop_reason in ("interrupted", "terminated"):
+        err_console.print(f"{stop_reason}: saved the {epochs_done(summary.metrics)} done to {summary.out_dir}/")
     elif stop_reason == "diverged":
         report_divergence(summary, learning_rate)
     warn_if_stdout_failed("the run's files are complete")
-    return {"interrupted": EXIT_INTERRUPTED, "diverged": EXIT_DIVERGED}.get(stop_reason, 0)
+    return {"interrupted": EXIT_INTERRUPTED, "terminated": EXIT_TERMINATED, "diverged": EXIT_DIVERGED}.get(stop_reason, 0)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from nntrain.config.yaml_io import KeyLines
+from nntrain.errors import MAX_MESSAGE_LINES, capped_lines
 
 
 def _suggest(word: Any, options) -> str:
@@ -180,8 +181,12 @@ def format_validation_error(
     `origin(dotted_path)` may name another source for a problem (a `--set` option);
     such a line carries no file line number.
     """
+    errors = err.errors()
+    if len(errors) > MAX_MESSAGE_LINES:  # describe only the first ones in file order (100,000 would take seconds)
+        rough = [(_line_of([str(p) for p in e["loc"]], lines or {}) or 0, i) for i, e in enumerate(errors)]
+        errors = [errors[i] for _, i in sorted(rough)[:MAX_MESSAGE_LINES]]
     out = []
-    for e in err.errors():
+    for e in errors:
         shown, field, holder = _walk(root, tuple(e["loc"]))
         dotted = ".".join(str(p) for p in shown)
         other = origin(dotted) if origin is not None else None
@@ -192,4 +197,5 @@ def format_validation_error(
         ).lstrip(".")
         field_path = f"{field_path}: " if field_path else ""
         out.append((line or 0, f"{other or source}: {where}{field_path}{_describe(e, field, holder)}"))
-    return "\n".join(text for _, text in sorted(out, key=lambda item: item[0]))  # in file order
+    ordered = [text for _, text in sorted(out, key=lambda item: item[0])]  # in file order
+    return "\n".join(capped_lines(ordered, err.error_count()))

@@ -14,6 +14,7 @@ from typing import Any, Iterator
 import yaml
 
 from nntrain.errors import UserError
+from nntrain.file_checks import refuse_special_file
 
 #: A field path (as pydantic reports it, union tags dropped) -> 1-based line of its key in the file.
 KeyLines = dict[tuple[str, ...], int]
@@ -75,6 +76,7 @@ def _compose(text: str) -> tuple[yaml.Node | None, Any]:
 
 
 def read_text(path: Path) -> str:
+    refuse_special_file(path)
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:

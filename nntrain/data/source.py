@@ -53,12 +53,15 @@ def read_file(path: Path, options: ReadOptions = ReadOptions(), missing: str = "
     fmt = format_of(path)
     if fmt is None:
         raise UserError(f"{path}: unknown data file type '{path.suffix}'; allowed: {allowed_formats()}")
-    if fmt.named_columns:
-        raw = from_arrow(fmt.table(path, options.delimiter), options, missing)
-        pa.default_memory_pool().release_unused()  # the table's memory goes back to the system, not to pyarrow's pool
-        return raw
-    _refuse_roles(options, fmt.description)
-    return fmt.arrays(path)
+    try:
+        if fmt.named_columns:
+            raw = from_arrow(fmt.table(path, options.delimiter), options, missing)
+            pa.default_memory_pool().release_unused()  # the table's memory goes back to the system, not to pyarrow's pool
+            return raw
+        _refuse_roles(options, fmt.description)
+        return fmt.arrays(path)
+    except MemoryError:  # a file this process cannot hold (a ulimit): the file's problem, not the config's
+        raise UserError(f"{path}: too large to read into this process's memory; use a smaller data file") from None
 
 
 def _refuse_roles(options: ReadOptions, what: str) -> None:

@@ -73,7 +73,7 @@ def _targets(raw: RawData, pre: Preprocessing, n_outputs: int, path: Path) -> np
     Y = np.zeros((len(codes), n_outputs))
     if n_outputs == 1:
         Y[:, 0] = codes
-    else:
+    else:  # one-hot, (m, k): np.eye(k)[codes] would be k x k first (74 GiB for 100,000 classes)
         Y[np.arange(len(codes)), codes] = 1.0
     return Y
 

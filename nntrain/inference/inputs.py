@@ -21,6 +21,7 @@ from nntrain.data.formats.csv import read_batches, text_stream
 from nntrain.data.preprocessing import Preprocessing
 from nntrain.data.table import ReadOptions
 from nntrain.errors import UserError, some_names
+from nntrain.file_checks import refuse_special_file
 from nntrain.run.checkpoint import Checkpoint
 
 #: The ways a number is written in a command-line ROW (`-1,0` included), for parse_rows.
@@ -89,8 +90,9 @@ def input_chunks(source: str, ckpt: Checkpoint, stdin: IO[bytes] | None = None, 
         return
     path = Path(source)
     with _reading(str(path)):
+        refuse_special_file(path)
         if not path.is_file():
-            raise UserError(f"{path}: no such input file" if not path.exists() else f"{path}: is not a file")
+            raise UserError(f"{path}: no such input file" if not path.exists() else f"{path}: is a folder, not a file")
         fmt = format_of(path)
         if fmt is None or fmt.folder:
             fmt = STREAM_FORMAT

@@ -6,12 +6,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from dataclasses import dataclass
 from itertools import chain
 from typing import IO, Iterator
 
 import numpy as np
 
+from nntrain.jsontext import finite_or_none
 from nntrain.run.checkpoint import Checkpoint
 
 
@@ -46,22 +48,46 @@ class OutputColumns:
         return probs.argmax(axis=1), probs
 
 
-def _number_strings(values: np.ndarray, fmt: str) -> np.ndarray:
-    """Format a 2-d float array cell by cell (numpy's vectorised %), non-finite as 'nan'."""
-    return np.char.mod(fmt, values)
+#: Cells formatted and written at a time: a chunk of 65,536 rows x 300 classes is written in
+#: pieces of about this many cells, so the text held at once stays a few MB whatever the width.
+PIECE_CELLS = 1 << 18
+
+
+def _pieces(h: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    """(first row, rows) slices of a chunk holding about PIECE_CELLS cells each (at least one row)."""
+    step = max(1, PIECE_CELLS // max(1, h.shape[1]))
+    for start in range(0, h.shape[0], step):
+        yield start, h[start : start + step]
+
+
+def _percent_safe(text: str) -> str:
+    """`text` inside a %-format string."""
+    return text.replace("%", "%%")
+
+
+def csv_pieces(cols: OutputColumns, h: np.ndarray, fmt: str) -> Iterator[str]:
+    """CSV lines (no header) for one chunk of outputs, in pieces of about PIECE_CELLS cells.
+
+    Each row is one `%` of a row format compiled once per chunk: time and memory are linear
+    in rows x columns (joining columns one at a time grew strings at every column)."""
+    index, numbers = cols.values(h)
+    row_format = ",".join([fmt] * numbers.shape[1]) + "\n"
+    labels = None
+    if index is not None:
+        labels = [_csv_cell(str(c)) for c in cols.classes]
+        row_format = "%s," + row_format
+    for start, rows in _pieces(numbers):
+        values = rows.tolist()
+        if labels is None:
+            yield "".join(row_format % tuple(row) for row in values)
+        else:
+            picked = index[start : start + len(values)].tolist()
+            yield "".join(row_format % (labels[i], *row) for i, row in zip(picked, values))
 
 
 def format_csv(cols: OutputColumns, h: np.ndarray, fmt: str) -> str:
     """Rows of CSV text (no header) for one chunk of outputs."""
-    index, numbers = cols.values(h)
-    cells = [_number_strings(numbers[:, j], fmt) for j in range(numbers.shape[1])]
-    if index is not None:
-        labels = np.array([_csv_cell(str(c)) for c in cols.classes], dtype=object)
-        cells.insert(0, labels[index].astype(str))
-    joined = cells[0]
-    for column in cells[1:]:
-        joined = np.char.add(np.char.add(joined, ","), column)
-    return "\n".join(joined.tolist()) + "\n"
+    return "".join(csv_pieces(cols, h, fmt))
 
 
 def _csv_cell(text: str) -> str:
@@ -70,21 +96,36 @@ def _csv_cell(text: str) -> str:
     return buf.getvalue()
 
 
+def _json_value(value) -> str:
+    """A class label as JSON; a non-finite number (a tampered file's NaN label) is null."""
+    return json.dumps(finite_or_none(value), allow_nan=False)
+
+
+def json_pieces(cols: OutputColumns, h: np.ndarray, fmt: str) -> Iterator[list[str]]:
+    """JSON objects, one per row, for one chunk of outputs, in lists of about PIECE_CELLS cells;
+    non-finite numbers become null. Linear in rows x columns, as `csv_pieces`."""
+    index, numbers = cols.values(h)
+    numeric_names = cols.names[1:] if index is not None else cols.names
+    fields = [f"{_percent_safe(json.dumps(name))}: %s" for name in numeric_names]
+    labels = None
+    if index is not None:
+        fields.insert(0, _percent_safe(json.dumps("prediction")) + ": %s")
+        labels = [_json_value(c) for c in cols.classes]
+    row_format = "{" + ", ".join(fields) + "}"
+    for start, rows in _pieces(numbers):
+        if np.all(np.isfinite(rows)):
+            cells = [tuple(fmt % v for v in row) for row in rows.tolist()]
+        else:
+            cells = [tuple(fmt % v if math.isfinite(v) else "null" for v in row) for row in rows.tolist()]
+        if labels is not None:
+            picked = index[start : start + len(cells)].tolist()
+            cells = [(labels[i], *row) for i, row in zip(picked, cells)]
+        yield [row_format % row for row in cells]
+
+
 def format_json_objects(cols: OutputColumns, h: np.ndarray, fmt: str) -> list[str]:
     """One JSON object per row for one chunk; non-finite numbers become null."""
-    index, numbers = cols.values(h)
-    text = _number_strings(numbers, fmt)
-    text = np.where(np.isfinite(numbers), text, "null")
-    numeric_names = cols.names[1:] if index is not None else cols.names
-    parts = [np.char.add(json.dumps(name) + ": ", text[:, j]) for j, name in enumerate(numeric_names)]
-    if index is not None:
-        labels = np.array([json.dumps("prediction") + ": " + json.dumps(c) for c in cols.classes])
-        parts.insert(0, labels[index])
-    joined = parts[0]
-    for part in parts[1:]:
-        joined = np.char.add(np.char.add(joined, ", "), part)
-    return ["{" + row + "}" for row in joined.tolist()]
-
+    return [obj for piece in json_pieces(cols, h, fmt) for obj in piece]
 
 
 def number_format(ckpt: Checkpoint) -> str:
@@ -99,7 +140,8 @@ def write_csv(out: IO[str], cols: OutputColumns, outputs: Iterator[np.ndarray], 
     out.write(",".join(_csv_cell(name) for name in cols.names) + "\n")
     rows = 0
     for h in outputs:
-        out.write(format_csv(cols, h, fmt))
+        for text in csv_pieces(cols, h, fmt):
+            out.write(text)
         rows += h.shape[0]
     return rows
 
@@ -111,9 +153,9 @@ def write_json(out: IO[str], cols: OutputColumns, outputs: Iterator[np.ndarray],
     out.write("[")
     rows = 0
     for h in outputs:
-        objects = format_json_objects(cols, h, fmt)
-        out.write(("\n" if rows == 0 else ",\n") + ",\n".join(objects))
-        rows += h.shape[0]
+        for objects in json_pieces(cols, h, fmt):
+            out.write(("\n" if rows == 0 else ",\n") + ",\n".join(objects))
+            rows += len(objects)
     out.write("\n]\n")
     return rows
 

@@ -14,7 +14,6 @@ complete nntrain weights file of a format this version can read.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,13 +24,12 @@ from nntrain.model.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from nntrain.run.atomic import atomic_open
 from nntrain.model.costs import COSTS
 from nntrain.data.preprocessing import Preprocessing
+from nntrain.data.formats.npz_members import NpzArchive
 from nntrain.errors import UserError
+from nntrain.file_checks import refuse_special_file
 from nntrain.jsontext import json_text
 from nntrain.model.network import Network
-
-FORMAT = "nntrain-weights"
-#: 2: preprocessing may hold `columns` (imputation, one-hot) and target scaling; version 1 files still load.
-FORMAT_VERSION = 2
+from nntrain.run.weights_meta import FORMAT, FORMAT_VERSION, WeightsMeta, parse_meta
 
 
 @dataclass
@@ -46,6 +44,13 @@ class Checkpoint:
 
 
 def save(path: str | Path, ckpt: Checkpoint) -> None:
+    """Write `ckpt` to `path` atomically."""
+    with atomic_open(path, "wb") as f:
+        save_to(f, ckpt)
+
+
+def save_to(f, ckpt: Checkpoint) -> None:
+    """Write `ckpt` as an .npz into the binary stream `f`."""
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -67,15 +72,15 @@ def save(path: str | Path, ckpt: Checkpoint) -> None:
         arrays[f"opt.{key}"] = value
     if ckpt.resume_parameters is not None:
         arrays["resume.parameters"] = ckpt.resume_parameters
-    with atomic_open(path, "wb") as f:
-        np.savez(f, **arrays)
+    np.savez(f, **arrays)
 
 
 ZIP_MAGIC = b"PK\x03\x04"
 
 
-def _read_arrays(path: Path) -> dict[str, np.ndarray]:
-    """Every array in the .npz at `path`; UserError unless it is a readable, pickle-free .npz."""
+def _open(path: Path) -> NpzArchive:
+    """The .npz at `path`, opened for bounded reads; UserError unless it is one."""
+    refuse_special_file(path)
     if not path.exists():
         raise UserError(f"{path}: no such weights file")
     if path.is_dir():
@@ -89,36 +94,46 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
         raise UserError(f"{path}: is empty, not a weights file")
     if head != ZIP_MAGIC:
         raise UserError(f"{path}: not an .npz file; give the weights.npz that `nntrain run` wrote")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            return {key: npz[key] for key in npz.files}
-    except ValueError as err:
-        if "pickle" in str(err).lower():
-            raise UserError(f"{path}: holds pickled Python objects, which nntrain never loads (unsafe)") from None
-        raise UserError(f"{path}: not a complete .npz file (truncated or corrupt: {err})") from None
-    except Exception as err:  # zipfile, zlib and numpy header errors of a damaged archive
-        raise UserError(f"{path}: not a complete .npz file (truncated or corrupt: {err})") from None
+    return NpzArchive(path)
 
 
-def _read_meta(path: Path, files: dict[str, np.ndarray]) -> dict:
-    meta_arr = files.get("meta")
-    if meta_arr is None or meta_arr.dtype.kind != "U" or meta_arr.ndim != 0:
+def _read_meta(path: Path, archive: NpzArchive) -> tuple[WeightsMeta, dict]:
+    if "meta" not in archive:
         raise UserError(f"{path}: not an nntrain weights file (no 'meta' record)")
-    try:
-        meta = json.loads(str(meta_arr))
-    except (json.JSONDecodeError, RecursionError):
-        raise UserError(f"{path}: not an nntrain weights file (its 'meta' record is not JSON)") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise UserError(f"{path}: not an nntrain weights file")
-    version = meta.get("format_version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise UserError(f"{path}: weights file has no valid format version ({version!r})")
-    if version > FORMAT_VERSION:
-        raise UserError(
-            f"{path}: weights format version {version} is newer than this nntrain reads "
-            f"({FORMAT_VERSION}); upgrade nntrain"
-        )
-    return meta
+    head = archive.header("meta")
+    if head.dtype.kind != "U" or head.shape != ():
+        raise UserError(f"{path}: not an nntrain weights file (no 'meta' record)")
+    return parse_meta(path, str(archive.read("meta")))
+
+
+def _layer_arrays(path: Path, archive: NpzArchive, sizes: list[int]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """W0, b0, W1, b1, ... each checked against the recorded layer sizes by its header first."""
+    names = [(f"W{i}", (sizes[i], sizes[i + 1])) for i in range(len(sizes) - 1)]
+    names += [(f"b{i}", (sizes[i + 1],)) for i in range(len(sizes) - 1)]
+    for key, shape in names:
+        if key not in archive:
+            raise UserError(f"{path}: incomplete nntrain weights file (missing or bad '{key}')")
+        head = archive.header(key)
+        if head.shape != shape or head.dtype.kind != "f":
+            raise UserError(f"{path}: layer {key[1:]} arrays do not match the recorded layer sizes {sizes}")
+    arrays = {key: archive.read(key) for key, _ in names}
+    n = len(sizes) - 1
+    return [arrays[f"W{i}"] for i in range(n)], [arrays[f"b{i}"] for i in range(n)]
+
+
+def _state_arrays(path: Path, archive: NpzArchive) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+    """The optimizer state (opt.*) and resume.parameters, for --resume: finite numbers, checked."""
+    keys = [k for k in archive.keys if k.startswith("opt.")] + (["resume.parameters"] if "resume.parameters" in archive else [])
+    for key in keys:
+        head = archive.header(key)
+        if head.dtype.kind not in "fiu" or (key == "opt.t" and head.shape != ()):
+            raise UserError(f"{path}: its array {key} does not hold finite numbers; the file has been altered")
+    arrays = {key: archive.read(key) for key in keys}
+    for key, array in arrays.items():
+        if not np.all(np.isfinite(array)) or (key == "opt.t" and not 0 <= array < 2**62):
+            raise UserError(f"{path}: its array {key} does not hold finite numbers; the file has been altered")
+    resume_parameters = arrays.pop("resume.parameters", None)
+    return {k[len("opt.") :]: v for k, v in arrays.items()}, resume_parameters
 
 
 def _check_classes(path: Path, pre: Preprocessing, n_outputs: int) -> None:
@@ -168,48 +183,35 @@ def _sane_columns(pre: Preprocessing) -> bool:
     return True
 
 
-def load(path: str | Path) -> Checkpoint:
-    """The checkpoint in `path`; any problem with the file is a UserError naming it."""
+def load(path: str | Path, training_state: bool = False) -> Checkpoint:
+    """The checkpoint in `path`; any problem with the file is a UserError naming it. The optimizer
+    state and resume.parameters are read only with `training_state` (--resume): predict and
+    evaluate never decompress a member they do not use."""
     path = Path(path)
-    files = _read_arrays(path)
-    meta = _read_meta(path, files)
-    try:
-        sizes = [int(s) for s in meta["layers"]]
-        activation = meta["activation"]
-        output_activation = meta["output_activation"]
-        cost = meta["cost"]
-        weights = [files[f"W{i}"] for i in range(len(sizes) - 1)]
-        biases = [files[f"b{i}"] for i in range(len(sizes) - 1)]
-        preprocessing = Preprocessing.from_json(meta["preprocessing"])
-        epochs_run = int(meta.get("epochs_run", 0))
-        train_state = meta.get("train_state") or {}
-        if not isinstance(train_state, dict):
-            raise ValueError("train_state")
-        config = dict(meta.get("config") or {})
-        l2 = float(config.get("l2") or 0.0)  # the regularisation is part of the network's cost
-    except (KeyError, TypeError, ValueError, AttributeError) as err:
-        raise UserError(f"{path}: incomplete nntrain weights file (missing or bad {err})") from None
-    if not (np.isfinite(l2) and l2 >= 0):
-        raise UserError(f"{path}: recorded l2 strength {l2} is not a finite number >= 0")
-    if len(sizes) < 2 or min(sizes) < 1:
-        raise UserError(f"{path}: recorded layer sizes {sizes} are not a network")
-    if activation not in ACTIVATIONS or output_activation not in OUTPUT_ACTIVATIONS or cost not in COSTS:
-        raise UserError(f"{path}: names an activation or cost this nntrain does not know")
+    with _open(path) as archive:
+        meta, raw = _read_meta(path, archive)
+        sizes = list(meta.layers)
+        try:
+            preprocessing = Preprocessing.from_json(raw["preprocessing"])
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as err:
+            raise UserError(f"{path}: incomplete nntrain weights file (missing or bad {err})") from None
+        if meta.activation not in ACTIVATIONS or meta.output_activation not in OUTPUT_ACTIVATIONS or meta.cost not in COSTS:
+            raise UserError(f"{path}: names an activation or cost this nntrain does not know")
+        _check_classes(path, preprocessing, sizes[-1])
+        _check_preprocessing(path, preprocessing, sizes[0], sizes[-1])
+        weights, biases = _layer_arrays(path, archive, sizes)
+        opt_state, resume_parameters = _state_arrays(path, archive) if training_state else ({}, None)
     for i, (W, b) in enumerate(zip(weights, biases)):
-        if W.shape != (sizes[i], sizes[i + 1]) or b.shape != (sizes[i + 1],) or W.dtype.kind != "f" or b.dtype != W.dtype:
+        if b.dtype != W.dtype:
             raise UserError(f"{path}: layer {i} arrays do not match the recorded layer sizes {sizes}")
         if not (np.all(np.isfinite(W)) and np.all(np.isfinite(b))):
             raise UserError(f"{path}: layer {i} holds NaN or infinite weights; it cannot predict")
-    _check_classes(path, preprocessing, sizes[-1])
-    _check_preprocessing(path, preprocessing, sizes[0], sizes[-1])
-    if epochs_run < 0:
-        raise UserError(f"{path}: records {epochs_run} epochs run; the file has been altered")
-    network = Network.from_arrays(weights, biases, activation, output_activation, cost, l2=l2)
-    opt_state = {k[len("opt.") :]: v for k, v in files.items() if k.startswith("opt.")}
-    resume_parameters = files.get("resume.parameters")
-    for name, array in [*((f"opt.{k}", v) for k, v in opt_state.items()), ("resume.parameters", resume_parameters)]:
-        if array is not None and (array.dtype.kind not in "fiu" or not np.all(np.isfinite(array))):
-            raise UserError(f"{path}: its array {name} does not hold finite numbers; the file has been altered")
+    config = dict(raw.get("config") or {})
+    l2 = float((meta.config.l2 if meta.config is not None else None) or 0.0)  # part of the network's cost
+    if l2 < 0:
+        raise UserError(f"{path}: recorded l2 strength {l2} is not a finite number >= 0")
+    network = Network.from_arrays(weights, biases, meta.activation, meta.output_activation, meta.cost, l2=l2)
     if resume_parameters is not None and resume_parameters.shape != network.parameters.shape:
         resume_parameters = None  # not this network's: resume from W, b
-    return Checkpoint(network, config, preprocessing, epochs_run, opt_state, train_state, resume_parameters)
+    train_state = raw.get("train_state") or {}
+    return Checkpoint(network, config, preprocessing, meta.epochs_run, opt_state, train_state, resume_parameters)

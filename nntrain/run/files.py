@@ -49,10 +49,18 @@ class RunFiles:
         return (self.folder / name for name in RUN_FILES)
 
 
-def write_metrics(path: Path, metrics: dict) -> None:
+def metrics_text(metrics: dict) -> str:
     """metrics.json; a non-finite figure (a diverged cost) is written as null (see jsontext)."""
-    write_text(path, json_text(metrics, indent=2) + "\n")
+    return json_text(metrics, indent=2) + "\n"
+
+
+def config_text(resolved: dict) -> str:
+    return yaml.safe_dump(resolved, sort_keys=False)
+
+
+def write_metrics(path: Path, metrics: dict) -> None:
+    write_text(path, metrics_text(metrics))
 
 
 def write_config(path: Path, resolved: dict) -> None:
-    write_text(path, yaml.safe_dump(resolved, sort_keys=False))
+    write_text(path, config_text(resolved))

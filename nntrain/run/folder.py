@@ -3,12 +3,15 @@ the run's own inputs; a failed write is an error naming the file."""
 
 from __future__ import annotations
 
+import array
+import os
+import stat
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 from nntrain.errors import UserError
-from nntrain.run.files import DERIVED_FILES, RUN_FILES
+from nntrain.run.files import RUN_FILES
 
 
 def prepare_out_dir(out_dir: Path, force: bool) -> None:
@@ -61,9 +64,9 @@ def existing_run_files(out_dir: Path) -> list[str]:
     existing = []
     for name in RUN_FILES:
         path = out_dir / name
-        if path.is_dir():
+        if path.is_dir() and not path.is_symlink():
             raise folder_in_the_way(path)
-        if path.exists():
+        if os.path.lexists(path):  # a dangling or looping symlink is a run file too: never written through
             existing.append(name)
     return existing
 
@@ -74,9 +77,9 @@ def refuse_overwriting_inputs(out_dir: Path, inputs: dict[str, str]) -> None:
     one of the run files about to be written (`--out .` beside a hand-written config.yaml, data
     in a file named history.csv): --force would replace it."""
     for name in RUN_FILES:
-        target = (out_dir / name).resolve()
+        target = Path(os.path.realpath(out_dir / name))  # (a symlink loop resolves to itself, never raising)
         for what, given in inputs.items():
-            if given and Path(given).resolve() == target and target.is_file():
+            if given and Path(os.path.realpath(given)) == target and target.is_file():
                 raise UserError(
                     f"{out_dir}: its {name} is this run's {what}, which the run would overwrite; "
                     f"write the run elsewhere with --out DIR"
@@ -84,14 +87,13 @@ def refuse_overwriting_inputs(out_dir: Path, inputs: dict[str, str]) -> None:
 
 
 @contextmanager
-def writing(path: Path) -> Iterator[None]:
-    """A failed write (full disk, permissions) becomes a UserError naming the file."""
+def writing(path: Path, kept: str) -> Iterator[None]:
+    """A failed write (full disk, permissions) becomes a UserError naming the file and saying
+    what the folder still holds (`kept`)."""
     try:
         yield
     except OSError as err:
-        raise UserError(
-            f"{path}: cannot write ({err.strerror or err}); earlier complete files in {path.parent} are kept"
-        ) from None
+        raise UserError(f"{path}: cannot write ({err.strerror or err}); {kept}") from None
 
 
 
@@ -100,12 +102,67 @@ def folder_in_the_way(path: Path) -> UserError:
     return UserError(f"{path}: is a folder, not a run file; remove it or choose another --out")
 
 
-def remove_run_files(out_dir: Path) -> None:
-    """Delete an earlier run's files, its plot, and temp files a killed write left, for --force."""
-    for name in RUN_FILES + DERIVED_FILES:
+def check_replaceable(out_dir: Path, names) -> None:
+    """A UserError, before any training, when one of an earlier run's files `names` could not be
+    replaced or removed: another user's file in a sticky folder (as /tmp), or an immutable or
+    append-only one (chattr +i, +a). --force would otherwise fail at the end."""
+    try:
+        folder = os.stat(out_dir)
+    except OSError:
+        return
+    euid = os.geteuid() if hasattr(os, "geteuid") else None
+    for name in names:
         path = out_dir / name
-        if path.is_dir() and not path.is_symlink():
-            raise folder_in_the_way(path)
-        path.unlink(missing_ok=True)
-        for leftover in out_dir.glob(f".{name}.*.tmp"):
-            leftover.unlink(missing_ok=True)
+        try:
+            owner = os.lstat(path).st_uid
+        except OSError:
+            continue
+        if euid not in (None, 0) and folder.st_mode & stat.S_ISVTX and owner != euid and folder.st_uid != euid:
+            raise UserError(
+                f"{path}: belongs to another user in a sticky folder, so --force cannot replace it; "
+                f"write the run elsewhere with --out DIR"
+            )
+        if _fixed(path):
+            raise UserError(
+                f"{path}: is immutable or append-only (see lsattr), so --force cannot replace it; "
+                f"write the run elsewhere with --out DIR"
+            )
+
+
+#: Linux's inode flags (FS_IOC_GETFLAGS): immutable and append-only files cannot be renamed over.
+_GETFLAGS, _FIXED_FLAGS = 0x80086601, 0x10 | 0x20
+
+
+def _fixed(path: Path) -> bool:
+    """True when `path` (a regular file) is immutable or append-only; False where that cannot be told."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return False
+    try:
+        flags = array.array("i", [0])
+        fcntl.ioctl(fd, _GETFLAGS, flags, True)
+        return bool(flags[0] & _FIXED_FLAGS)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def remove_old_files(out_dir: Path, names) -> None:
+    """After a run replaced an earlier one (--force): delete that run's files the new one did
+    not write (its history.png); one that cannot be deleted is a UserError saying the run is complete."""
+    for name in names:
+        path = out_dir / name
+        try:
+            if os.path.lexists(path) and not (path.is_dir() and not path.is_symlink()):
+                path.unlink()
+        except OSError as err:
+            raise UserError(
+                f"{path}: the run is complete, but the earlier run's {name} could not be removed "
+                f"({err.strerror or err}); remove it by hand"
+            ) from None

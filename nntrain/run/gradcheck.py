@@ -9,6 +9,7 @@ import numpy as np
 from nntrain.config import RunConfig
 from nntrain.errors import FieldError
 from nntrain.model.gradcheck import EPS, THRESHOLD, TensorResult, check_network
+from nntrain.run.memory_errors import check_gradcheck_memory, out_of_memory_reported
 from nntrain.run.setup import build_network, load_data, placed, random_streams
 
 
@@ -24,9 +25,10 @@ def check_config(
     initialiser, but float64), on its first `samples` training rows. `base_dir` (the config
     file's folder) resolves a relative data path, as for `run`."""
     streams = random_streams(config.seed)
-    with placed(config):
+    with placed(config), out_of_memory_reported(config, "checking"):
         data = load_data(config, streams.split, base_dir)
         dataset = data.dataset
+        check_gradcheck_memory(config, data.plan, min(samples, len(dataset.train)))
         network = build_network(config, data.plan, streams.init, dtype=np.float64)  # its regularisation is part of its cost
         X = dataset.train.X[:samples].astype(np.float64)
         Y = dataset.train.Y[:samples].astype(np.float64)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+import os
 import time
 from pathlib import Path
 
 import numpy as np
 
 from nntrain.errors import UserError
+from nntrain.file_checks import refuse_special_file
 from nntrain.run.atomic import atomic_open
 from nntrain.training.history import HISTORY_COLUMNS, History
 from nntrain.training.loop import EpochReport
@@ -25,6 +27,12 @@ def format_rows(columns: list[str], data: list) -> str:
     """CSV lines for column-wise data (`data[j]` holds column j's values), formatted a column at a time."""
     cells = [_cells(name, np.asarray(col, dtype=np.float64).tolist()) for name, col in zip(columns, data)]
     return "".join(",".join(row) + "\n" for row in zip(*cells))
+
+
+def _open_no_follow(path: Path, flag: int):
+    """`path` opened for text writing; a symlink there is an error, never written through."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | flag | getattr(os, "O_NOFOLLOW", 0), 0o666)
+    return os.fdopen(fd, "a" if flag == os.O_APPEND else "w", encoding="utf-8", newline="")
 
 
 class HistoryWriter:
@@ -64,11 +72,11 @@ class HistoryWriter:
         rows = [[row.get(c, math.nan) for c in self._columns] for row in (*self._earlier, values)]
         text = ",".join(self._columns) + "\n" + format_rows(self._columns, list(zip(*rows)))
         if self._earlier:  # resumed: replace the old history only by one holding all its rows
-            with atomic_open(self.path, "w") as f:
+            with atomic_open(self.path, "w", follow_symlinks=False) as f:
                 f.write(text)
-            self._file = open(self.path, "a", encoding="utf-8", newline="")
+            self._file = _open_no_follow(self.path, os.O_APPEND)
         else:
-            self._file = open(self.path, "w", encoding="utf-8", newline="")
+            self._file = _open_no_follow(self.path, os.O_TRUNC)
             self._file.write(text)
 
     def flush(self) -> None:
@@ -92,35 +100,53 @@ class HistoryWriter:
         self.close()
 
 
-def write_history(path: Path, history: History) -> None:
+def history_text(history: History) -> str:
+    """The whole history.csv: header and one row per epoch."""
     columns = history.columns()
-    data = [history.column(c) for c in columns]
+    return ",".join(columns) + "\n" + format_rows(columns, [history.column(c) for c in columns])
+
+
+def write_history(path: Path, history: History) -> None:
     with atomic_open(path, "w") as f:
-        f.write(",".join(columns) + "\n")
-        f.write(format_rows(columns, data))
+        f.write(history_text(history))
 
 
-def read_history(path: Path) -> list[dict[str, float]]:
+def read_history(path: Path, cut_last_line_ok: bool = False) -> list[dict[str, float]]:
     """The rows of a history.csv written by `write_history` ([] if there is none); an empty
-    cell (a NaN cost, or a column an earlier part of a resumed run did not have) is NaN."""
+    cell (a NaN cost, or a column an earlier part of a resumed run did not have) is NaN.
+
+    Every row nntrain writes ends with a newline, so a last line without one was cut short by a
+    kill or a full disk: with `cut_last_line_ok` (a resume, a plot of a live run) it is dropped
+    when it is not a complete row; the rows before it are whole."""
+    refuse_special_file(path)
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         return []
     except (OSError, UnicodeDecodeError) as err:
         raise UserError(f"{path}: cannot be read ({err})") from None
+    lines = text.splitlines()
+    cut = bool(text) and not text.endswith("\n")
+    if cut and cut_last_line_ok and len(lines) == 1:  # the header itself was cut: no rows yet
+        return []
     if not lines:
         return []
     header = lines[0].split(",")
     rows = []
     for number, line in enumerate(lines[1:], start=2):
-        cells = line.split(",")
         try:
-            if len(cells) != len(header) or any(name not in HISTORY_COLUMNS for name in header):
-                raise ValueError
-            rows.append({name: float(cell) if cell else math.nan for name, cell in zip(header, cells)})
+            rows.append(_row(header, line))
         except ValueError:
+            if cut and cut_last_line_ok and number == len(lines):
+                break
             raise UserError(
                 f"{path}: row {number} is not a history row (expected numbers in columns {','.join(header)})"
             ) from None
     return rows
+
+
+def _row(header: list[str], line: str) -> dict[str, float]:
+    cells = line.split(",")
+    if len(cells) != len(header) or any(name not in HISTORY_COLUMNS for name in header):
+        raise ValueError(line)
+    return {name: float(cell) if cell else math.nan for name, cell in zip(header, cells)}

@@ -1,14 +1,20 @@
-"""Ctrl-C during training: the first one asks training to stop, the second stops at once.
+"""Ctrl-C (SIGINT) and SIGTERM during training: the first asks training to stop, the second stops at once.
 
-    with StopOnSigint() as stop:
+    with StopOnSignals() as stop:
         run_training(..., should_stop=stop.requested)
 
-The first SIGINT only sets a flag; the trainer checks it after each epoch and
-returns with stop_reason "interrupted", so the runner still writes weights,
-history and metrics for the epochs done. The handler then puts Python's default
-back, so a second SIGINT raises KeyboardInterrupt where the program is; every
-output file is written atomically, so stopping mid-write leaves the previous
-complete file (or none), never half of one.
+SIGTERM is what `docker stop`, a cancelled CI job or a scheduler sends; it is treated as
+Ctrl-C. The first signal only records why training should stop ("interrupted" for SIGINT,
+"terminated" for SIGTERM); the trainer checks it after each step and returns with that
+stop_reason, so the runner still writes weights, history, config and metrics for the epochs
+done, and the command exits 130 (Ctrl-C) or 143 (SIGTERM), as a shell reports 128 + the
+signal's number. The handler stays installed: any further signal raises `StopNow` (a
+KeyboardInterrupt) where the program is, and the command exits with that signal's status at
+once, never killed by the signal itself. Every output file is written atomically, so stopping
+mid-write leaves the previous complete file (or none), never half of one.
+
+Outside training (every other command, and before a run starts) `terminate_at_once` makes a
+SIGTERM stop at once the way Ctrl-C does.
 """
 
 from __future__ import annotations
@@ -19,41 +25,98 @@ import threading
 from types import FrameType
 
 EXIT_INTERRUPTED = 130  # the exit status for a Ctrl-C: the shell's 128 + SIGINT
+EXIT_TERMINATED = 143  # the exit status for SIGTERM: 128 + 15
+
+#: The stop reason (metrics.json's stop_reason) and the exit status of each signal handled.
+SIGNALS = {signal.SIGINT: ("interrupted", EXIT_INTERRUPTED), signal.SIGTERM: ("terminated", EXIT_TERMINATED)}
+_EXIT_FOR_REASON = dict(SIGNALS.values())
+#: The exit status of the last stop at once (see `exit_status`).
+_stopped_with: list[int] = []
 
 
-class StopOnSigint:
-    """Context manager; `requested()` is the trainer's `should_stop`.
+class StopNow(KeyboardInterrupt):
+    """Stop at once: a second signal, or a signal before training could stop gracefully."""
 
-    `notice` is written to stderr on the first Ctrl-C (with a plain os.write:
+    def __init__(self, exit_code: int = EXIT_INTERRUPTED):
+        super().__init__()
+        self.exit_code = exit_code
+        _stopped_with.append(exit_code)
+
+
+def stop_at_once(reason: str) -> StopNow:
+    """The exception for a stop requested for `reason` ("interrupted" or "terminated")."""
+    return StopNow(_EXIT_FOR_REASON.get(reason, EXIT_INTERRUPTED))
+
+
+def exit_status(status: int) -> int:
+    """`status`, or 143 when it is the 130 a KeyboardInterrupt gave but the stop came from SIGTERM."""
+    return _stopped_with[-1] if status == EXIT_INTERRUPTED and _stopped_with else status
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise StopNow(EXIT_TERMINATED)
+
+
+def terminate_at_once() -> None:
+    """From now on a SIGTERM stops the program as a Ctrl-C does (exit 143): temp files are removed
+    and half-made run folders too, instead of the process dying where it is."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
+
+
+def ignore_signals() -> None:
+    """For the last instant of the process (the command is done): a late signal changes nothing."""
+    if threading.current_thread() is threading.main_thread():
+        for signum in SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)
+
+
+class StopOnSignals:
+    """Context manager; `requested()` is the trainer's `should_stop`: "" until a signal came,
+    then its stop reason ("interrupted", "terminated").
+
+    `notices` (signal -> text) are written to stderr on the first signal (with a plain os.write:
     printing through rich from a signal handler could re-enter its locks).
     """
 
-    def __init__(self, notice: str | None = None):
-        self._requested = False
-        self._notice = notice
-        self._previous = None
-        self._installed = False
+    def __init__(self, notices: dict[int, str] | None = None):
+        self._reason = ""
+        self._notices = notices or {}
+        self._previous: dict[int, object] = {}
 
-    def requested(self) -> bool:
-        return self._requested
+    def requested(self) -> str:
+        return self._reason
+
+    @property
+    def exit_code(self) -> int:
+        return _EXIT_FOR_REASON.get(self._reason, 0)
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        self._requested = True
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        if self._notice:
+        reason, exit_code = SIGNALS[signum]
+        if self._reason:  # the second signal: stop at once
+            raise StopNow(exit_code)
+        self._reason = reason
+        notice = self._notices.get(signum)
+        if notice:
             try:
-                os.write(2, f"\n{self._notice}\n".encode())
+                os.write(2, f"\n{notice}\n".encode())
             except OSError:
                 pass
 
-    def __enter__(self) -> "StopOnSigint":
-        # signal handlers can only be set from the main thread; elsewhere Ctrl-C keeps its default
+    def __enter__(self) -> "StopOnSignals":
+        # signal handlers can only be set from the main thread; elsewhere the signals keep their defaults
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-            self._installed = True
+            for signum in SIGNALS:
+                self._previous[signum] = signal.signal(signum, self._handle)
         return self
 
     def __exit__(self, *exc) -> None:
-        if self._installed:
-            previous = self._previous if self._previous is not None else signal.default_int_handler
-            signal.signal(signal.SIGINT, previous)
+        for signum, previous in self._previous.items():
+            if previous is None:  # set outside Python
+                previous = signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL
+            signal.signal(signum, previous)
+        self._previous.clear()
+
+
+#: The name the first version had, when it handled Ctrl-C only.
+StopOnSigint = StopOnSignals

@@ -6,6 +6,7 @@ with the Agg backend so plotting works without a display.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,7 @@ def read_history(path: Path) -> dict[str, np.ndarray]:
     if not path.exists():
         raise UserError(f"{path}: no such file; give the folder of a finished run (nntrain run writes history.csv)")
     try:
-        rows = read_history_rows(path)
+        rows = read_history_rows(path, cut_last_line_ok=True)  # a live run's last line may be half written
     except UserError as err:
         raise UserError(f"{err.message}; plot needs a history.csv as nntrain run writes it") from None
     if not rows or "epoch" not in rows[0] or "cost" not in rows[0]:
@@ -46,14 +47,16 @@ def _pyplot():
 
 
 def _run_name(run_dir: Path) -> str:
-    """The run's config name (from config.yaml), else the folder's name."""
-    import yaml
+    """The run's config name (from config.yaml, read as a config is: no FIFO, no alias bomb, no
+    deep nesting, UTF-8), else the folder's name."""
+    from nntrain.config import read_yaml
 
     try:
-        config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
-        return str(config["name"])
-    except (OSError, yaml.YAMLError, TypeError, KeyError):
-        return run_dir.resolve().name
+        config = read_yaml(run_dir / "config.yaml")
+    except (UserError, RecursionError, MemoryError):
+        config = None
+    name = config.get("name") if isinstance(config, dict) else None
+    return name if isinstance(name, str) and name else Path(os.path.realpath(run_dir)).name
 
 
 def plot_history(run_dir: Path, out: Path | None = None) -> Path:

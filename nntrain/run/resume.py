@@ -24,7 +24,7 @@ def resume_from(
     (the optimizer state is theirs) and the best ones go into the state. `data`, the new
     run's preprocessing, must read the same features into the same units: the same
     feature names, class labels and standardisation on or off (the statistics may differ)."""
-    ckpt = checkpoint.load(path)
+    ckpt = checkpoint.load(path, training_state=True)
     saved = ckpt.network
     if saved.sizes != network.sizes:
         raise UserError(

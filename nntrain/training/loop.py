@@ -43,7 +43,7 @@ class EpochReport:
 class TrainResult:
     history: History
     epochs_run: int
-    stop_reason: str  # completed | tolerance | early_stopping | diverged | interrupted
+    stop_reason: str  # completed | tolerance | early_stopping | diverged | interrupted | terminated
     seconds: float
     last_epoch: int = 0  # global number of the last epoch run
     best_epoch: int | None = None  # early stopping: the epoch whose weights were kept

@@ -76,16 +76,20 @@ class Diverged:
 
 
 class Interrupted:
-    """Stops when `should_stop()` (a Ctrl-C) says so; before the rules below, since a
-    partial epoch must not feed them."""
+    """Stops when `should_stop()` (a Ctrl-C, a SIGTERM) says so; before the rules below, since a
+    partial epoch must not feed them. A `should_stop` that returns a string names the reason
+    ("terminated"); True is "interrupted"."""
 
     reason = "interrupted"
 
-    def __init__(self, should_stop: Callable[[], bool]):
+    def __init__(self, should_stop: Callable[[], bool | str]):
         self.should_stop = should_stop
 
     def stops(self, end: EpochEnd) -> bool:
-        return self.should_stop()
+        requested = self.should_stop()
+        if requested and isinstance(requested, str):
+            self.reason = requested
+        return bool(requested)
 
 
 class PlateauWatch:

@@ -291,7 +291,10 @@ def test_unreadable_numpy_file_says_cannot_be_read(tmp_path, monkeypatch, loader
     def denied(path, *args, **kwargs):
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(np, "load", denied)
+    monkeypatch.setattr(np, "load", denied)  # .npy files are memory-mapped by numpy
+    from nntrain.data.formats import npz_members
+
+    monkeypatch.setattr(npz_members.zipfile, "ZipFile", denied)  # .npz files are read member by member
     message = user_error(loader, tmp_path / name)
     assert message == f"{tmp_path / name}: cannot be read (Permission denied)"
 

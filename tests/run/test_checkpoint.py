@@ -27,7 +27,7 @@ def good_weights(tmp_path_factory):
 
 def _load_error(path) -> str:
     with pytest.raises(UserError) as info:
-        checkpoint.load(path)
+        checkpoint.load(path, training_state=True)
     assert str(path) in info.value.message
     return info.value.message
 

@@ -246,3 +246,75 @@ def test_the_summary_says_when_the_last_epoch_was_cut_short(metrics, said):
     from nntrain.cli.render import epochs_done as _epochs_done
 
     assert _epochs_done(metrics) == said
+
+
+# -- SIGTERM is treated as Ctrl-C; a second signal always exits with its status ----------------
+
+
+def test_sigterm_saves_the_run_and_exits_143(tmp_path):
+    proc = _start_run(tmp_path)
+    out = tmp_path / "out"
+    _wait_for_history_rows(proc, out / "history.csv")
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 143, stdout + stderr
+    assert "Traceback" not in stdout + stderr and "terminated: saved the" in stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["stop_reason"] == "terminated"
+    rows = _rows(out / "history.csv")
+    assert len(rows) == metrics["epochs_run"] == checkpoint.load(out / "weights.npz").epochs_run
+    assert sorted(p.name for p in out.iterdir()) == ["config.yaml", "history.csv", "metrics.json", "weights.npz"]
+
+
+@pytest.mark.parametrize("first, second, status, gap", [
+    (signal.SIGINT, signal.SIGINT, 130, 0.0), (signal.SIGINT, signal.SIGINT, 130, 0.002),
+    (signal.SIGINT, signal.SIGINT, 130, 0.02), (signal.SIGTERM, signal.SIGTERM, 143, 0.0),
+    (signal.SIGINT, signal.SIGTERM, 143, 0.002),
+])
+def test_a_second_signal_always_exits_with_its_status(tmp_path, first, second, status, gap):
+    """Never killed by the signal itself (exit -2 or -15), whenever the second one comes."""
+    proc = _start_run(tmp_path)
+    out = tmp_path / "out"
+    _wait_for_history_rows(proc, out / "history.csv")
+    proc.send_signal(first)
+    time.sleep(gap)
+    proc.send_signal(second)
+    stdout, stderr = proc.communicate(timeout=60)
+    if proc.returncode != status:  # the first signal's save may have finished before the second came
+        assert proc.returncode == (130 if first == signal.SIGINT else 143) and (out / "metrics.json").exists(), stderr
+    assert "Traceback" not in stdout + stderr
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temp file, no lock file left
+    if (out / "weights.npz").exists():
+        checkpoint.load(out / "weights.npz")
+
+
+def test_sigterm_outside_training_stops_at_once_with_143(tmp_path):
+    proc = _start_run(tmp_path)
+    _wait_for_history_rows(proc, tmp_path / "out" / "history.csv")
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=60)
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    predict = subprocess.Popen(
+        [sys.executable, "-m", "nntrain", "predict", "out/weights.npz", "--input", "-", "--output", "p.csv"],
+        cwd=tmp_path, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    predict.stdin.write("a,b\n0,1\n")
+    predict.stdin.flush()
+    time.sleep(1.5)  # reading standard input, which stays open
+    predict.send_signal(signal.SIGTERM)
+    stdout, stderr = predict.communicate(timeout=60)
+    assert predict.returncode == 143 and "Traceback" not in stderr, stderr
+    assert not list(tmp_path.glob(".p.csv.*")) and not (tmp_path / "p.csv").exists()
+
+
+def test_stop_on_signals_names_the_reason():
+    from nntrain.run.interrupt import StopNow, StopOnSignals
+
+    with pytest.raises(StopNow) as info:
+        with StopOnSignals() as stop:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.01)
+            assert stop.requested() == "terminated" and stop.exit_code == 143
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)
+    assert info.value.exit_code == 130 and isinstance(info.value, KeyboardInterrupt)

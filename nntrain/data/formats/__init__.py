@@ -21,6 +21,7 @@ import numpy as np
 from nntrain.data.formats import csv, idx, npy, npz, parquet
 from nntrain.data.formats.common import ArrowTable, TableBatches
 from nntrain.data.table import RawData
+from nntrain.file_checks import refuse_special_file
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,8 @@ def file_kinds() -> str:
 
 
 def format_of(path: Path) -> Format | None:
-    """The format that reads `path`, or None."""
+    """The format that reads `path`, or None; a FIFO or device there is a UserError (see file_checks)."""
+    refuse_special_file(path)
     return next((f for f in FORMATS.values() if f.reads(path)), None)
 
 

@@ -7,12 +7,17 @@ from __future__ import annotations
 import gzip
 import math
 import zlib
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Iterator
 
 import numpy as np
 
+from nntrain.data.formats.npz_members import expansion_budget
 from nntrain.data.table import RawData, first_non_finite
 from nntrain.errors import UserError
+from nntrain.file_checks import refuse_special_file
 
 IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 IDX_PARTS = {
@@ -23,31 +28,86 @@ IDX_PARTS = {
 }
 
 
-def read_idx(path: Path) -> np.ndarray:
-    """One IDX file (optionally gzipped): magic 0 0 TYPE NDIM, NDIM big-endian uint32 sizes, data."""
-    opener = gzip.open if path.suffix == ".gz" else open
+@dataclass(frozen=True)
+class IdxHeader:
+    dims: tuple[int, ...]
+    dtype: np.dtype
+    size: int  # bytes of header before the data
+    nbytes: int  # bytes of data the header declares
+
+
+@contextmanager
+def _reading(path: Path) -> Iterator[IO[bytes]]:
+    """`path` opened for reading (gunzipped for .gz); any read error is a UserError naming it."""
+    refuse_special_file(path)
     try:
-        with opener(path, "rb") as f:
-            blob = f.read()
+        with (gzip.open if path.suffix == ".gz" else open)(path, "rb") as f:
+            yield f
     except zlib.error as err:
         raise UserError(f"{path}: the compressed data is corrupt or truncated ({err})") from None
-    except (OSError, EOFError) as err:
+    except (OSError, EOFError) as err:  # gzip.BadGzipFile is an OSError
         raise UserError(f"{path}: cannot be read ({getattr(err, 'strerror', None) or err})") from None
-    if len(blob) < 4 or blob[0] != 0 or blob[1] != 0 or blob[2] not in IDX_DTYPES or blob[3] == 0:
-        raise UserError(f"{path}: not an IDX file (bad magic number {blob[:4].hex() or 'none'}); expected 0x0000TTDD")
-    ndim = blob[3]
-    header_size = 4 + 4 * ndim
-    if len(blob) < header_size:
+
+
+def _header(path: Path, f: IO[bytes]) -> IdxHeader:
+    """The header at the start of the (decompressed) stream `f`: magic 0 0 TYPE NDIM, NDIM big-endian uint32 sizes."""
+    magic = f.read(4)
+    if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in IDX_DTYPES or magic[3] == 0:
+        raise UserError(f"{path}: not an IDX file (bad magic number {magic.hex() or 'none'}); expected 0x0000TTDD")
+    ndim = magic[3]
+    sizes = f.read(4 * ndim)
+    if len(sizes) < 4 * ndim:
         raise UserError(f"{path}: IDX header is cut short; the file is truncated")
-    dims = tuple(int(d) for d in np.frombuffer(blob, dtype=">u4", count=ndim, offset=4))
-    dtype = np.dtype(IDX_DTYPES[blob[2]])
-    expected = math.prod(dims) * dtype.itemsize  # Python ints: a numpy product of huge dims overflows
-    if len(blob) - header_size != expected:
+    dims = tuple(int(d) for d in np.frombuffer(sizes, dtype=">u4"))
+    dtype = np.dtype(IDX_DTYPES[magic[2]])
+    return IdxHeader(dims, dtype, 4 + 4 * ndim, math.prod(dims) * dtype.itemsize)  # Python ints: no overflow
+
+
+def idx_header(path: Path) -> IdxHeader:
+    """The header of the IDX file at `path`, checked against the file before any data is read:
+    a plain file must hold exactly the declared bytes, a gzipped one may not declare more than
+    its size allows (see `npz_members.expansion_budget`)."""
+    with _reading(path) as f:
+        head = _header(path, f)
+    size = path.stat().st_size
+    if path.suffix != ".gz" and size - head.size != head.nbytes:
         raise UserError(
-            f"{path}: IDX data holds {len(blob) - header_size} bytes but its header {dims} needs {expected}; "
+            f"{path}: IDX data holds {size - head.size} bytes but its header {head.dims} needs {head.nbytes}; "
             f"the file is truncated or corrupt"
         )
-    return np.frombuffer(blob, dtype=dtype, offset=header_size).reshape(dims)
+    if path.suffix == ".gz" and head.nbytes > expansion_budget(size):
+        raise UserError(
+            f"{path}: its IDX header declares {head.dims} ({head.nbytes:,} bytes), more than nntrain decompresses "
+            f"from a {size:,}-byte file ({expansion_budget(size):,} bytes); a decompression bomb, or store it uncompressed"
+        )
+    return head
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """One IDX file (optionally gzipped): header first (`idx_header`), then exactly the declared
+    bytes into one preallocated array, and one byte more to find data past them."""
+    head = idx_header(path)
+    try:
+        data = np.empty(head.nbytes, dtype=np.uint8)
+    except MemoryError:
+        raise UserError(f"{path}: its {head.nbytes:,} bytes of IDX data do not fit in this process's memory") from None
+    with _reading(path) as f:
+        f.read(head.size)
+        done, view = 0, memoryview(data)
+        while done < head.nbytes:
+            chunk = f.read(min(1 << 20, head.nbytes - done))
+            if not chunk:
+                break
+            view[done : done + len(chunk)] = chunk
+            done += len(chunk)
+        extra = f.read(1)
+    if done < head.nbytes or extra:
+        held = f"{done}" if not extra else f"more than {head.nbytes}"
+        raise UserError(
+            f"{path}: IDX data holds {held} bytes but its header {head.dims} needs {head.nbytes}; "
+            f"the file is truncated or corrupt"
+        )
+    return data.view(head.dtype).reshape(head.dims)
 
 
 def _find_idx_part(folder: Path, part: str) -> Path | None:
@@ -65,13 +125,14 @@ def _idx_pair(folder: Path, images_part: str, labels_part: str) -> tuple[np.ndar
     if images_path is None or labels_path is None:
         have, need = (images_path, labels_part) if labels_path is None else (labels_path, images_part)
         raise UserError(f"{folder}: has {have.name} but no {IDX_PARTS[need][0]}[.gz]; images and labels come in pairs")
+    image_dims, label_dims = idx_header(images_path).dims, idx_header(labels_path).dims  # before any data is read
+    if len(image_dims) < 2:
+        raise UserError(f"{images_path}: holds a {len(image_dims)}-d array; images need at least 2 dimensions (count, ...)")
+    if len(label_dims) != 1:
+        raise UserError(f"{labels_path}: holds a {len(label_dims)}-d array; labels must be 1-d")
+    if image_dims[0] != label_dims[0]:
+        raise UserError(f"{folder}: {images_path.name} holds {image_dims[0]} images but {labels_path.name} {label_dims[0]} labels")
     images, labels = read_idx(images_path), read_idx(labels_path)
-    if images.ndim < 2:
-        raise UserError(f"{images_path}: holds a {images.ndim}-d array; images need at least 2 dimensions (count, ...)")
-    if labels.ndim != 1:
-        raise UserError(f"{labels_path}: holds a {labels.ndim}-d array; labels must be 1-d")
-    if len(images) != len(labels):
-        raise UserError(f"{folder}: {images_path.name} holds {len(images)} images but {labels_path.name} {len(labels)} labels")
     _check_idx_images(images_path, images)
     _check_idx_labels(labels_path, labels)
     return images, labels

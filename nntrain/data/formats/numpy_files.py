@@ -5,11 +5,13 @@ file, and the checks of numeric arrays."""
 from __future__ import annotations
 
 from pathlib import Path
+from tokenize import TokenError
 
 import numpy as np
 
 from nntrain.data.table import first_non_finite
 from nntrain.errors import UserError
+from nntrain.file_checks import refuse_special_file
 
 def check_numeric(path: Path, key: str, arr: np.ndarray, ndims: tuple[int, ...]) -> None:
     if arr.ndim not in ndims:
@@ -42,6 +44,7 @@ ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first member, or an empty
 def check_magic(path: Path, kind: str, magics: tuple[bytes, ...]) -> None:
     """Refuse a file that does not start like a `kind` (.npy or .npz) file, before numpy
     takes it for a pickle; a file that cannot be opened is a UserError too."""
+    refuse_special_file(path)
     try:
         with open(path, "rb") as f:
             head = f.read(8)
@@ -95,5 +98,5 @@ def open_npy(path: Path) -> np.ndarray:
     check_magic(path, ".npy", (NPY_MAGIC,))
     try:
         return np.load(path, mmap_mode="r", allow_pickle=False)
-    except (ValueError, EOFError, OSError) as err:
+    except (ValueError, EOFError, OSError, SyntaxError, TokenError) as err:  # (a damaged header: tokenize's errors)
         raise numpy_load_error(path, ".npy", err) from None
