@@ -4,10 +4,10 @@
     common.py    consoles, user errors (exit 2), exit codes, Ctrl-C, the --out/--output convention
     progress.py  the training progress bar
     render.py    summaries and tables
-    run.py, gradcheck.py, predict.py, evaluate.py, plot.py, schema.py, init.py: the commands
+    run.py, gradcheck.py, predict.py, evaluate.py, plot.py, schema.py, init.py, export.py: the commands
 """
 
-from nntrain.cli import evaluate, gradcheck, init, plot, predict, run, schema  # noqa: F401  (each registers its command)
+from nntrain.cli import evaluate, export, gradcheck, init, plot, predict, run, schema  # noqa: F401  (each registers its command)
 from nntrain.cli.app import app
 
 __all__ = ["app"]

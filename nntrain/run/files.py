@@ -14,8 +14,8 @@ from nntrain.run.atomic import write_text
 
 #: The files every run writes, in the order they are written (see `RunFiles`).
 RUN_FILES = ("weights.npz", "history.csv", "config.yaml", "metrics.json")
-#: Files made from a run afterwards (`nntrain plot`'s default output): removed with the run by --force.
-DERIVED_FILES = ("history.png",)
+#: Files made from a run afterwards (`nntrain plot`'s and `nntrain export`'s default outputs): removed with the run by --force.
+DERIVED_FILES = ("history.png", "model.onnx")
 
 
 @dataclass(frozen=True)

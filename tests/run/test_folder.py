@@ -41,6 +41,7 @@ def test_force_removes_old_run_files_and_leftover_temp_files(tmp_path):
     (out / "metrics.json").write_text("{}")
     (out / ".weights.npz.abc123.tmp").write_bytes(b"half a file")
     (out / "history.png").write_bytes(b"the old run's plot")
+    (out / "model.onnx").write_bytes(b"the old run's export")
     (out / "notes.txt").write_text("the user's own file")
     with pytest.raises(UserError, match="already holds a run"):
         run_training(config, out)
