@@ -7,7 +7,7 @@
     run.py, gradcheck.py, predict.py, evaluate.py, plot.py, schema.py, init.py, export.py: the commands
 """
 
-from nntrain.cli import evaluate, export, gradcheck, init, plot, predict, run, schema  # noqa: F401  (each registers its command)
+from nntrain.cli import evaluate, export, gradcheck, init, plot, predict, run, schema, tune  # noqa: F401  (each registers its command)
 from nntrain.cli.app import app
 
 __all__ = ["app"]

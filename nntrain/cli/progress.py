@@ -53,6 +53,6 @@ class EpochPrinter:
                 self.progress.refresh()
         elif report.epoch % self.every == 0 or report.epoch == report.epochs:
             extra = "".join(
-                f", {k} {v:.6g}" for k, v in report.values.items() if k in ("val_cost", "train_accuracy", "val_accuracy")
+                f", {k} {v:.6g}" for k, v in report.values.items() if k in ("val_cost", "train_accuracy", "val_accuracy", "val_r2")
             )
             console.print(f"epoch {report.epoch}/{report.epochs}, cost {report.cost:.6g}{extra}")

@@ -47,6 +47,9 @@ def set_path(data: dict, parts: list[str], value, label: str) -> None:
     field's default, a bare name as {name: ...}); `label` names the override in a message."""
     node = data
     for depth, part in enumerate(parts[:-1]):
+        if isinstance(node, list):  # `layers.1`: an entry of a list the config gives
+            node = node[_list_index(node, part, parts, depth, label)]
+            continue
         child = node.get(part)
         if child is None and depth == 0 and part in NAMED_FIELDS:
             child = node[part] = {"name": _default_name(part, data)}  # the default the file left implicit
@@ -54,11 +57,22 @@ def set_path(data: dict, parts: list[str], value, label: str) -> None:
             child = node[part] = {}
         elif isinstance(child, str) and (part in NAMED_FIELDS or part == "dataset") and depth == 0:
             child = node[part] = {"name": child}
-        elif not isinstance(child, dict):
+        elif not isinstance(child, (dict, list)):
             where = ".".join(parts[: depth + 1])
             raise UserError(f"{label}: {where} is {child!r}, not a mapping, so it has no key '{parts[depth + 1]}'")
         node = child
-    node[parts[-1]] = value
+    if isinstance(node, list):
+        node[_list_index(node, parts[-1], parts, len(parts) - 1, label)] = value
+    else:
+        node[parts[-1]] = value
+
+
+def _list_index(items: list, part: str, parts: list[str], depth: int, label: str) -> int:
+    """The entry `part` names in a list at `parts[:depth]`: a whole number below its length."""
+    where = ".".join(parts[:depth])
+    if not part.isdigit() or int(part) >= len(items):
+        raise UserError(f"{label}: {where} is a list of {len(items)}; '{part}' is not one of its entries (0 to {len(items) - 1})")
+    return int(part)
 
 
 def _default_name(field: str, data: dict) -> str:

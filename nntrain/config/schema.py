@@ -13,6 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr,
 
 from nntrain.config.messages import show_value
 from nntrain.config.placement import override_for
+from nntrain.config.tune_schema import TuneConfig
 from nntrain.data.table import ReadOptions
 from nntrain.model.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from nntrain.model.costs import COSTS
@@ -151,6 +152,7 @@ class RunConfig(Strict):
     l2: float = Field(0.0, ge=0, description="weight decay: adds l2/2 * sum ||W||^2 to the cost (biases excluded)")
     tolerance: float | None = Field(None, gt=0, description="stop when the cost changes by less than this between epochs")
     early_stopping: EarlyStoppingConfig | None = Field(None, description="stop when the monitored figure stops improving")
+    tune: TuneConfig | None = Field(None, description="the search space of `nntrain tune` (run ignores it)")
 
     # where the config came from, to place errors found later (layers vs data): see `where`
     _source: str = PrivateAttr("config")
@@ -217,6 +219,12 @@ class RunConfig(Strict):
         path = tuple(field.split("."))
         line = self._lines.get(path) or self._lines.get(path[:1])
         return f"{self._source}: {f'line {line}: ' if line else ''}{field}"
+
+    def where_key(self, keys: tuple[str, ...]) -> str:
+        """`file: line N: a.b.c` for the key at `keys`, a key itself may hold dots (`tune.search`'s
+        `layers.1`); the nearest enclosing key's line when the file does not name it."""
+        line = next((self._lines[keys[:n]] for n in range(len(keys), 0, -1) if keys[:n] in self._lines), None)
+        return f"{self._source}: {f'line {line}: ' if line else ''}{'.'.join(keys)}"
 
     def resolved(self) -> dict:
         """The config with every default filled in, as plain YAML-able data."""

@@ -148,6 +148,8 @@ def build_early_stopping(config: RunConfig, dataset: Dataset) -> EarlyStopping |
         )
     if spec.monitor.endswith("accuracy") and not dataset.is_classification:
         raise FieldError("early_stopping.monitor", f"{spec.monitor} needs a classification dataset; monitor a cost")
+    if spec.monitor.endswith("r2") and dataset.is_classification:
+        raise FieldError("early_stopping.monitor", f"{spec.monitor} needs a regression dataset; monitor a cost or an accuracy")
     return EarlyStopping(spec.monitor, spec.patience, spec.min_delta, spec.restore_best)
 
 

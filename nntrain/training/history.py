@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-HISTORY_COLUMNS = ("epoch", "cost", "val_cost", "train_accuracy", "val_accuracy", "learning_rate", "elapsed_s")
+HISTORY_COLUMNS = ("epoch", "cost", "val_cost", "train_accuracy", "val_accuracy", "val_r2", "learning_rate", "elapsed_s")
 
 
 class History:

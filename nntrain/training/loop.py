@@ -22,7 +22,7 @@ from nntrain.data.targets import class_codes
 from nntrain.model.network import Network
 from nntrain.training.epochs import EpochRun, FullBatch, epoch_runner
 from nntrain.training.history import History
-from nntrain.training.metrics import evaluate
+from nntrain.training.metrics import evaluate, regression_errors
 from nntrain.training.optimizers import Optimizer
 from nntrain.training.schedules import Constant, Schedule
 from nntrain.training.state import TrainState
@@ -144,10 +144,12 @@ def _figures(network: Network, data: Dataset, run: EpochRun, learning_rate: floa
     if data.is_classification:
         values["train_accuracy"] = run.correct / run.rows
     if data.val is not None:
-        val = evaluate(network, data.val, data.is_classification, val_codes)
+        val = evaluate(network, data.val, data.is_classification, val_codes, outputs=not data.is_classification)
         values["val_cost"] = val["cost"]
         if data.is_classification:
             values["val_accuracy"] = val["accuracy"]
+        else:  # (r2 does not change when a target is standardised: the network's units will do)
+            values["val_r2"] = regression_errors(val["outputs"], data.val.Y)["r2"]
     values["elapsed_s"] = time.perf_counter() - started
     return values
 

@@ -28,7 +28,7 @@ import numpy as np
 from nntrain.training.schedules import Schedule
 
 #: Figures early stopping can monitor, and whether larger is better.
-MONITORS = {"cost": False, "val_cost": False, "train_accuracy": True, "val_accuracy": True}
+MONITORS = {"cost": False, "val_cost": False, "train_accuracy": True, "val_accuracy": True, "val_r2": True}
 
 
 class ParamSnapshot:

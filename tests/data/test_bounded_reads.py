@@ -22,11 +22,24 @@ LIMIT_MB = 400
 TWO_GIB = (2**28,)  # float64 elements
 
 
+PEAK_KB = """
+def peak_kb():
+    # VmHWM: the peak of this program's own memory. (Linux's ru_maxrss also counts what the
+    # process held before exec, which for a child forked from a large pytest is pytest's size.)
+    try:
+        with open('/proc/self/status') as status:
+            return next(int(line.split()[1]) for line in status if line.startswith('VmHWM:'))
+    except (OSError, StopIteration):
+        import resource
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+"""
+
+
 def run_measured(*args, cwd) -> tuple[subprocess.CompletedProcess, float]:
     """The CLI in a subprocess that reports its own peak RSS (MB) as it exits."""
     code = (
-        "import resource, sys\nsys.argv = ['nntrain', *sys.argv[1:]]\nfrom nntrain.__main__ import main\n"
-        "try:\n    main()\nfinally:\n    print('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+        f"import sys\n{PEAK_KB}\nsys.argv = ['nntrain', *sys.argv[1:]]\nfrom nntrain.__main__ import main\n"
+        "try:\n    main()\nfinally:\n    print('PEAK_KB', peak_kb(), file=sys.stderr)\n"
     )
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""), COLUMNS="200")
     proc = subprocess.run([sys.executable, "-c", code, *map(str, args)], cwd=cwd, capture_output=True, text=True, env=env, timeout=300)

@@ -1,0 +1,113 @@
+"""`nntrain tune CONFIG`: search the config's `tune:` space with Optuna, locally or with workers
+on many machines sharing a study."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich import box
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from nntrain.cli.app import app
+from nntrain.cli.common import console, err_console, user_errors, warn_if_stdout_failed
+
+BEST_SHOWN = 5
+STOP_NOTICE = ("stopping: the running trial is recorded as failed, the study stays consistent and running again "
+               "continues it; a second signal quits at once")
+
+
+@app.command()
+def tune(
+    config_path: Annotated[Path, typer.Argument(metavar="CONFIG", help="A config with a tune: section.")],
+    trials: Annotated[Optional[int], typer.Option("--trials", "-n", min=1, help="Trials to run now (default: tune.trials).")] = None,
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Local processes sharing the study, the cores split.")] = 1,
+    storage: Annotated[Optional[str], typer.Option(
+        "--storage", metavar="URL", help="The study's database (default: OUT/study.db, SQLite), e.g. postgresql+psycopg://...",
+    )] = None,
+    study: Annotated[Optional[str], typer.Option("--study", metavar="NAME", help="The study's name (default: the config's name).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="The tune folder (default: runs/<name>-tune).")] = None,
+    timeout: Annotated[Optional[float], typer.Option("--timeout", min=0.0, help="Seconds after which no new trial starts.")] = None,
+    worker: Annotated[Optional[int], typer.Option("--worker", hidden=True, help="(a worker --workers started)")] = None,
+) -> None:
+    """Tune a config's search space: each trial a full run; trials.csv and best.yaml at the end.
+
+    Exit status: 0 done, 2 bad input, 130 interrupted (the study stays consistent; run again to continue).
+    """
+    raise typer.Exit(tune_and_report(config_path, trials, workers, storage, study, out, timeout, worker))
+
+
+def tune_and_report(config_path, trials, workers, storage, study, out, timeout, worker) -> int:
+    """Run the study with a progress bar over the trials; the best trials and the files at the end."""
+    import signal
+
+    from nntrain.config import load_config
+    from nntrain.run.interrupt import StopOnSignals
+    from nntrain.tune.session import TuneRequest, tune as run_study
+
+    with user_errors():
+        config = load_config(config_path)
+        total = trials if trials is not None else (config.tune.trials if config.tune is not None else 1)
+        folder = out if out is not None else Path("runs") / f"{config.name}-tune"
+        request = TuneRequest(config_path, config, folder, total, workers, storage, study, timeout, worker)
+        notices = {} if worker is not None else {signal.SIGINT: STOP_NOTICE, signal.SIGTERM: STOP_NOTICE + " (SIGTERM)"}
+        with StopOnSignals(notices) as stop, _bar(total, worker is not None) as bar:
+            result = run_study(request, stop.requested, on_trial=bar.trial, on_poll=bar.finished)
+        if worker is None:
+            _report(result)
+    warn_if_stdout_failed("the study's files are complete")
+    return stop.exit_code
+
+
+class _bar:
+    """A progress bar over the trials (none for a worker), and one line per trial in a pipe."""
+
+    def __init__(self, total: int, quiet: bool):
+        self.quiet, self.total = quiet, total
+        self.progress = None if quiet or not console.is_terminal else Progress(
+            TextColumn("[bold]trials"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console,
+        )
+        self.task = self.progress.add_task("trials", total=total) if self.progress else None
+
+    def __enter__(self):
+        if self.progress:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.progress:
+            self.progress.stop()
+
+    def trial(self, number, outcome, seconds) -> None:
+        if self.progress:
+            self.progress.advance(self.task)
+        if not self.quiet:
+            value = "" if outcome.value is None else f", value {outcome.value:.6g}"
+            note = f" ({outcome.note})" if outcome.note else ""
+            console.print(f"trial {number}: {outcome.state}{value} in {seconds:.1f} s{note}", soft_wrap=True)
+
+    def finished(self, count: int) -> None:
+        if self.progress:
+            self.progress.update(self.task, completed=count)
+
+
+def _report(result) -> None:
+    from nntrain.tune.results import trial_rows
+
+    header, rows = trial_rows(result.study)
+    finished = [r for r in rows if r[1] == "complete"]
+    maximise = result.study.direction.name == "MAXIMIZE"
+    finished.sort(key=lambda r: float(r[2]), reverse=maximise)
+    table = Table(title=f"best trials of study '{result.study.study_name}' ({len(rows)} trials)", box=box.SIMPLE_HEAD)
+    for name in header:
+        table.add_column(name, justify="left" if name == "state" else "right")
+    for row in finished[:BEST_SHOWN]:
+        table.add_row(*[str(cell) for cell in row])
+    if finished:
+        console.print(table)
+    if result.best_yaml is not None:
+        console.print(f"wrote {result.trials_csv} and {result.best_yaml}; train the best with: nntrain run {result.best_yaml}", soft_wrap=True)
+    else:
+        err_console.print(f"no trial has completed yet; wrote {result.trials_csv}", soft_wrap=True)

@@ -1,0 +1,83 @@
+"""One trial of a study: a full nntrain run of the config with the trial's values, in
+`DIR/trials/NNNN/`, reporting the monitored figure every epoch so that the pruner can stop it.
+
+The trial's value is the monitored figure of the weights the run keeps: with early stopping on
+the same figure, its best epoch's; else the last epoch's.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from nntrain.config import RunConfig, parse_config
+from nntrain.errors import UserError
+from nntrain.run.runner import RunSummary, run_training
+from nntrain.training.loop import EpochReport
+from nntrain.tune.space import sample, trial_data
+
+
+#: What a run needs to have each monitored figure.
+MONITOR_NEEDS = {
+    "val_cost": "it needs dataset.val_split", "val_accuracy": "it needs a classification task and dataset.val_split",
+    "val_r2": "it needs a regression task and dataset.val_split", "train_accuracy": "it needs a classification task",
+}
+
+
+@dataclass
+class TrialOutcome:
+    state: str  # complete | pruned | failed | interrupted
+    value: float | None
+    values: dict[str, Any]  # the sampled config values
+    note: str = ""  # why a trial failed
+    config: dict | None = None  # the run's resolved config (its config.yaml), for best.yaml on any machine
+
+
+def run_trial(trial, config: RunConfig, base: dict, folder: Path, should_stop: Callable[[], bool | str], config_dir) -> TrialOutcome:
+    """Run the Optuna `trial` of `config`'s search into `folder`; a config the trial's values make
+    invalid, a diverged run, or any user error is a failed trial, not the end of the study."""
+    values = sample(trial, config)
+    monitor = config.tune.monitor
+    try:
+        trial_config = parse_config(trial_data(base, values), str(folder / "config.yaml"), default_name=f"{config.name}-trial")
+    except UserError as err:
+        return TrialOutcome("failed", None, values, err.message)
+    pruned = []
+
+    def report(epoch: EpochReport) -> None:
+        value = epoch.values.get(monitor)
+        if value is None or not math.isfinite(value):
+            return
+        trial.report(value, epoch.epoch)
+        if config.tune.pruner != "none" and trial.should_prune():
+            pruned.append(epoch.epoch)
+
+    def stop() -> bool | str:
+        return should_stop() or ("pruned" if pruned else False)
+
+    try:
+        summary = run_training(trial_config, folder, force=True, on_epoch=report, should_stop=stop, config_dir=config_dir)
+    except UserError as err:
+        return TrialOutcome("failed", None, values, err.message)
+    outcome = _outcome(summary, monitor, values)
+    outcome.config = yaml.safe_load(summary.files.config.read_text(encoding="utf-8"))
+    return outcome
+
+
+def _outcome(summary: RunSummary, monitor: str, values: dict) -> TrialOutcome:
+    metrics = summary.metrics
+    reason = metrics["stop_reason"]
+    if reason in ("interrupted", "terminated"):
+        return TrialOutcome("interrupted", None, values, "stopped by Ctrl-C" if reason == "interrupted" else "stopped by SIGTERM")
+    if reason == "diverged":
+        return TrialOutcome("failed", None, values, "training diverged")
+    value = metrics.get(f"best_{monitor}") if f"best_{monitor}" in metrics else summary.result.history.last().get(monitor)
+    if value is None:
+        return TrialOutcome("failed", None, values, f"the run has no {monitor}: {MONITOR_NEEDS.get(monitor, 'see docs/tune.md')}")
+    if not math.isfinite(value):
+        return TrialOutcome("failed", None, values, f"{monitor} is {value}")
+    return TrialOutcome("pruned" if reason == "pruned" else "complete", float(value), values)

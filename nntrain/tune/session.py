@@ -1,0 +1,159 @@
+"""One `nntrain tune` process: check the search space, open the study, run this process's share
+of trials (itself, or with `workers` local processes sharing the storage, the cores split between
+them), then write `trials.csv` and `best.yaml`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from nntrain.config import RunConfig
+from nntrain.config.yaml_io import parse_yaml, read_text
+from nntrain.errors import UserError
+from nntrain.run.interrupt import EXIT_INTERRUPTED, EXIT_TERMINATED
+from nntrain.tune.objective import TrialOutcome
+from nntrain.tune.results import write_best_config, write_trials_csv
+from nntrain.tune.space import check_space
+from nntrain.tune.study import default_storage, open_study, run_trials
+
+
+@dataclass
+class TuneRequest:
+    config_path: Path
+    config: RunConfig
+    folder: Path  # the tune folder: study.db (by default), trials/, trials.csv, best.yaml
+    trials: int  # this command's trials (split among the workers)
+    workers: int = 1
+    storage: str | None = None
+    study: str | None = None
+    timeout: float | None = None
+    worker: int | None = None  # the number of a worker another `nntrain tune` started (it writes no results)
+
+    @property
+    def storage_url(self) -> str:
+        return self.storage or default_storage(self.folder)
+
+    @property
+    def study_name(self) -> str:
+        return self.study or self.config.name
+
+
+@dataclass
+class TuneResult:
+    study: object
+    trials_csv: Path | None
+    best_yaml: Path | None
+    stop_reason: str  # "" | "interrupted" (Ctrl-C) | "terminated" (SIGTERM)
+
+
+def check_request(request: TuneRequest) -> dict:
+    """The config's data (the base every trial changes), after every check a trial would fail:
+    a `tune:` section, a validation split for a `val_` monitor, each search path and value."""
+    config = request.config
+    if config.tune is None:
+        raise UserError(f"{config.source}: has no tune: section; add one with a search space (see docs/tune.md)")
+    base, _ = parse_yaml(read_text(request.config_path), str(request.config_path))
+    searched = set(config.tune.search)
+    if config.tune.monitor.startswith("val_") and config.dataset.val_split == 0 and "dataset.val_split" not in searched:
+        raise UserError(f"{config.where('tune.monitor')}: {config.tune.monitor} needs a validation split; set dataset.val_split (e.g. 0.2)")
+    check_space(config, base, lambda path: config.where_key(("tune", "search", path)))
+    return base
+
+
+def tune(request: TuneRequest, should_stop: Callable[[], bool | str],
+         on_trial: Callable[[int, TrialOutcome, float], None] | None = None,
+         on_poll: Callable[[int], None] | None = None) -> TuneResult:
+    """Run the study `request` asks for; `on_trial` hears each trial this process runs, `on_poll`
+    the number of finished trials while local workers run them."""
+    base = check_request(request)
+    try:
+        request.folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"{request.folder}: cannot write the tune folder here ({err.strerror or err})") from None
+    study = open_study(request.config, request.storage_url, request.study_name, 0 if request.worker is None else request.worker + 1)
+    if request.workers > 1:
+        stop_reason = _run_workers(request, study, should_stop, on_poll)
+    else:
+        run_trials(study, request.config, base, request.folder, request.trials, should_stop,
+                   request.timeout, request.config_path.parent, on_trial)
+        stop_reason = should_stop() or ""  # a trial stopped by a signal was the last one
+    if request.worker is not None:
+        return TuneResult(study, None, None, stop_reason)
+    return TuneResult(study, write_trials_csv(study, request.folder),
+                      write_best_config(study, request.folder, request.config.name), stop_reason)
+
+
+def shares(trials: int, workers: int) -> list[int]:
+    """`trials` split as evenly as can be among `workers` (the first ones take one more)."""
+    return [trials // workers + (1 if k < trials % workers else 0) for k in range(workers)]
+
+
+def _run_workers(request: TuneRequest, study, should_stop, on_poll) -> str:
+    """Start the workers, each `nntrain tune --worker` on the same storage and study, with its
+    share of the trials and of the cores; wait for them, polling the study's finished trials.
+
+    The workers run in their own process group, so a Ctrl-C at the terminal reaches this process
+    only; it passes the stop on once (each worker ends its trial as interrupted), and a second
+    signal stops them at once. Returns the stop reason ("" when the workers finished)."""
+    processes = [subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, start_new_session=True)
+                 for command, env in _worker_commands(request)]
+    start, passed_on = len(study.get_trials(deepcopy=False)), False
+    try:
+        while any(p.poll() is None for p in processes):
+            if should_stop() and not passed_on:
+                _signal_all(processes, signal.SIGINT)
+                passed_on = True
+            if on_poll is not None:
+                on_poll(_finished(study) - start)
+            time.sleep(0.2)
+    except BaseException:  # a second signal: the workers stop at once too
+        _signal_all(processes, signal.SIGINT)
+        for process in processes:
+            process.wait()
+        raise
+    if on_poll is not None:
+        on_poll(_finished(study) - start)
+    failed = [p.returncode for p in processes if p.returncode not in (0, EXIT_INTERRUPTED, EXIT_TERMINATED)]
+    if failed:
+        raise UserError(f"a tune worker exited with status {failed[0]}; its message is above")
+    reason = should_stop()
+    return reason if isinstance(reason, str) and reason else ("interrupted" if passed_on else "")
+
+
+def _worker_commands(request: TuneRequest) -> list[tuple[list[str], dict]]:
+    """(command, environment) of each worker: its share of the trials and of the cores."""
+    threads = str(max(1, _cores() // request.workers))
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": threads, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+    commands = []
+    for index, share in enumerate(shares(request.trials, request.workers)):
+        if share:
+            command = [sys.executable, "-m", "nntrain", "tune", str(request.config_path), "--worker", str(index), "--trials", str(share),
+                       "--out", str(request.folder), "--storage", request.storage_url, "--study", request.study_name]
+            if request.timeout is not None:
+                command += ["--timeout", str(request.timeout)]
+            commands.append((command, env))
+    return commands
+
+
+def _signal_all(processes, signum) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signum)
+
+
+def _cores() -> int:
+    """The cores this process may run on (its CPU affinity)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _finished(study) -> int:
+    return sum(1 for t in study.get_trials(deepcopy=False) if t.state.name != "RUNNING")
