@@ -139,7 +139,7 @@ def gradcheck_table(results) -> Table:
         previous = r.case
     table.caption = (
         "n: entries compared; small: too small for a relative check, passed when |a-n| is within the "
-        "differences' rounding noise; kinks: skipped, a perturbation crossed a ReLU kink; "
+        "differences' rounding noise; kinks: skipped, a perturbation crossed a kink at 0 (relu, leaky_relu, elu); "
         "rel err: max |a-n|/max(|a|,|n|) of the other entries"
     )
     return table

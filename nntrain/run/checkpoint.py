@@ -2,12 +2,20 @@
 
 Layout (all plain arrays, loadable with allow_pickle=False):
     W0, b0, W1, b1, ...   layer arrays, W (n_in, n_out), b (n_out,)
+    gamma<i>, running_mean<i>, running_var<i>
+                          hidden layer i's batch norm (n_out,) each, when it has one
+                          (b<i> is then its shift beta; see model/batchnorm.py)
     opt.<state>.<i>, opt.t  optimizer state, for --resume (optional)
     resume.parameters     the last epoch's parameters as one vector (Network.parameters
                           layout), when early stopping saved its best ones as W, b (optional)
+    resume.running        likewise the last epoch's running statistics (Network.running)
     meta                  JSON text: format, format_version, config (resolved),
                           preprocessing, epochs_run, train_state (plateau schedule
-                          and tolerance state, for --resume), nntrain version
+                          and tolerance state, for --resume), nntrain version; the layers:
+                          activations (one per hidden layer), dropout (rates, training
+                          only), batch_norm ({momentum, eps} or null)
+Version 3 added the layer records and arrays; files of versions 1 and 2 (one `activation`
+for every hidden layer, no dropout, no batch norm) load as they always did.
 `load` checks all of it and raises UserError for anything that is not a
 complete nntrain weights file of a format this version can read.
 """
@@ -27,11 +35,15 @@ from nntrain.model.costs import COSTS
 from nntrain.data.preprocessing import Preprocessing
 from nntrain.errors import UserError
 from nntrain.jsontext import json_text
+from nntrain.model.batchnorm import BatchNorm
 from nntrain.model.network import Network
 
 FORMAT = "nntrain-weights"
 #: 2: preprocessing may hold `columns` (imputation, one-hot) and target scaling; version 1 files still load.
-FORMAT_VERSION = 2
+#: 3: per-layer activations, dropout rates, batch norm (gamma, running statistics); 1 and 2 still load.
+FORMAT_VERSION = 3
+#: A hidden layer's batch-norm arrays, named <key><layer index>.
+NORM_ARRAYS = ("gamma", "running_mean", "running_var")
 
 
 @dataclass
@@ -43,6 +55,7 @@ class Checkpoint:
     optimizer_state: dict[str, np.ndarray] = field(default_factory=dict)
     train_state: dict = field(default_factory=dict)  # TrainResult.state, for --resume
     resume_parameters: np.ndarray | None = None  # the last epoch's parameters, when W, b hold the best
+    resume_running: np.ndarray | None = None  # the last epoch's running statistics, likewise
 
 
 def save(path: str | Path, ckpt: Checkpoint) -> None:
@@ -58,17 +71,65 @@ def save(path: str | Path, ckpt: Checkpoint) -> None:
         "activation": ckpt.config.get("activation"),
         "output_activation": ckpt.network.output_activation,
         "cost": ckpt.network.cost_name,
+        **_layer_record(ckpt.network),
     }
     arrays: dict[str, np.ndarray] = {"meta": np.array(json_text(meta))}
     for i, layer in enumerate(ckpt.network.layers):
         arrays[f"W{i}"] = layer.W
         arrays[f"b{i}"] = layer.b
+        if layer.norm is not None:
+            for key in NORM_ARRAYS:
+                arrays[f"{key}{i}"] = getattr(layer.norm, key)
     for key, value in ckpt.optimizer_state.items():
         arrays[f"opt.{key}"] = value
     if ckpt.resume_parameters is not None:
         arrays["resume.parameters"] = ckpt.resume_parameters
+    if ckpt.resume_running is not None:
+        arrays["resume.running"] = ckpt.resume_running
     with atomic_open(path, "wb") as f:
         np.savez(f, **arrays)
+
+
+def _layer_record(network: Network) -> dict:
+    """meta's record of the hidden layers: activations, dropout rates, batch norm's options."""
+    norm = next((n for n in network.norms if n is not None), None)
+    return {
+        "activations": network.hidden_activations,
+        "dropout": network.dropout_rates,
+        "batch_norm": None if norm is None else {"momentum": norm.momentum, "eps": norm.eps},
+    }
+
+
+def _hidden_layers(path: Path, meta: dict, files: dict, sizes: list[int], dtype) -> tuple[list, list, list]:
+    """The hidden layers' activations, dropout rates and batch norms (None where a layer has
+    none), checked; a file of version 1 or 2 has one `activation` for all, and neither."""
+    n_hidden = len(sizes) - 2
+    names = meta["activations"] if "activations" in meta else [meta["activation"]] * n_hidden
+    rates = meta.get("dropout") or [0.0] * n_hidden
+    if not (isinstance(names, list) and len(names) == n_hidden and all(isinstance(n, str) and n in ACTIVATIONS for n in names)):
+        raise UserError(f"{path}: names an activation or cost this nntrain does not know")
+    if "activations" not in meta and meta["activation"] not in ACTIVATIONS:
+        raise UserError(f"{path}: names an activation or cost this nntrain does not know")
+    if not (isinstance(rates, list) and len(rates) == n_hidden and all(_number(r) and 0 <= r < 1 for r in rates)):
+        raise UserError(f"{path}: its dropout rates {rates!r} do not fit its {n_hidden} hidden layer(s); the file has been altered")
+    spec = meta.get("batch_norm")
+    if spec is None:
+        return names, rates, [None] * n_hidden
+    momentum, eps = (spec.get(k) if isinstance(spec, dict) else None for k in ("momentum", "eps"))
+    if not (_number(momentum) and 0 < momentum <= 1 and _number(eps) and 0 < eps < np.inf):
+        raise UserError(f"{path}: its batch_norm record {spec!r} is not momentum in (0, 1] and eps > 0; the file has been altered")
+    norms = []
+    for i, n in enumerate(sizes[1:-1]):
+        arrays = [files.get(f"{key}{i}") for key in NORM_ARRAYS]
+        if any(a is None or a.shape != (n,) or a.dtype != dtype or not np.all(np.isfinite(a)) for a in arrays) or np.any(arrays[2] < 0):
+            raise UserError(f"{path}: layer {i}'s batch norm arrays ({', '.join(f'{k}{i}' for k in NORM_ARRAYS)}) are missing "
+                            f"or do not fit its {n} units; the file has been altered")
+        norms.append(BatchNorm(*arrays, momentum=momentum, eps=eps))
+    return names, rates, norms
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
 
 
 ZIP_MAGIC = b"PK\x03\x04"
@@ -175,7 +236,6 @@ def load(path: str | Path) -> Checkpoint:
     meta = _read_meta(path, files)
     try:
         sizes = [int(s) for s in meta["layers"]]
-        activation = meta["activation"]
         output_activation = meta["output_activation"]
         cost = meta["cost"]
         weights = [files[f"W{i}"] for i in range(len(sizes) - 1)]
@@ -193,7 +253,7 @@ def load(path: str | Path) -> Checkpoint:
         raise UserError(f"{path}: recorded l2 strength {l2} is not a finite number >= 0")
     if len(sizes) < 2 or min(sizes) < 1:
         raise UserError(f"{path}: recorded layer sizes {sizes} are not a network")
-    if activation not in ACTIVATIONS or output_activation not in OUTPUT_ACTIVATIONS or cost not in COSTS:
+    if output_activation not in OUTPUT_ACTIVATIONS or cost not in COSTS:
         raise UserError(f"{path}: names an activation or cost this nntrain does not know")
     for i, (W, b) in enumerate(zip(weights, biases)):
         if W.shape != (sizes[i], sizes[i + 1]) or b.shape != (sizes[i + 1],) or W.dtype.kind != "f" or b.dtype != W.dtype:
@@ -204,12 +264,18 @@ def load(path: str | Path) -> Checkpoint:
     _check_preprocessing(path, preprocessing, sizes[0], sizes[-1])
     if epochs_run < 0:
         raise UserError(f"{path}: records {epochs_run} epochs run; the file has been altered")
-    network = Network.from_arrays(weights, biases, activation, output_activation, cost, l2=l2)
+    try:
+        names, rates, norms = _hidden_layers(path, meta, files, sizes, weights[0].dtype)
+    except (KeyError, TypeError, AttributeError) as err:
+        raise UserError(f"{path}: incomplete nntrain weights file (missing or bad {err})") from None
+    network = Network.from_arrays(weights, biases, names, output_activation, cost, l2=l2, norms=norms, dropout=rates)
     opt_state = {k[len("opt.") :]: v for k, v in files.items() if k.startswith("opt.")}
-    resume_parameters = files.get("resume.parameters")
-    for name, array in [*((f"opt.{k}", v) for k, v in opt_state.items()), ("resume.parameters", resume_parameters)]:
+    resume = {key: files.get(f"resume.{key}") for key in ("parameters", "running")}
+    for name, array in [*((f"opt.{k}", v) for k, v in opt_state.items()), *((f"resume.{k}", v) for k, v in resume.items())]:
         if array is not None and (array.dtype.kind not in "fiu" or not np.all(np.isfinite(array))):
             raise UserError(f"{path}: its array {name} does not hold finite numbers; the file has been altered")
-    if resume_parameters is not None and resume_parameters.shape != network.parameters.shape:
-        resume_parameters = None  # not this network's: resume from W, b
-    return Checkpoint(network, config, preprocessing, epochs_run, opt_state, train_state, resume_parameters)
+    if resume["parameters"] is not None and resume["parameters"].shape != network.parameters.shape:
+        resume = {"parameters": None, "running": None}  # not this network's: resume from W, b
+    if resume["running"] is not None and resume["running"].shape != network.running.shape:
+        resume["running"] = None
+    return Checkpoint(network, config, preprocessing, epochs_run, opt_state, train_state, resume["parameters"], resume["running"])

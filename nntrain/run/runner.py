@@ -26,7 +26,7 @@ from nntrain.run.folder import (
 )
 from nntrain.run.history_file import HistoryWriter, read_history, write_history
 from nntrain.run.metrics import run_metrics
-from nntrain.run.resume import resume_from, skip_batch_orders
+from nntrain.run.resume import resume_from, skip_batch_orders, skip_dropout_masks
 from nntrain.run.setup import (
     SMALLER, RunData, build_early_stopping, build_network, check_memory, check_schedule, load_data, placed,
     random_streams,
@@ -124,7 +124,7 @@ def _set_up(request: _Request, previous: list[dict[str, float]]) -> _Setup:
     refuse_overwriting_inputs(request.files.folder, inputs)
     optimizer = build_optimizer(config.optimizer, config.learning_rate)
     check_memory(config, data.plan, data.dataset, len(optimizer.state_names))
-    network = build_network(config, data.plan, streams.init)
+    network = build_network(config, data.plan, streams.init, dropout_rng=streams.dropout)
     start_epoch, state = 0, None
     if request.resume is not None:
         start_epoch, state = resume_from(Path(request.resume), config, network, optimizer, data.dataset.preprocessing)
@@ -133,6 +133,7 @@ def _set_up(request: _Request, previous: list[dict[str, float]]) -> _Setup:
         rows, batch = len(data.dataset.train), data.plan.batch_size
         if batch is not None and batch < rows:
             skip_batch_orders(streams.batches, rows, start_epoch)
+        skip_dropout_masks(streams.dropout, network, rows, start_epoch)
     check_schedule(config, data.dataset)
     early_stopping = build_early_stopping(config, data.dataset)
     if request.on_data is not None:
@@ -173,6 +174,7 @@ def _write(request: _Request, setup: _Setup, result: TrainResult) -> RunSummary:
     ckpt = checkpoint.Checkpoint(
         setup.network, resolved, dataset.preprocessing, result.last_epoch, setup.optimizer.state_dict(),
         result.state.to_dict(), resume_parameters=result.last_params[0] if result.last_params else None,
+        resume_running=result.last_params[1] if result.last_params and len(result.last_params) > 1 else None,
     )
     with writing(files.weights):
         checkpoint.save(files.weights, ckpt)
