@@ -1,6 +1,6 @@
 """The modern layers through the real CLI: configs/digits_modern.yaml (relu and gelu layers with
 batch norm and dropout) trains to test accuracy >= 0.96, its gradient check passes, predict is
-deterministic."""
+deterministic; early stopping's kept epoch in the summary and on the plot."""
 
 from __future__ import annotations
 
@@ -48,3 +48,46 @@ def test_predicting_the_same_row_twice_gives_the_same_output(modern_run, tmp_pat
     assert outputs[0] == outputs[1]  # two calls
     assert outputs[0][1] == outputs[0][2]  # the same row twice in one call
     assert outputs[0][1][0] == str(raw.y[7])
+
+
+def test_the_summary_and_the_plot_name_the_epoch_whose_weights_were_kept(tmp_path):
+    config = tmp_path / "es.yaml"
+    config.write_text(
+        "dataset: {name: digits, val_split: 0.2}\nlayers: [auto, 16, auto]\nlearning_rate: 0.05\nepochs: 40\n"
+        "early_stopping: {patience: 5}\n"
+    )
+    proc = run_cli("run", config, "--out", tmp_path / "run", "-q")
+    assert proc.returncode == 0, proc.stderr
+    metrics = json.loads((tmp_path / "run/metrics.json").read_text())
+    best = metrics["best_epoch"]
+    assert metrics["kept_epoch"] == best
+    assert f"kept the weights of epoch {best}, the best (val_cost {metrics['best_val_cost']:.6g})" in proc.stdout
+    pytest.importorskip("matplotlib")
+    from nntrain.run import plot
+
+    drawn = []
+    real = plot._mark
+    plot._mark = lambda ax, marked: (drawn.append(marked), real(ax, marked))
+    try:
+        plot.plot_history(tmp_path / "run", tmp_path / "h.png")
+    finally:
+        plot._mark = real
+    assert drawn == [(best, True), (best, True)]  # on the cost and on the accuracy panel
+    assert (tmp_path / "h.png").read_bytes()[:4] == b"\x89PNG"
+    kept_last = dict(metrics, kept_epoch=metrics["epochs_run"])
+    (tmp_path / "run/metrics.json").write_text(json.dumps(kept_last))
+    assert plot.best_epoch(tmp_path / "run") == (best, False)
+    from nntrain.cli.render import kept_weights
+
+    assert kept_weights(kept_last).startswith(f"kept the weights of the last epoch, {metrics['epochs_run']}; the best was epoch {best}")
+
+
+def test_a_run_without_early_stopping_plots_no_mark(tmp_path):
+    pytest.importorskip("matplotlib")
+    from nntrain.run import plot
+
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "history.csv").write_text("epoch,cost,learning_rate,elapsed_s\n1,0.5,0.1,0.01\n2,0.4,0.1,0.02\n")
+    assert plot.best_epoch(tmp_path / "run") is None
+    (tmp_path / "run" / "metrics.json").write_text('{"final_cost": 0.4}')
+    assert plot.best_epoch(tmp_path / "run") is None
