@@ -30,7 +30,7 @@ def summarize(raw: RawData, pre: Preprocessing) -> list[ColumnSummary]:
         rows = [_feature_line(raw, pre, j, column) for j, column in enumerate(pre.columns)]
     target = "predict it (" + ("classes: " + ", ".join(map(str, pre.classes)) if pre.classes is not None else "numbers") + ")"
     weight = [ColumnSummary(raw.weight_name, "weight", None, 0, "row weights of the training cost")] if raw.weight_name else []
-    return rows + [ColumnSummary(name, "target", None, 0, target) for name in raw.target_names] + weight
+    return rows + weight + [ColumnSummary(name, "target", None, 0, target) for name in raw.target_names]  # the target last: always shown
 
 
 def _feature_line(raw: RawData, pre: Preprocessing, j: int, column) -> ColumnSummary:

@@ -132,9 +132,29 @@ def test_a_row_without_a_weight_is_left_out_with_a_note_and_the_weight_column_is
     assert summary.dataset.preprocessing.feature_names == ["x"]
     np.testing.assert_array_equal(summary.dataset.train.w, [1.0, 2.0, 1.0])
     assert any("left out 1 row(s) without a weight in 'w'" in note for note in summary.dataset.notes)
-    assert [c.kind for c in summary.dataset.columns] == ["number", "target", "weight"]
+    assert [c.kind for c in summary.dataset.columns] == ["number", "weight", "target"]
     with pytest.raises(UserError, match="missing value"):
         run_training(parse_config({"dataset": {"name": str(tmp_path / "d.csv"), "target": "label", "weight": "w", "missing": "error"},
                                    "layers": ["auto", "auto"], "epochs": 2}, "t"), tmp_path / "e")
     ckpt = checkpoint.load(tmp_path / "o/weights.npz")  # predict reads the features only
     assert ckpt.preprocessing.feature_names == ["x"]
+
+
+def test_a_weighted_mini_batch_epochs_cost_is_the_weighted_mean_over_its_rows():
+    """With the parameters held still (rate 0), an epoch of shuffled mini-batches, each batch's
+    weighted cost counted by its total weight, reports the weighted cost of all the rows."""
+    from nntrain.data.prepare import Split
+    from nntrain.model.initializers import Xavier
+    from nntrain.model.network import Network
+    from nntrain.training.epochs import MiniBatches
+    from nntrain.training.optimizers import OPTIMIZERS
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(53, 4))
+    Y = np.eye(3)[rng.integers(0, 3, 53)]
+    w = rng.uniform(0.1, 5.0, 53)
+    net = Network.build([4, 6, 3], "tanh", "softmax", "cross_entropy", Xavier(), rng, np.float64)
+    whole = net.cost_value(net.forward(X), Y, w)
+    epoch = MiniBatches(net, OPTIMIZERS["sgd"](None, 0.0), Split(X, Y, w), None, 10, np.random.default_rng(0))
+    assert epoch(lambda: False).cost == pytest.approx(whole, rel=1e-12)
+    assert whole != pytest.approx(net.cost_value(net.forward(X), Y), rel=1e-6)  # the weights matter
