@@ -37,7 +37,7 @@ def check_and_report(config_path: Path | None, max_entries: int, samples: int, t
     relative = [r.max_rel_error for r in results if r.max_rel_error == r.max_rel_error]  # NaN: all small
     skipped = sum(r.skipped for r in results)
     summary = (
-        f"{len(results)} tensors, {sum(r.checked for r in results)} entries checked, {skipped} skipped at ReLU kinks; "
+        f"{len(results)} tensors, {sum(r.checked for r in results)} entries checked, {skipped} skipped at kinks; "
         + (f"largest relative error {max(relative):.2e} (threshold {threshold:g})" if relative else
            f"no entry is large enough for a relative check at threshold {threshold:g}: all were judged "
            f"against the rounding noise")

@@ -45,7 +45,20 @@ def print_summary(summary) -> None:
     console.print(line)
     if m.get("stop_reason") not in (None, "completed"):
         console.print(f"stopped early: {m['stop_reason']}")
+    if "best_epoch" in m:
+        console.print(kept_weights(m))
     console.print(f"wrote {', '.join(p.name for p in summary.files)} to {summary.out_dir}/", soft_wrap=True)
+
+
+def kept_weights(metrics: dict) -> str:
+    """Which epoch's weights early stopping kept, and its figure."""
+    best, kept = metrics["best_epoch"], metrics.get("kept_epoch", metrics["best_epoch"])
+    monitor = next((k[len("best_"):] for k in metrics if k.startswith("best_") and k != "best_epoch"), "figure")
+    value = metrics.get(f"best_{monitor}")
+    figure = f"{monitor} {value:.6g}" if isinstance(value, (int, float)) else monitor
+    if kept == best:
+        return f"kept the weights of epoch {best}, the best ({figure})"
+    return f"kept the weights of the last epoch, {kept}; the best was epoch {best} ({figure}; restore_best: false)"
 
 
 #: The column summary lists at most this many columns; the rest are counted in one line.
@@ -139,7 +152,7 @@ def gradcheck_table(results) -> Table:
         previous = r.case
     table.caption = (
         "n: entries compared; small: too small for a relative check, passed when |a-n| is within the "
-        "differences' rounding noise; kinks: skipped, a perturbation crossed a ReLU kink; "
+        "differences' rounding noise; kinks: skipped, a perturbation crossed a kink at 0 (relu, leaky_relu, elu); "
         "rel err: max |a-n|/max(|a|,|n|) of the other entries"
     )
     return table

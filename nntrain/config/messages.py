@@ -153,6 +153,8 @@ def _describe(e: dict, field: FieldInfo | None, holder: type[BaseModel] | None) 
         what = "a name, or a mapping with a 'name' key" if named else "a mapping of keys"
         if tuple(e["loc"][:1]) == ("early_stopping",):  # also a switch (see RunConfig._early_stopping_flag)
             what = "true, false, or a mapping of keys (patience, monitor, ...)"
+        elif tuple(e["loc"][:1]) == ("batch_norm",):  # likewise
+            what = "true, false, or a mapping of keys (momentum, eps)"
         return f"{show_value(given)} is not allowed; allowed: {what}"
     msg = e["msg"].removeprefix("Value error, ")
     if kind != "value_error" and given is not None and not isinstance(given, (dict, list)):

@@ -53,7 +53,7 @@ def set_path(data: dict, parts: list[str], value, label: str) -> None:
         child = node.get(part)
         if child is None and depth == 0 and part in NAMED_FIELDS:
             child = node[part] = {"name": _default_name(part, data)}  # the default the file left implicit
-        elif child is None or (child is True and depth == 0 and part == "early_stopping"):
+        elif child is None or (child is True and depth == 0 and part in ("early_stopping", "batch_norm")):
             child = node[part] = {}
         elif isinstance(child, str) and (part in NAMED_FIELDS or part == "dataset") and depth == 0:
             child = node[part] = {"name": child}
@@ -79,5 +79,5 @@ def _default_name(field: str, data: dict) -> str:
     """The name a named field takes when the config omits it (see RunConfig's defaults)."""
     if field == "init":
         activation = data.get("activation", RunConfig.model_fields["activation"].default)
-        return default_initializer(activation if isinstance(activation, str) else "sigmoid").name
+        return default_initializer(activation if isinstance(activation, (str, list)) else "sigmoid").name
     return RunConfig.model_fields[field].default_factory().name

@@ -7,9 +7,13 @@ the schema, the error messages and the docs' tables to follow.
 
 from __future__ import annotations
 
+import difflib
 from typing import Annotated, Any, Callable, Literal, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, WithJsonSchema, field_validator, model_validator
+from pydantic import (
+    BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationInfo, WithJsonSchema, field_validator,
+    model_validator,
+)
 
 from nntrain.config.messages import show_value
 from nntrain.config.placement import override_for
@@ -97,13 +101,104 @@ class DatasetConfig(Strict):
     val_split: float = Field(0.0, ge=0, lt=1, description="fraction held out for validation")
     standardize: bool = Field(True, description="z-score number inputs with training-split statistics")
     standardize_target: bool = Field(True, description="regression: z-score the targets for training; predictions are in their units")
+    weight: str | None = Field(None, description="a column of row weights (numbers > 0) for the training cost; not a feature")
 
     def read_options(self) -> ReadOptions:
         """The column roles, as the data readers take them."""
         return ReadOptions(
             target=self.target, features=self.features, drop=tuple(self.drop), categorical=tuple(self.categorical),
-            max_categories=self.max_categories, delimiter=self.delimiter,
+            max_categories=self.max_categories, delimiter=self.delimiter, weight=self.weight,
         )
+
+
+# -- the hidden layers: activations, dropout, batch norm; class weights (see docs/config.md) --------
+
+
+def _one_per_layer(check: Callable[[Any], str | None], allowed: str) -> Callable[[Any], Any]:
+    """A validator taking one value for every hidden layer or a list with one per hidden layer;
+    `check(value)` says what is wrong with one value (None: nothing)."""
+
+    def validate(value: Any) -> Any:
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                problem = check(item)
+                if problem:
+                    raise ValueError(f"entry {i}: {problem}; allowed: {allowed}, or a list of them (one per hidden layer)")
+            return value
+        problem = check(value)
+        if problem:
+            raise ValueError(f"{problem}; allowed: {allowed}, or a list of them (one per hidden layer)")
+        return value
+
+    return validate
+
+
+def _activation_problem(value: Any) -> str | None:
+    if isinstance(value, str) and value in ACTIVATIONS:
+        return None
+    close = difflib.get_close_matches(str(value), list(ACTIVATIONS), n=1, cutoff=0.6)
+    return f"{show_value(value)} is not allowed" + (f" (did you mean '{close[0]}'?)" if close else "")
+
+
+def _rate_problem(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"{show_value(value)} is not a number"
+    if not (0 <= value < 1):  # NaN fails too
+        return f"{show_value(value)} is out of range"
+    return None
+
+
+_NAMES = {"enum": list(ACTIVATIONS)}
+#: A hidden activation: one name for every hidden layer, or a list with one name per hidden layer.
+HiddenActivation = Annotated[
+    Union[ActivationName, list[ActivationName]],
+    BeforeValidator(_one_per_layer(_activation_problem, ", ".join(ACTIVATIONS))),
+    WithJsonSchema({"anyOf": [_NAMES, {"type": "array", "items": _NAMES}]}),
+]
+_RATE = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
+#: A dropout rate in [0, 1) for every hidden layer, or a list with one per hidden layer.
+DropoutRate = Annotated[
+    Union[float, list[float]],
+    BeforeValidator(_one_per_layer(_rate_problem, "a number >= 0 and < 1")),
+    WithJsonSchema({"anyOf": [_RATE, {"type": "array", "items": _RATE}]}),
+]
+
+
+class BatchNormConfig(Strict):
+    momentum: float = Field(0.1, gt=0, le=1, description="weight of each batch in the running statistics (PyTorch's convention)")
+    eps: float = Field(1e-5, gt=0, description="added to the variance before its square root")
+
+
+def label_key(label: Any) -> str:
+    """A class label as a class_weight key: text as it is, true/false, numbers as written (1, 2.5)."""
+    if isinstance(label, bool):
+        return "true" if label else "false"
+    if isinstance(label, float) and label.is_integer():
+        return str(int(label))
+    return str(label)
+
+
+def _class_weights(value: Any) -> Any:
+    """`balanced`, or a mapping of class labels to weights > 0 (keys kept as text: see `label_key`)."""
+    if value is None or value == "balanced":
+        return value
+    if not isinstance(value, dict) or not value:
+        raise ValueError(f"{show_value(value)} is not allowed; allowed: balanced, or a mapping of class labels to weights, "
+                         f"e.g. {{0: 1, 1: 10}}")
+    weights = {}
+    for label, weight in value.items():
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not (0 < weight < float("inf")):
+            raise ValueError(f"class {label_key(label)}: {show_value(weight)} is not allowed; allowed: a weight > 0")
+        weights[label_key(label)] = float(weight)
+    return weights
+
+
+ClassWeight = Annotated[
+    Union[Literal["balanced"], dict[str, float], None],
+    BeforeValidator(_class_weights),
+    WithJsonSchema({"anyOf": [{"const": "balanced"}, {"type": "object", "additionalProperties": {"type": "number", "exclusiveMinimum": 0}},
+                              {"type": "null"}]}),
+]
 
 
 class EarlyStoppingConfig(Strict):
@@ -139,7 +234,9 @@ class RunConfig(Strict):
     dataset: DatasetConfig
     task: Literal["auto", "classification", "regression"] = Field("auto", description="auto: from the target (see docs/data.md)")
     layers: list[LayerSize] = Field(min_length=2, description="input, hidden..., output sizes; the first and last may be auto")
-    activation: ActivationName = Field("relu", description="hidden layers")
+    activation: HiddenActivation = Field("relu", description="hidden layers: one name, or a list with one per hidden layer")
+    dropout: DropoutRate = Field(0.0, description="inverted dropout after each hidden layer's activation (training only): a rate, or one per hidden layer")
+    batch_norm: BatchNormConfig | None = Field(None, description="batch normalisation of the hidden layers, before their activation")
     output_activation: OutputActivationName | None = Field(None, description="default: from the task (softmax, sigmoid, linear)")
     cost: CostName | None = Field(None, description="default: from the task (cross_entropy, mse)")
     init: InitConfig | None = None
@@ -152,6 +249,7 @@ class RunConfig(Strict):
     l2: float = Field(0.0, ge=0, description="weight decay: adds l2/2 * sum ||W||^2 to the cost (biases excluded)")
     tolerance: float | None = Field(None, gt=0, description="stop when the cost changes by less than this between epochs")
     early_stopping: EarlyStoppingConfig | None = Field(None, description="stop when the monitored figure stops improving")
+    class_weight: ClassWeight = Field(None, description="classification: balanced, or {label: weight}; weights each row's cost by its class")
     tune: TuneConfig | None = Field(None, description="the search space of `nntrain tune` (run ignores it)")
 
     # where the config came from, to place errors found later (layers vs data): see `where`
@@ -166,13 +264,29 @@ class RunConfig(Strict):
     def _name_is_one_folder(cls, value):
         return value if value is None else check_run_name(value)
 
-    @field_validator("early_stopping", mode="before")
+    @field_validator("early_stopping", "batch_norm", mode="before")
     @classmethod
     def _early_stopping_flag(cls, value):
-        """`early_stopping: true` means the defaults, `false` means off."""
+        """`early_stopping: true` (or `batch_norm: true`) means the defaults, `false` means off."""
         if value is True:
             return {}
         return None if value is False else value
+
+    @field_validator("activation", "dropout", "batch_norm")
+    @classmethod
+    def _one_per_hidden_layer(cls, value, info: ValidationInfo):
+        """A list gives one value per hidden layer; a setting of the hidden layers needs one."""
+        layers = info.data.get("layers")
+        if layers is None:
+            return value
+        hidden = len(layers) - 2
+        if isinstance(value, list) and len(value) != hidden:
+            entries = f"{len(value)} entr{'y' if len(value) == 1 else 'ies'}"
+            raise ValueError(f"{entries} for the {hidden} hidden layer(s) of layers {layers}; "
+                             f"give one per hidden layer, or one value for all")
+        if hidden == 0 and info.field_name != "activation" and value not in (None, 0, 0.0, []):
+            raise ValueError(f"applies to hidden layers, and layers {layers} has none")
+        return value
 
     @field_validator("init", mode="before")
     @classmethod
@@ -234,13 +348,14 @@ class RunConfig(Strict):
 def json_schema() -> dict:
     """RunConfig's JSON Schema, widened where the loader is more lenient than the
     models: a bare name for a named mapping, a path string for dataset,
-    true/false for early_stopping."""
+    true/false for early_stopping and batch_norm."""
     schema = RunConfig.model_json_schema()
     props = schema["properties"]
     for field, registry in NAMED_FIELDS.items():
         props[field] = {"anyOf": [{"enum": list(registry)}, props[field]], **_keep_doc(props[field])}
     props["dataset"] = {"anyOf": [{"type": "string"}, props["dataset"]], **_keep_doc(props["dataset"])}
     props["early_stopping"]["anyOf"].insert(0, {"type": "boolean"})
+    props["batch_norm"]["anyOf"].insert(0, {"type": "boolean"})
     schema["title"] = "nntrain run config"
     return schema
 

@@ -1,6 +1,7 @@
 """A table with named columns (an Arrow table from CSV or Parquet) -> `RawData`.
 
-    roles       the target column(s), the feature columns (all others by default), `drop`
+    roles       the target column(s), the feature columns (all others by default), `drop`, and
+                `weight`, a column of row weights (numbers > 0; not a feature)
     kinds       numbers (and booleans, as 0/1) stay numbers; text, and the columns listed in
                 `categorical`, are categories; a text column whose cells are nearly all numbers
                 is a numeric column with bad cells, an error naming the first one
@@ -53,6 +54,8 @@ def from_arrow(at: ArrowTable, options: ReadOptions, missing: str = "impute") ->
         raise UserError("\n".join(problems[j] for j in sorted(problems)))
     y, classes = _targets(at, targets) if targets else (np.zeros(at.table.num_rows), None)
     raw = RawData(X, y, features, targets, classes=classes, source=at.source, columns=kinds, row_name=at.row_name)
+    if options.weight is not None:
+        raw.w, raw.weight_name = _weights(at, options.weight), options.weight
     return _without_missing_rows(raw, missing, bool(targets))
 
 
@@ -63,15 +66,21 @@ def roles(at: ArrowTable, options: ReadOptions) -> tuple[list[str], list[str]]:
     at.table = at.table.rename_columns(names)
     wanted = options.target if options.target is not None else ([names[-1]] if options.need_target else [])
     targets = [wanted] if isinstance(wanted, str) else list(wanted)
+    weight = [options.weight] if options.weight is not None else []
     for field, listed in (("dataset.target", targets), ("dataset.features", options.features or []),
-                          ("dataset.drop", options.drop), ("dataset.categorical", options.categorical)):
+                          ("dataset.drop", options.drop), ("dataset.categorical", options.categorical),
+                          ("dataset.weight", weight)):
         for name in listed:
             _check_column(at, names, field, name)
-    left_out = set(targets) | set(options.drop)
+    if set(weight) & set(targets):
+        raise FieldError("dataset.weight", f"'{weight[0]}' is also the target; a column is the target or the row weights, not both")
+    left_out = set(targets) | set(options.drop) | set(weight)
     features = list(options.features) if options.features is not None else [n for n in names if n not in left_out]
     both = [name for name in features if name in targets]
     if both:
         raise FieldError("dataset.features", f"'{both[0]}' is also the target; a column is a feature or the target, not both")
+    if set(weight) & set(features):
+        raise FieldError("dataset.features", f"'{weight[0]}' is also dataset.weight; a column is a feature or the row weights, not both")
     if not features:
         raise UserError(_no_features(at, names, targets))
     return targets, features
@@ -200,6 +209,30 @@ def _target_numbers(at: ArrowTable, name: str, several: bool = False) -> np.ndar
     return _numbers(at, name, data)
 
 
+# -- row weights ---------------------------------------------------------------------
+
+
+def _weights(at: ArrowTable, name: str) -> np.ndarray:
+    """The weight column as float64 (NaN where a cell is missing: that row is left out as one
+    without a target is); a cell that is not a number > 0 is a UserError naming its row."""
+    data = at.table.column(name)
+    if not _is_number_type(data.type) or pa.types.is_boolean(data.type):
+        text = _as_text(data)
+        bad = pc.and_(pc.invert(pc.match_substring_regex(text, NUMBER)), pc.is_valid(text))
+        if pc.any(bad).as_py():
+            row = _first(bad)
+            raise UserError(f"{at.row_name(row)}, column '{name}': '{shown_cell(str(data[row].as_py()))}' is not a number; "
+                            f"dataset.weight names a column of row weights (numbers > 0)")
+        data = pc.cast(pc.utf8_trim_whitespace(text), pa.float64())
+    w = _numbers(at, name, data)
+    bad = np.flatnonzero(w <= 0)
+    if len(bad):
+        row = int(bad[0])
+        raise UserError(f"{at.row_name(row)}, column '{name}': {w[row]:g} is not a row weight; weights are numbers > 0 "
+                        f"(a row that should count for nothing can be left out of the file)")
+    return w
+
+
 # -- missing cells -------------------------------------------------------------------
 
 
@@ -210,6 +243,13 @@ def _without_missing_rows(raw: RawData, missing: str, has_target: bool) -> RawDa
     no_feature = np.isnan(raw.X).any(axis=1)
     if missing == "error" and no_target.any():
         raise UserError(_missing_message(raw.row(int(np.flatnonzero(no_target)[0])), raw.target_names[0]))
+    if raw.w is not None:
+        no_weight = np.isnan(raw.w)
+        if missing == "error" and no_weight.any():
+            raise UserError(_missing_message(raw.row(int(np.flatnonzero(no_weight)[0])), raw.weight_name))
+        if no_weight.any():
+            raw.notes.append(f"{raw.source}: left out {int(no_weight.sum()):,} row(s) without a weight in '{raw.weight_name}'")
+        no_target = no_target | no_weight
     leave_out = no_target | (no_feature if missing == "drop_rows" else False)
     if not leave_out.any():
         return _finish_targets(raw)
@@ -219,6 +259,7 @@ def _without_missing_rows(raw: RawData, missing: str, has_target: bool) -> RawDa
     raw.notes.append(_left_out_note(raw, no_target, no_feature & ~no_target if missing == "drop_rows" else None))
     row_name = raw.row_name
     raw.X, raw.y = raw.X[kept], raw.y[kept]
+    raw.w = raw.w[kept] if raw.w is not None else None
     raw.row_name = (lambda i: row_name(int(kept[i]))) if row_name is not None else None
     return _finish_targets(raw)
 

@@ -25,7 +25,9 @@ from nntrain.errors import FieldError
 class Split:
     X: np.ndarray  # (m, n_inputs) in the run's dtype
     Y: np.ndarray  # (m, n_outputs) in the run's dtype
-    w: np.ndarray | None = None  # (m,) row weights, None: every row counts once
+    #: (m,) float64 row weights: the dataset's weight column, times the class weights when the run
+    #: sets class_weight; None: every row counts once. Training's cost is weighted by them.
+    w: np.ndarray | None = None
 
     def __len__(self) -> int:
         return self.X.shape[0]
@@ -156,7 +158,7 @@ def _split_of(
         # every row, in order, unchanged: keep X itself (no copy), so a memory-mapped
         # .npy (a strided view: its last column is the target) trains batch by batch
         # without being read into memory
-        return Split(X, np.ascontiguousarray(Y, dtype=dtype))
+        return Split(X, np.ascontiguousarray(Y, dtype=dtype), _weights_of(raw, idx))
     row = lambda r: raw.row(int(idx[r]))  # noqa: E731
     with np.errstate(over="ignore", invalid="ignore"):  # values that do not fit are reported below
         if pre.columns is not None:  # a table: encoded column by column from the rows of its raw matrix
@@ -167,4 +169,9 @@ def _split_of(
             split = Split(np.ascontiguousarray(pre.transform(part, dtype)), np.ascontiguousarray(Y[idx], dtype=dtype))
             check_fits(split.X, lambda: np.asarray(part, dtype=np.float64), row, raw.feature_names, "feature", RESCALE_HINT)
     check_fits(split.Y, Y[idx], row, pre.target_names, "target", RESCALE_HINT)
+    split.w = _weights_of(raw, idx)
     return split
+
+
+def _weights_of(raw: RawData, idx: np.ndarray) -> np.ndarray | None:
+    return None if raw.w is None else np.ascontiguousarray(raw.w[idx], dtype=np.float64)

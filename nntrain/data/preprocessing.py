@@ -120,8 +120,7 @@ def fit_inputs(
         if standardize:
             mean, std = column_stats(raw.X[train_rows] if X_train is None else X_train)
             check_stats(raw, mean, std)
-            std[std == 0] = 1.0  # a constant feature stays constant (0) instead of dividing by 0
-            return None, mean, std
+            return None, mean, constant_as_one(mean, std)
         if raw.input_scale is not None:  # (z-scores do not depend on the input scale)
             n = raw.X.shape[1]
             return None, np.zeros(n), np.full(n, float(raw.input_scale))
@@ -131,7 +130,7 @@ def fit_inputs(
         return columns, None, None
     mean_n, std_n = number_statistics(columns, raw.X, train_rows)
     check_stats(raw, mean_n, std_n, [c.name for c in columns if not c.is_category])
-    std_n[std_n == 0] = 1.0
+    std_n = constant_as_one(mean_n, std_n)
     units = np.cumsum([0] + [c.units for c in columns])
     mean, std = np.zeros(int(units[-1])), np.ones(int(units[-1]))
     number_units = [int(units[j]) for j, c in enumerate(columns) if not c.is_category]
@@ -142,8 +141,19 @@ def fit_inputs(
 def fit_targets(Y: np.ndarray, train_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(mean, std) per target column (m, k) over the training rows, std 0 taken as 1."""
     mean, std = column_stats(Y[train_rows])
-    std[~np.isfinite(std) | (std == 0)] = 1.0
-    return mean, std
+    std[~np.isfinite(std)] = 0.0
+    return mean, constant_as_one(mean, std)
+
+
+def constant_as_one(mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """`std` with 1 for every constant column: a constant feature stays constant (0) instead of
+    being divided by 0. A column is constant when its std is 0 or only the rounding of its mean
+    (below 10 machine epsilons of |mean|, as scikit-learn's StandardScaler decides): 349525.39
+    in every row has a computed std of about 6e-11, which would turn the constant into -1."""
+    std = np.array(std, dtype=np.float64)
+    noise = 10 * np.finfo(np.float64).eps * np.abs(np.asarray(mean, dtype=np.float64))
+    std[(std == 0) | (std <= noise)] = 1.0
+    return std
 
 
 def check_stats(raw: RawData, mean: np.ndarray, std: np.ndarray, names: list[str] | None = None) -> None:

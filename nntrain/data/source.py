@@ -67,7 +67,7 @@ def read_file(path: Path, options: ReadOptions = ReadOptions(), missing: str = "
 def _refuse_roles(options: ReadOptions, what: str) -> None:
     """Column roles name columns: data without column names cannot take them."""
     given = [key for key in ("target", "features") if getattr(options, key) is not None]
-    given += [key for key in ("drop", "categorical") if getattr(options, key)]
+    given += [key for key in ("drop", "categorical", "weight") if getattr(options, key)]
     if given:
         only = ", ".join(named_suffixes())
         raise FieldError(f"dataset.{given[0]}", f"applies to files with named columns ({only}) only, not to {what}")

@@ -14,7 +14,7 @@ from nntrain.data.table import RawData
 @dataclass(frozen=True)
 class ColumnSummary:
     name: str
-    kind: str  # number | category | target
+    kind: str  # number | category | target | weight
     levels: int | None  # categories: the levels kept (one input unit each)
     missing: int  # empty cells (and markers) over every row read
     action: str  # what preparation does: standardise, one-hot, impute with ..., predict it
@@ -29,7 +29,8 @@ def summarize(raw: RawData, pre: Preprocessing) -> list[ColumnSummary]:
     else:
         rows = [_feature_line(raw, pre, j, column) for j, column in enumerate(pre.columns)]
     target = "predict it (" + ("classes: " + ", ".join(map(str, pre.classes)) if pre.classes is not None else "numbers") + ")"
-    return rows + [ColumnSummary(name, "target", None, 0, target) for name in raw.target_names]
+    weight = [ColumnSummary(raw.weight_name, "weight", None, 0, "row weights of the training cost")] if raw.weight_name else []
+    return rows + weight + [ColumnSummary(name, "target", None, 0, target) for name in raw.target_names]  # the target last: always shown
 
 
 def _feature_line(raw: RawData, pre: Preprocessing, j: int, column) -> ColumnSummary:

@@ -1,5 +1,5 @@
 """`RawData`: a dataset as read, before encoding, splitting and scaling; and `ReadOptions`, the
-column roles a config gives (`dataset.target`, `features`, `drop`, `categorical`, ...)."""
+column roles a config gives (`dataset.target`, `features`, `drop`, `categorical`, `weight`, ...)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ class ReadOptions:
     the feature columns (default: every other one), columns to leave out, numeric columns to
     treat as categories, the most levels a category may have, the CSV delimiter; and, reading
     for a trained network, the levels its category columns know (`levels`) and the columns that
-    must be numbers (`numbers`)."""
+    must be numbers (`numbers`); `weight`, a column of row weights (> 0), read like a number
+    column and left out of the features."""
 
     target: str | list[str] | None = None
     features: list[str] | None = None
@@ -40,6 +41,7 @@ class ReadOptions:
     levels: dict[str, tuple[str, ...]] | None = None
     numbers: tuple[str, ...] = ()  # columns that must hold numbers (a trained network's number inputs)
     need_target: bool = True
+    weight: str | None = None
 
 
 @dataclass
@@ -64,6 +66,8 @@ class RawData:
     columns: list[Column] | None = None
     row_name: Callable[[int], str] | None = None  # how a message names row i (a CSV's file line)
     notes: list[str] = field(default_factory=list)  # what reading decided, for the user (rows left out, ...)
+    w: np.ndarray | None = None  # (m,) float64 row weights (> 0) from the `weight` column; None: every row counts once
+    weight_name: str | None = None  # the column w came from
 
     def row(self, index: int) -> str:
         """Row `index` (0-based) for a message: `wine.csv: line 7` for a CSV (as its reader's

@@ -43,7 +43,7 @@ def to_onnx(checkpoint: Checkpoint):
         "feature_names": json.dumps(names),
         "target_names": json.dumps(list(pre.target_names)),
         "layers": json.dumps(network.sizes),
-        "activation": str(checkpoint.config.get("activation", network.layers[0].activation.name)),
+        "activations": json.dumps(network.hidden_activations),  # one per hidden layer
         "output_activation": network.output_activation,
     }
     if pre.classes is not None:

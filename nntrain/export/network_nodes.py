@@ -29,20 +29,36 @@ def _softmax(graph: Graph, z: str, activation) -> str:
     return graph.node("Softmax", [z], "softmax", axis=1)  # per row: z is (N, k)
 
 
+def _gelu(graph: Graph, z: str, activation) -> str:
+    # nntrain's GELU is the tanh approximation: ONNX's Gelu (opset 20) with approximate="tanh"
+    return graph.node("Gelu", [z], "gelu", approximate="tanh")
+
+
+def _silu(graph: Graph, z: str, activation) -> str:
+    return graph.node("Mul", [z, graph.node("Sigmoid", [z], "silu/sigmoid")], "silu")  # z sigmoid(z)
+
+
+def _elu(graph: Graph, z: str, activation) -> str:
+    return graph.node("Elu", [z], "elu", alpha=float(activation.alpha))
+
+
 def _one_op(op: str, hint: str) -> Callable[[Graph, str, object], str]:
     """An activation that is one ONNX operator without attributes."""
     return lambda graph, z, activation: graph.node(op, [z], hint)
 
 
 #: activation name -> fn(graph, z (N, n), activation) -> a (N, n). One entry per activation of
-#: model/activations.py (gelu: "Gelu" is in opset 20; elu: "Elu" with alpha; softplus: "Softplus";
-#: silu: Mul(z, Sigmoid(z))).
+#: model/activations.py.
 ACTIVATION_NODES: dict[str, Callable[[Graph, str, object], str]] = {
     "sigmoid": _one_op("Sigmoid", "sigmoid"),
     "tanh": _one_op("Tanh", "tanh"),
     "relu": _one_op("Relu", "relu"),
     "leaky_relu": _leaky_relu,
     "linear": _one_op("Identity", "linear"),
+    "gelu": _gelu,
+    "silu": _silu,
+    "elu": _elu,
+    "softplus": _one_op("Softplus", "softplus"),  # log(1 + e^z)
     "softmax": _softmax,
 }
 
@@ -58,18 +74,29 @@ def activation_nodes(graph: Graph, z: str, activation) -> str:
 
 
 def dense_nodes(graph: Graph, layer: Dense, x: str, index: int) -> str:
-    """activation(x W + b): x (N, n_in) -> (N, n_out)."""
+    """activation(x W + b), or with batch norm activation(BN(x W)) whose shift is b: x (N, n_in)
+    -> (N, n_out). Dropout is the identity at inference: no node."""
     W = graph.constant(f"W{index}", np.asarray(layer.W, dtype=np.float32))
     b = graph.constant(f"b{index}", np.asarray(layer.b, dtype=np.float32))
     product = graph.node("MatMul", [x, W], f"layer{index}/xW")
-    z = graph.node("Add", [product, b], f"layer{index}/z")
+    if layer.norm is None:
+        z = graph.node("Add", [product, b], f"layer{index}/z")
+    else:
+        z = batch_norm_nodes(graph, layer.norm, product, b, index)
     return activation_nodes(graph, z, layer.activation)
 
 
-#: layer class name -> fn(graph, layer, x (N, n_in), index) -> (N, n_out). A batch-normalisation
-#: layer at inference is (x - running_mean) / sqrt(running_var + eps) * gamma + beta: one entry
-#: with Sub, Div by a constant sqrt(var + eps), Mul, Add (or BatchNormalization); dropout is
-#: the identity at inference (return x).
+def batch_norm_nodes(graph: Graph, norm, z: str, beta: str, index: int) -> str:
+    """Inference-time batch norm (model/batchnorm.py): (z - running_mean) / sqrt(running_var +
+    eps) * gamma + beta, z (N, n), as ONNX's BatchNormalization (N, C) with the running statistics."""
+    stats = [graph.constant(f"{key}{index}", np.asarray(getattr(norm, key), dtype=np.float32))
+             for key in ("gamma", "running_mean", "running_var")]
+    return graph.node("BatchNormalization", [z, stats[0], beta, stats[1], stats[2]], f"layer{index}/batch_norm",
+                      epsilon=float(norm.eps))
+
+
+#: layer class name -> fn(graph, layer, x (N, n_in), index) -> (N, n_out). A Dense layer's batch
+#: norm and dropout are part of it (dense_nodes).
 LAYER_NODES: dict[str, Callable[[Graph, object, str, int], str]] = {
     "Dense": dense_nodes,
 }

@@ -1,12 +1,15 @@
 """Cost functions: the batch cost and its gradient with respect to the outputs.
 
 Shapes: `h` (network output), `y` (targets) and `z` (output pre-activation) are
-all (m, k). Every cost is a mean over the m samples of the batch.
+all (m, k). Every cost is a mean over the m samples of the batch: with row weights
+`w` (m,), the weighted mean C = sum_i w_i c_i / sum_i w_i of the rows' costs c_i (so
+w = 1 is the plain mean, scaling w changes nothing, and a whole-number w_i counts row i
+w_i times, as if it were repeated).
 
 Some output activation + cost pairs have a simple fused delta dC/dz = (h - y) / m
-(see `FUSED_PAIRS`); the network uses it instead of the chain rule, which is
-both faster and more accurate. Other pairs go through `gradient` and the
-output activation's `backward`.
+(with weights, (h - y) w_i / sum(w); see `FUSED_PAIRS`); the network uses it instead of
+the chain rule, which is both faster and more accurate. Other pairs go through
+`gradient` and the output activation's `backward`.
 """
 
 from __future__ import annotations
@@ -16,16 +19,34 @@ import numpy as np
 from nntrain.kernels.reductions import row_max, row_sums, sum_of_products
 
 
+def _row_costs(values: np.ndarray) -> np.ndarray:
+    """Each row's sum (m,) of per-unit costs (m, k), in float64."""
+    return np.einsum("ij->i", np.asarray(values, dtype=np.float64))
+
+
+def weighted_mean(row_costs: np.ndarray, w: np.ndarray) -> float:
+    """sum_i w_i c_i / sum_i w_i of row costs c (m,) in float64."""
+    w = np.asarray(w, dtype=np.float64)
+    return sum_of_products(w, row_costs) / float(w.sum())
+
+
+def row_scale(w: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """w_i / sum(w) as a column (m, 1) in `like`'s dtype: what each row's delta is multiplied by."""
+    return (np.asarray(w, dtype=np.float64) / float(np.sum(w, dtype=np.float64))).astype(like.dtype)[:, None]
+
+
 class Cost:
     name: str = ""
     #: Output activations this cost accepts; None means any.
     output_activations: tuple[str, ...] | None = None
 
-    def value(self, h: np.ndarray, y: np.ndarray, z: np.ndarray, output_activation: str) -> float:
+    def value(self, h: np.ndarray, y: np.ndarray, z: np.ndarray, output_activation: str,
+              w: np.ndarray | None = None) -> float:
+        """The batch cost: the mean of the rows' costs, weighted by w (m,) when given."""
         raise NotImplementedError
 
-    def gradient(self, h: np.ndarray, y: np.ndarray, output_activation: str) -> np.ndarray:
-        """dC/dh, shape (m, k), already divided by m."""
+    def gradient(self, h: np.ndarray, y: np.ndarray, output_activation: str, w: np.ndarray | None = None) -> np.ndarray:
+        """dC/dh, shape (m, k), already divided by m (with weights: each row times w_i / sum(w))."""
         raise NotImplementedError
 
     def target_problem(self, y: np.ndarray, output_activation: str) -> tuple[int, str] | None:
@@ -39,11 +60,15 @@ class MeanSquaredError(Cost):
 
     name = "mse"
 
-    def value(self, h, y, z, output_activation):
+    def value(self, h, y, z, output_activation, w=None):
         diff = h - y
+        if w is not None:
+            return weighted_mean(_row_costs(diff * diff), w) / 2
         return sum_of_products(diff, diff) / (2 * h.shape[0])
 
-    def gradient(self, h, y, output_activation):
+    def gradient(self, h, y, output_activation, w=None):
+        if w is not None:
+            return (h - y) * row_scale(w, h)
         return (h - y) / h.shape[0]
 
 
@@ -59,7 +84,9 @@ class CrossEntropy(Cost):
     name = "cross_entropy"
     output_activations = ("sigmoid", "softmax")
 
-    def value(self, h, y, z, output_activation):
+    def value(self, h, y, z, output_activation, w=None):
+        if w is not None:
+            return self._weighted(y, z, output_activation, w)
         # in float64 whatever the network's dtype: the softmax cost is a difference of two
         # batch sums (log-normalisers minus y.z) that are large next to it when it is small
         z = z.astype(np.float64, copy=False)
@@ -75,6 +102,18 @@ class CrossEntropy(Cost):
         # log(1 + e^-|z|) + max(z, 0) - y z == -[y log h + (1-y) log(1-h)]
         per_unit = np.maximum(z, 0.0) - z * y + np.log1p(np.exp(-np.abs(z)))
         return float(per_unit.sum()) / m
+
+    def _weighted(self, y, z, output_activation, w) -> float:
+        """The weighted mean of the rows' costs, each computed from the logits as in `value`."""
+        z = z.astype(np.float64, copy=False)
+        y = y.astype(np.float64, copy=False)
+        if output_activation == "softmax":
+            zmax = row_max(z)
+            shifted = np.exp(np.subtract(z, zmax))
+            rows = np.log(row_sums(shifted))[:, 0] + zmax[:, 0] - np.einsum("ij,ij->i", y, z)
+            return weighted_mean(rows, w)
+        per_unit = np.maximum(z, 0.0) - z * y + np.log1p(np.exp(-np.abs(z)))
+        return weighted_mean(_row_costs(per_unit), w)
 
     def target_problem(self, y, output_activation):
         """Targets must be probabilities: in [0, 1], and with softmax each row sums to 1.
@@ -97,10 +136,15 @@ class CrossEntropy(Cost):
                 )
         return None
 
-    def gradient(self, h, y, output_activation):
+    def gradient(self, h, y, output_activation, w=None):
         # the chain-rule form; training never needs it, both cross-entropy pairs are fused
         tiny = np.finfo(h.dtype).tiny
         m = h.shape[0]
+        if w is not None:
+            scale = row_scale(w, h)
+            if output_activation == "softmax":
+                return -y / np.maximum(h, tiny) * scale
+            return (h - y) / np.maximum(h * (1.0 - h), tiny) * scale
         if output_activation == "softmax":
             return -y / np.maximum(h, tiny) / m
         return (h - y) / np.maximum(h * (1.0 - h), tiny) / m

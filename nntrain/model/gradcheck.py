@@ -29,10 +29,17 @@ Two refinements keep the check honest:
   such as tutorial 002's with uniform [0, 1) weights and a cost near 4, has many
   entries near 1e-6, where 1e-7 relative is below its noise.)
 - Kinks: ReLU and leaky ReLU have a kink at z = 0 where a difference quotient
-  straddles two slopes. For every perturbation the check records on which side
-  of 0 each pre-activation of a kinked layer lies; an entry whose perturbation
-  (up to +-3 eps) moves any of them across 0 is *skipped* (counted, not
-  compared) rather than failed.
+  straddles two slopes (ELU's second derivative jumps there, which spoils the
+  6th-order difference as well). For every perturbation the check records on
+  which side of 0 each pre-activation of a kinked layer lies (after batch norm:
+  the network keeps them, `keep_inputs`); an entry whose perturbation (up to
+  +-3 eps) moves any of them across 0 is *skipped* (counted, not compared)
+  rather than failed.
+
+The check runs the training-mode network: batch norm normalises with the batch's
+own statistics (so every row's output depends on every row), and dropout's masks
+are drawn once and then kept for every perturbed pass (`Network.fixed_masks`), so
+the cost is a smooth function of the parameters.
 
 Large tensors are checked on a sample of `max_entries` entries drawn from each
 tensor separately, so every W and b is covered. Nothing here prints.
@@ -47,7 +54,8 @@ import numpy as np
 
 from nntrain.model.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from nntrain.model.costs import COSTS
-from nntrain.model.network import Dense, Network
+from nntrain.model.batchnorm import BatchNorm
+from nntrain.model.network import Network
 
 EPS = 2e-3
 THRESHOLD = 1e-7
@@ -112,16 +120,10 @@ def compare(a: np.ndarray, n: np.ndarray, threshold: float, noise: float) -> tup
     return rel, small, passed
 
 
-def _kink_pattern(layers: list[Dense], X: np.ndarray) -> list[np.ndarray]:
-    """For each layer with a kinked activation, the boolean array z > 0, shape (m, n_out)."""
-    pattern = []
-    a = X
-    for layer in layers:
-        z = a @ layer.W + layer.b
-        if layer.activation.has_kink:
-            pattern.append(z > 0)
-        a = layer.activation.forward(z)
-    return pattern
+def _kink_pattern(network: Network) -> list[np.ndarray]:
+    """For each layer with a kinked activation, the boolean array z > 0 (m, n_out) of its
+    pre-activation in the last forward pass (the network keeps them: `keep_inputs`)."""
+    return [z > 0 for layer, z in zip(network.layers, network.pre_activations()) if layer.activation.has_kink]
 
 
 def _same_pattern(p: list[np.ndarray], q: list[np.ndarray]) -> bool:
@@ -129,7 +131,7 @@ def _same_pattern(p: list[np.ndarray], q: list[np.ndarray]) -> bool:
 
 
 def _tensor_names(network: Network) -> list[str]:
-    return [name for i in range(len(network.layers)) for name in (f"W{i}", f"b{i}")]
+    return [name for name, _, _ in network.named_params()]
 
 
 def check_network(
@@ -141,8 +143,11 @@ def check_network(
     max_entries: int | None = None,
     eps: float = EPS,
     threshold: float = THRESHOLD,
+    w: np.ndarray | None = None,
 ) -> list[TensorResult]:
-    """Compare `network`'s backprop gradients on (X, Y) with central differences.
+    """Compare `network`'s backprop gradients on (X, Y) (row weights w (m,), or None) with
+    central differences, in training mode: batch norm with the batch's statistics, and the
+    dropout masks of the first forward pass kept for every other (`fixed_masks`).
 
     The network must hold float64 arrays (it is perturbed in place and restored).
     With `max_entries`, tensors larger than that are checked on a random sample
@@ -152,11 +157,13 @@ def check_network(
         raise ValueError("gradient checks need a float64 network")
     X = np.asarray(X, dtype=np.float64)
     Y = np.asarray(Y, dtype=np.float64)
+    w = None if w is None else np.asarray(w, dtype=np.float64)
     rng = rng if rng is not None else np.random.default_rng(0)
-    noise = noise_level(network.cost_value(network.forward(X), Y), eps)
-    network.backward(Y)
+    network.keep_inputs, network.fixed_masks = True, True
+    noise = noise_level(network.cost_value(network.forward(X), Y, w), eps)
+    network.backward(Y, w)
     analytic = [g.copy() for g in network.grads()]
-    probe = _Probe(network, X, Y)
+    probe = _Probe(network, X, Y, w)
     results = []
     for name, param, grad in zip(_tensor_names(network), network.params(), analytic):
         flat = param.reshape(-1)  # a view: writes go to the layer's array
@@ -173,23 +180,26 @@ def check_network(
             max_rel_error=float(rel[~small].max()) if (~small).any() else math.nan,
             max_abs_error=float(np.abs(a - n).max()) if len(a) else 0.0, noise=noise, threshold=threshold,
         ))
+    network.keep_inputs, network.fixed_masks = False, False
     return results
 
 
 class _Probe:
-    """The network's cost on (X, Y) as single entries of its parameters are moved, and whether a
-    move carried a kinked unit's pre-activation across 0."""
+    """The network's cost on (X, Y) (row weights w) as single entries of its parameters are
+    moved, and whether a move carried a kinked unit's pre-activation across 0."""
 
-    def __init__(self, network: Network, X: np.ndarray, Y: np.ndarray):
-        self.network, self.X, self.Y = network, X, Y
+    def __init__(self, network: Network, X: np.ndarray, Y: np.ndarray, w: np.ndarray | None = None):
+        self.network, self.X, self.Y, self.w = network, X, Y, w
         self.has_kinks = any(layer.activation.has_kink for layer in network.layers)
-        self.pattern = _kink_pattern(network.layers, X) if self.has_kinks else []
+        network.forward(X)
+        self.pattern = _kink_pattern(network) if self.has_kinks else []
+        self.crossed = False
 
     def cost(self) -> float:
-        return self.network.cost_value(self.network.forward(self.X), self.Y)
-
-    def crosses_kink(self) -> bool:
-        return self.has_kinks and not _same_pattern(_kink_pattern(self.network.layers, self.X), self.pattern)
+        """The cost at the current parameters; notes whether that forward pass crossed a kink."""
+        cost = self.network.cost_value(self.network.forward(self.X), self.Y, self.w)
+        self.crossed = self.has_kinks and not _same_pattern(_kink_pattern(self.network), self.pattern)
+        return cost
 
     def differences(self, flat: np.ndarray, entries: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
         """(n, skip) for each of `entries` of the parameter view `flat`: the 6th-order central
@@ -202,10 +212,10 @@ class _Probe:
             for step, weight in STENCIL:
                 flat[idx] = orig + step * eps
                 c_plus = self.cost()
-                skip[k] |= self.crosses_kink()
+                skip[k] |= self.crossed
                 flat[idx] = orig - step * eps
                 c_minus = self.cost()
-                skip[k] |= self.crosses_kink()
+                skip[k] |= self.crossed
                 total += weight * (c_plus - c_minus)
             flat[idx] = orig
             numeric[k] = total / eps
@@ -217,17 +227,30 @@ class _Probe:
 
 @dataclass(frozen=True)
 class Case:
-    """One network of the self-check: hidden activation, output activation, cost, L2."""
+    """One network of the self-check: hidden activation (one name, or one per hidden layer),
+    output activation, cost, L2; dropout rate (masks fixed for the check), batch norm on the
+    hidden layers (training mode), random row weights in the cost."""
 
-    activation: str
+    activation: str | tuple[str, ...]
     output_activation: str
     cost: str
     l2: float = 0.0
+    dropout: float = 0.0
+    batch_norm: bool = False
+    weighted: bool = False
 
     @property
     def label(self) -> str:
-        text = f"{self.activation} -> {self.output_activation} + {self.cost}"
-        return text + (f" + l2 {self.l2:g}" if self.l2 else "")
+        hidden = self.activation if isinstance(self.activation, str) else ",".join(self.activation)
+        text = f"{hidden} -> {self.output_activation} + {self.cost}"
+        extras = [f"l2 {self.l2:g}"] * bool(self.l2) + [f"dropout {self.dropout:g}"] * bool(self.dropout)
+        extras += ["batch_norm"] * self.batch_norm + ["weights"] * self.weighted
+        return " + ".join([text, *extras])
+
+    @property
+    def activations(self) -> tuple[str, ...]:
+        """The hidden activation names the case uses."""
+        return (self.activation,) if isinstance(self.activation, str) else tuple(self.activation)
 
 
 def valid_output_pairs() -> list[tuple[str, str]]:
@@ -239,24 +262,47 @@ def valid_output_pairs() -> list[tuple[str, str]]:
     ]
 
 
+#: The cases beyond the cross of activations and outputs: per-layer activations, dropout with
+#: fixed masks, batch norm in training mode, weighted costs (fused and chain-rule deltas).
+LAYER_CASES = (
+    Case(("relu", "gelu"), "softmax", "cross_entropy"),
+    Case("gelu", "softmax", "cross_entropy", dropout=0.5),
+    Case(("silu", "elu"), "linear", "mse", dropout=0.3),
+    Case("tanh", "softmax", "cross_entropy", batch_norm=True),
+    Case("relu", "sigmoid", "cross_entropy", batch_norm=True),
+    Case(("gelu", "softplus"), "linear", "mse", l2=SELF_CHECK_L2, dropout=0.2, batch_norm=True),
+    Case("tanh", "softmax", "cross_entropy", weighted=True),
+    Case("sigmoid", "linear", "mse", weighted=True),
+    Case("silu", "tanh", "mse", weighted=True),
+    Case(("relu", "gelu"), "softmax", "cross_entropy", dropout=0.2, batch_norm=True, weighted=True),
+)
+
+
 def self_check_cases() -> list[Case]:
-    """Every hidden activation crossed with every valid output/cost pair, plus one L2 case."""
+    """Every hidden activation crossed with every valid output/cost pair, one L2 case, and
+    `LAYER_CASES`."""
     cases = [Case(act, out, cost) for act in ACTIVATIONS for out, cost in valid_output_pairs()]
     cases.append(Case("tanh", "sigmoid", "mse", l2=SELF_CHECK_L2))
-    return cases
+    return cases + list(LAYER_CASES)
 
 
 def random_problem(case: Case, rng: np.random.Generator, sizes=SELF_CHECK_SIZES, m: int = SELF_CHECK_SAMPLES):
-    """A float64 network for `case` with random weights and biases, plus a batch (X, Y).
+    """A float64 network for `case` with random weights and biases, plus a batch (X, Y) and
+    row weights w (None unless the case is weighted).
 
     Weights ~ N(0, 1/n_in) and biases ~ N(0, 0.5^2), so no unit saturates and
-    biases are not zero (their gradients are checked at a generic point).
-    Targets suit the cost: one-hot for softmax + cross_entropy, 0/1 for sigmoid
-    + cross_entropy, uniform in (0, 1) otherwise.
+    biases are not zero (their gradients are checked at a generic point); batch norm's
+    gamma ~ N(1, 0.3^2). Targets suit the cost: one-hot for softmax + cross_entropy, 0/1
+    for sigmoid + cross_entropy, uniform in (0, 1) otherwise; weights uniform in (0.2, 3).
     """
     weights = [rng.normal(0.0, 1.0 / np.sqrt(n_in), (n_in, n_out)) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
     biases = [rng.normal(0.0, 0.5, n_out) for n_out in sizes[1:]]
-    network = Network.from_arrays(weights, biases, case.activation, case.output_activation, case.cost, l2=case.l2)
+    hidden = case.activations * (len(sizes) - 2) if len(case.activations) == 1 else case.activations
+    norms = None
+    if case.batch_norm:
+        norms = [BatchNorm(rng.normal(1.0, 0.3, n), np.zeros(n), np.ones(n)) for n in sizes[1:-1]]
+    network = Network.from_arrays(weights, biases, list(hidden), case.output_activation, case.cost, l2=case.l2,
+                                  norms=norms, dropout=case.dropout, rng=rng)
     X = rng.normal(0.0, 1.0, (m, sizes[0]))
     k = sizes[-1]
     if case.cost == "cross_entropy" and case.output_activation == "softmax":
@@ -265,7 +311,8 @@ def random_problem(case: Case, rng: np.random.Generator, sizes=SELF_CHECK_SIZES,
         Y = rng.integers(0, 2, (m, k)).astype(np.float64)
     else:
         Y = rng.uniform(0.0, 1.0, (m, k))
-    return network, X, Y
+    w = rng.uniform(0.2, 3.0, m) if case.weighted else None
+    return network, X, Y, w
 
 
 def check_implementation(
@@ -279,6 +326,6 @@ def check_implementation(
     rng = np.random.default_rng(seed)
     results = []
     for case in cases if cases is not None else self_check_cases():
-        network, X, Y = random_problem(case, rng)
-        results += check_network(network, X, Y, case.label, rng, max_entries, eps, threshold)
+        network, X, Y, w = random_problem(case, rng)
+        results += check_network(network, X, Y, case.label, rng, max_entries, eps, threshold, w)
     return results

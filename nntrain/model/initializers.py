@@ -105,6 +105,11 @@ INITIALIZERS: dict[str, type[Initializer]] = {
 REFUSED_INITIALIZERS = {"zeros": ZERO_INIT_REASON, "zero": ZERO_INIT_REASON}
 
 
-def default_initializer(activation: str) -> Initializer:
-    """He for ReLU-like hidden activations, Xavier otherwise."""
-    return He() if activation in ("relu", "leaky_relu") else Xavier()
+#: Hidden activations that are about z for z > 0 and about 0 below, with f(0) = 0: He initialisation suits them.
+RELU_LIKE = ("relu", "leaky_relu", "elu", "gelu", "silu")
+
+
+def default_initializer(activation: str | list[str]) -> Initializer:
+    """He when every hidden activation is ReLU-like (`RELU_LIKE`), Xavier otherwise."""
+    names = [activation] if isinstance(activation, str) else list(activation)
+    return He() if names and all(name in RELU_LIKE for name in names) else Xavier()

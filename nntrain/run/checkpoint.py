@@ -2,12 +2,20 @@
 
 Layout (all plain arrays, loadable with allow_pickle=False):
     W0, b0, W1, b1, ...   layer arrays, W (n_in, n_out), b (n_out,)
+    gamma<i>, running_mean<i>, running_var<i>
+                          hidden layer i's batch norm (n_out,) each, when it has one
+                          (b<i> is then its shift beta; see model/batchnorm.py)
     opt.<state>.<i>, opt.t  optimizer state, for --resume (optional)
     resume.parameters     the last epoch's parameters as one vector (Network.parameters
                           layout), when early stopping saved its best ones as W, b (optional)
+    resume.running        likewise the last epoch's running statistics (Network.running)
     meta                  JSON text: format, format_version, config (resolved),
                           preprocessing, epochs_run, train_state (plateau schedule
-                          and tolerance state, for --resume), nntrain version
+                          and tolerance state, for --resume), nntrain version; the layers:
+                          activations (one per hidden layer), dropout (rates, training
+                          only), batch_norm ({momentum, eps} or null)
+Version 3 added the layer records and arrays; files of versions 1 and 2 (one `activation`
+for every hidden layer, no dropout, no batch norm) load as they always did.
 `load` checks all of it and raises UserError for anything that is not a
 complete nntrain weights file of a format this version can read.
 """
@@ -28,8 +36,12 @@ from nntrain.data.formats.npz_members import NpzArchive
 from nntrain.errors import UserError
 from nntrain.file_checks import refuse_special_file
 from nntrain.jsontext import json_text
+from nntrain.model.batchnorm import BatchNorm
 from nntrain.model.network import Network
 from nntrain.run.weights_meta import FORMAT, FORMAT_VERSION, WeightsMeta, parse_meta
+
+#: A hidden layer's batch-norm arrays, named <key><layer index>.
+NORM_ARRAYS = ("gamma", "running_mean", "running_var")
 
 
 @dataclass
@@ -41,6 +53,7 @@ class Checkpoint:
     optimizer_state: dict[str, np.ndarray] = field(default_factory=dict)
     train_state: dict = field(default_factory=dict)  # TrainResult.state, for --resume
     resume_parameters: np.ndarray | None = None  # the last epoch's parameters, when W, b hold the best
+    resume_running: np.ndarray | None = None  # the last epoch's running statistics, likewise
 
 
 def save(path: str | Path, ckpt: Checkpoint) -> None:
@@ -60,19 +73,34 @@ def save_to(f, ckpt: Checkpoint) -> None:
         "epochs_run": ckpt.epochs_run,
         "train_state": ckpt.train_state,
         "layers": ckpt.network.sizes,
-        "activation": ckpt.config.get("activation"),
         "output_activation": ckpt.network.output_activation,
         "cost": ckpt.network.cost_name,
+        **_layer_record(ckpt.network),
     }
     arrays: dict[str, np.ndarray] = {"meta": np.array(json_text(meta))}
     for i, layer in enumerate(ckpt.network.layers):
         arrays[f"W{i}"] = layer.W
         arrays[f"b{i}"] = layer.b
+        if layer.norm is not None:
+            for key in NORM_ARRAYS:
+                arrays[f"{key}{i}"] = getattr(layer.norm, key)
     for key, value in ckpt.optimizer_state.items():
         arrays[f"opt.{key}"] = value
     if ckpt.resume_parameters is not None:
         arrays["resume.parameters"] = ckpt.resume_parameters
+    if ckpt.resume_running is not None:
+        arrays["resume.running"] = ckpt.resume_running
     np.savez(f, **arrays)
+
+
+def _layer_record(network: Network) -> dict:
+    """meta's record of the hidden layers: activations, dropout rates, batch norm's options."""
+    norm = next((n for n in network.norms if n is not None), None)
+    return {
+        "activations": network.hidden_activations,
+        "dropout": network.dropout_rates,
+        "batch_norm": None if norm is None else {"momentum": norm.momentum, "eps": norm.eps},
+    }
 
 
 ZIP_MAGIC = b"PK\x03\x04"
@@ -121,9 +149,11 @@ def _layer_arrays(path: Path, archive: NpzArchive, sizes: list[int]) -> tuple[li
     return [arrays[f"W{i}"] for i in range(n)], [arrays[f"b{i}"] for i in range(n)]
 
 
-def _state_arrays(path: Path, archive: NpzArchive) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
-    """The optimizer state (opt.*) and resume.parameters, for --resume: finite numbers, checked."""
-    keys = [k for k in archive.keys if k.startswith("opt.")] + (["resume.parameters"] if "resume.parameters" in archive else [])
+def _state_arrays(path: Path, archive: NpzArchive) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray | None]]:
+    """The optimizer state (opt.*) and resume.parameters / resume.running, for --resume: finite
+    numbers, checked."""
+    resume_keys = [f"resume.{key}" for key in ("parameters", "running")]
+    keys = [k for k in archive.keys if k.startswith("opt.")] + [k for k in resume_keys if k in archive]
     for key in keys:
         head = archive.header(key)
         if head.dtype.kind not in "fiu" or (key == "opt.t" and head.shape != ()):
@@ -132,8 +162,34 @@ def _state_arrays(path: Path, archive: NpzArchive) -> tuple[dict[str, np.ndarray
     for key, array in arrays.items():
         if not np.all(np.isfinite(array)) or (key == "opt.t" and not 0 <= array < 2**62):
             raise UserError(f"{path}: its array {key} does not hold finite numbers; the file has been altered")
-    resume_parameters = arrays.pop("resume.parameters", None)
-    return {k[len("opt.") :]: v for k, v in arrays.items()}, resume_parameters
+    resume = {key[len("resume.") :]: arrays.pop(key, None) for key in resume_keys}
+    return {k[len("opt.") :]: v for k, v in arrays.items()}, resume
+
+
+def _hidden_layers(path: Path, meta: WeightsMeta, archive: NpzArchive, sizes: list[int], dtype) -> tuple[list, list, list]:
+    """The hidden layers' activations, dropout rates and batch norms (None where a layer has
+    none), checked; a file of version 1 or 2 has one `activation` for all, and neither."""
+    n_hidden = len(sizes) - 2
+    names = meta.activations if meta.activations is not None else [meta.activation] * n_hidden
+    if len(names) != n_hidden or not all(isinstance(n, str) and n in ACTIVATIONS for n in names):
+        raise UserError(f"{path}: names an activation or cost this nntrain does not know")
+    rates = meta.dropout if meta.dropout is not None else [0.0] * n_hidden
+    if len(rates) != n_hidden or not all(0 <= r < 1 for r in rates):
+        raise UserError(f"{path}: its dropout rates {rates!r} do not fit its {n_hidden} hidden layer(s); the file has been altered")
+    spec = meta.batch_norm
+    if spec is None:
+        return names, rates, [None] * n_hidden
+    norms = []
+    for i, n in enumerate(sizes[1:-1]):
+        keys = [f"{key}{i}" for key in NORM_ARRAYS]
+        unfit = f"{path}: layer {i}'s batch norm arrays ({', '.join(keys)}) are missing or do not fit its {n} units; the file has been altered"
+        if any(key not in archive or archive.header(key).shape != (n,) or archive.header(key).dtype != dtype for key in keys):
+            raise UserError(unfit)
+        arrays = [archive.read(key) for key in keys]
+        if not all(np.all(np.isfinite(a)) for a in arrays) or np.any(arrays[2] < 0):
+            raise UserError(unfit)
+        norms.append(BatchNorm(*arrays, momentum=spec.momentum, eps=spec.eps))
+    return names, rates, norms
 
 
 def _check_classes(path: Path, pre: Preprocessing, n_outputs: int) -> None:
@@ -195,12 +251,13 @@ def load(path: str | Path, training_state: bool = False) -> Checkpoint:
             preprocessing = Preprocessing.from_json(raw["preprocessing"])
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as err:
             raise UserError(f"{path}: incomplete nntrain weights file (missing or bad {err})") from None
-        if meta.activation not in ACTIVATIONS or meta.output_activation not in OUTPUT_ACTIVATIONS or meta.cost not in COSTS:
+        if meta.output_activation not in OUTPUT_ACTIVATIONS or meta.cost not in COSTS:
             raise UserError(f"{path}: names an activation or cost this nntrain does not know")
         _check_classes(path, preprocessing, sizes[-1])
         _check_preprocessing(path, preprocessing, sizes[0], sizes[-1])
         weights, biases = _layer_arrays(path, archive, sizes)
-        opt_state, resume_parameters = _state_arrays(path, archive) if training_state else ({}, None)
+        names, rates, norms = _hidden_layers(path, meta, archive, sizes, weights[0].dtype)
+        opt_state, resume = _state_arrays(path, archive) if training_state else ({}, {"parameters": None, "running": None})
     for i, (W, b) in enumerate(zip(weights, biases)):
         if b.dtype != W.dtype:
             raise UserError(f"{path}: layer {i} arrays do not match the recorded layer sizes {sizes}")
@@ -210,8 +267,10 @@ def load(path: str | Path, training_state: bool = False) -> Checkpoint:
     l2 = float((meta.config.l2 if meta.config is not None else None) or 0.0)  # part of the network's cost
     if l2 < 0:
         raise UserError(f"{path}: recorded l2 strength {l2} is not a finite number >= 0")
-    network = Network.from_arrays(weights, biases, meta.activation, meta.output_activation, meta.cost, l2=l2)
-    if resume_parameters is not None and resume_parameters.shape != network.parameters.shape:
-        resume_parameters = None  # not this network's: resume from W, b
+    network = Network.from_arrays(weights, biases, names, meta.output_activation, meta.cost, l2=l2, norms=norms, dropout=rates)
+    if resume["parameters"] is not None and resume["parameters"].shape != network.parameters.shape:
+        resume = {"parameters": None, "running": None}  # not this network's: resume from W, b
+    if resume["running"] is not None and resume["running"].shape != network.running.shape:
+        resume["running"] = None
     train_state = raw.get("train_state") or {}
-    return Checkpoint(network, config, preprocessing, meta.epochs_run, opt_state, train_state, resume_parameters)
+    return Checkpoint(network, config, preprocessing, meta.epochs_run, opt_state, train_state, resume["parameters"], resume["running"])

@@ -13,7 +13,8 @@ def run_metrics(
     result: TrainResult, dataset: Dataset, network: Network, start_epoch: int, early_stopping: EarlyStopping | None
 ) -> dict:
     """final_cost, epochs_run, train_seconds, stop_reason; then what applies: last_epoch_partial,
-    resumed_from_epoch, best_epoch and best_<monitor>, final_<figure> of the last epoch, and
+    resumed_from_epoch, best_epoch, best_<monitor> and kept_epoch (the epoch whose weights
+    weights.npz holds: the best, unless restore_best is false), final_<figure> of the last epoch, and
     the test split's test_cost and test_accuracy; for regression, the validation and test splits'
     rmse, mae and r2 in the targets' units (final_val_rmse, ..., test_r2)."""
     last = result.history.last()
@@ -30,6 +31,7 @@ def run_metrics(
     if result.best_epoch is not None:
         metrics["best_epoch"] = result.best_epoch
         metrics[f"best_{early_stopping.monitor}"] = result.best_value
+        metrics["kept_epoch"] = result.best_epoch if early_stopping.best is not None else result.last_epoch
     for key in ("train_accuracy", "val_cost", "val_accuracy"):
         if key in last:
             metrics[f"final_{key}"] = last[key]

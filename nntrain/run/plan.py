@@ -6,6 +6,9 @@ size; and the checks that the choices can learn the targets.
                        regression: linear. With `cost: cross_entropy`: softmax or sigmoid.
     cost               classification: cross_entropy; regression: mse.
     batch_size         auto: min(200, training rows), as scikit-learn's MLP; full: every row.
+                       With batch_norm, no training batch may hold a single row (its variance is
+                       0: every normalised value would be 0): a batch_size of 1, or one that
+                       leaves a last batch of 1 row, is an error naming a batch size that works.
 """
 
 from __future__ import annotations
@@ -24,7 +27,10 @@ from nntrain.model.costs import COSTS
 #: The batch size `batch_size: auto` takes at most (scikit-learn's MLP: min(200, n_samples)).
 AUTO_BATCH = 200
 #: The values each output activation can give (None: unbounded on that side).
-REACH = {"sigmoid": (0.0, 1.0), "softmax": (0.0, 1.0), "tanh": (-1.0, 1.0), "relu": (0.0, None)}
+REACH = {
+    "sigmoid": (0.0, 1.0), "softmax": (0.0, 1.0), "tanh": (-1.0, 1.0), "relu": (0.0, None),
+    "softplus": (0.0, None), "elu": (-1.0, None), "gelu": (-0.1701, None), "silu": (-0.2785, None),
+}
 #: Output activations whose values are unbounded: regression targets are standardised for these.
 UNBOUNDED = ("linear", "leaky_relu")
 
@@ -87,6 +93,8 @@ def make_plan(config: RunConfig, targets: Targets, out: Outputs, dataset: Datase
     layers = [n_inputs, *config.layers[1:-1], out.units]
     plan = Plan(layers, targets.task, targets.reason, out.activation, out.cost, _batch_size(config, len(dataset.train)))
     _check_reach(config, plan, dataset)
+    if config.batch_norm is not None:
+        _check_batch_norm_batches(config, len(dataset.train), plan.batch_size)
     return plan
 
 
@@ -112,6 +120,21 @@ def _batch_size(config: RunConfig, rows: int) -> int | None:
             "batch_size", f"{config.batch_size} is larger than the {rows} training rows; use at most {rows}, or full"
         )
     return config.batch_size
+
+
+def _check_batch_norm_batches(config: RunConfig, rows: int, batch: int | None) -> None:
+    """Batch norm cannot normalise a batch of one row: refuse a batch size that makes one."""
+    given = "full" if batch is None else f"{batch}" if config.batch_size != AUTO else f"auto ({batch} here)"
+    why = "batch_norm needs at least 2 rows in every training batch (one row's variance is 0, so its normalised values would all be 0)"
+    if rows < 2:
+        raise FieldError("batch_size", f"{given}: {why}, and the training split has {rows} row; use more data or leave batch_norm out")
+    size = rows if batch is None else batch
+    if size == 1:
+        raise FieldError("batch_size", f"1: {why}; use batch_size 2 or more")
+    if rows % size == 1:
+        other = next(c for d in range(1, rows) for c in (size + d, size - d) if 2 <= c <= rows and rows % c != 1)
+        raise FieldError("batch_size", f"{given}: the {rows} training rows leave a last batch of 1 row every epoch; "
+                                       f"{why}; use batch_size {other} (or full)")
 
 
 def _check_reach(config: RunConfig, plan: Plan, dataset: Dataset) -> None:

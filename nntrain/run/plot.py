@@ -1,4 +1,5 @@
-"""`plot_history`: a run's history.csv as a PNG (cost, validation cost, accuracies vs epoch).
+"""`plot_history`: a run's history.csv as a PNG (cost, validation cost, accuracies vs epoch),
+with early stopping's best epoch marked (a dashed line, from metrics.json's best_epoch).
 
 matplotlib is an optional extra (`pip install 'nntrain[plot]'`), imported lazily
 with the Agg backend so plotting works without a display.
@@ -46,6 +47,28 @@ def _pyplot():
     return plt
 
 
+def best_epoch(run_dir: Path) -> tuple[int, bool] | None:
+    """(early stopping's best epoch, whether weights.npz holds its weights) from metrics.json;
+    None without early stopping (or without a readable metrics.json)."""
+    import json
+
+    try:
+        metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+        best = metrics["best_epoch"]
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    if not isinstance(best, int) or isinstance(best, bool):
+        return None
+    return best, metrics.get("kept_epoch", best) == best
+
+
+def _mark(ax, marked: tuple[int, bool] | None) -> None:
+    if marked is not None:
+        epoch, kept = marked
+        ax.axvline(epoch, color="0.4", linestyle="--", linewidth=1,
+                   label=f"best epoch {epoch}" + (" (weights kept)" if kept else ""))
+
+
 def _run_name(run_dir: Path) -> str:
     """The run's config name (from config.yaml, read as a config is: no FIFO, no alias bomb, no
     deep nesting, UTF-8), else the folder's name."""
@@ -72,6 +95,7 @@ def plot_history(run_dir: Path, out: Path | None = None) -> Path:
     fig, axes = plt.subplots(1, 2 if accuracies else 1, figsize=(11 if accuracies else 6.5, 4.2), squeeze=False)
     epoch = history["epoch"]
     run_name = _run_name(run_dir)
+    marked = best_epoch(run_dir)
     ax = axes[0, 0]
     for name in COST_COLUMNS:
         if name in history:
@@ -79,6 +103,7 @@ def plot_history(run_dir: Path, out: Path | None = None) -> Path:
     costs = np.concatenate([history[c] for c in COST_COLUMNS if c in history])
     if np.all(costs[np.isfinite(costs)] > 0):
         ax.set_yscale("log")
+    _mark(ax, marked)
     ax.set(xlabel="epoch", ylabel="cost", title=f"{run_name}: cost")
     ax.grid(True, alpha=0.3)
     ax.legend()
@@ -86,6 +111,7 @@ def plot_history(run_dir: Path, out: Path | None = None) -> Path:
         ax = axes[0, 1]
         for name in accuracies:
             ax.plot(epoch, history[name], label=name.replace("_", " "))
+        _mark(ax, marked)
         ax.set(xlabel="epoch", ylabel="accuracy", title=f"{run_name}: accuracy")
         ax.grid(True, alpha=0.3)
         ax.legend()

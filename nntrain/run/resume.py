@@ -9,6 +9,7 @@ import numpy as np
 from nntrain.config import RunConfig
 from nntrain.data.preprocessing import Preprocessing
 from nntrain.errors import UserError, some_names
+from nntrain.model import dropout as drop
 from nntrain.model.network import Network
 from nntrain.run import checkpoint
 from nntrain.training.state import TrainState
@@ -32,19 +33,15 @@ def resume_from(
         )
     if data is not None:
         _check_same_data(path, ckpt.preprocessing, data)
-    for what, mine, theirs in (
-        ("activation", config.activation, ckpt.config.get("activation")),
-        ("output_activation", network.output_activation, saved.output_activation),
-        ("cost", network.cost_name, saved.cost_name),
-    ):
-        if mine != theirs:
-            raise UserError(f"--resume {path}: it was trained with {what} {theirs}, the config says {mine}")
-    for p, q in zip(network.params(), saved.params()):
-        np.copyto(p, q, casting="unsafe")
+    _check_same_layers(path, network, saved)
+    np.copyto(network.parameters, saved.parameters, casting="unsafe")  # the same layers: the same layout
+    np.copyto(network.running, saved.running, casting="unsafe")
     state = TrainState.from_dict(ckpt.train_state)
     if ckpt.resume_parameters is not None:  # W, b are early stopping's best: go on from the last epoch's
-        state.early_stopping_best = [network.parameters.copy()]
+        state.early_stopping_best = [a.copy() for a in network.state_arrays()]
         np.copyto(network.parameters, ckpt.resume_parameters, casting="unsafe")
+        if ckpt.resume_running is not None:
+            np.copyto(network.running, ckpt.resume_running, casting="unsafe")
     saved_optimizer = (ckpt.config.get("optimizer") or {}).get("name")
     if saved_optimizer == config.optimizer.name:
         optimizer.load_state_dict(ckpt.optimizer_state, network.optimizer_groups()[0])
@@ -54,6 +51,25 @@ def resume_from(
     if ckpt.config.get("early_stopping") != (spec.model_dump() if spec is not None else None):
         state.early_stopping = None  # other early stopping: it starts fresh
     return ckpt.epochs_run, state
+
+
+def _check_same_layers(path: Path, network: Network, saved: Network) -> None:
+    """The config's activations, output, cost and batch norm must be those the weights learned with."""
+    def shown(names: list[str]) -> str:
+        return "(no hidden layer)" if not names else names[0] if len(set(names)) == 1 else str(names)
+
+    def norm(net: Network) -> str:
+        first = next((n for n in net.norms if n is not None), None)
+        return "off" if first is None else f"eps {first.eps:g}"
+
+    for what, mine, theirs in (
+        ("activation", shown(network.hidden_activations), shown(saved.hidden_activations)),
+        ("output_activation", network.output_activation, saved.output_activation),
+        ("cost", network.cost_name, saved.cost_name),
+        ("batch_norm", norm(network), norm(saved)),
+    ):
+        if mine != theirs:
+            raise UserError(f"--resume {path}: it was trained with {what} {theirs}, the config says {mine}")
 
 
 def _check_same_data(path: Path, saved: Preprocessing, new: Preprocessing) -> None:
@@ -82,3 +98,9 @@ def skip_batch_orders(rng: np.random.Generator, m: int, epochs: int) -> None:
     """Advance `rng` past the batch orders of `epochs` earlier epochs (train draws one permutation of m per epoch)."""
     for _ in range(epochs):
         rng.permutation(m)
+
+
+def skip_dropout_masks(rng: np.random.Generator, network: Network, m: int, epochs: int) -> None:
+    """Advance `rng` past the dropout masks of `epochs` earlier epochs over m training rows."""
+    widths = [layer.n_out for layer in network.layers[:-1]]
+    drop.skip(rng, epochs * drop.draws_per_epoch(m, widths, network.dropout_rates))

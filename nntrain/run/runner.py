@@ -37,7 +37,7 @@ from nntrain.run.lock import run_folder_lock
 from nntrain.run.memory_errors import out_of_memory_reported
 from nntrain.run.temp_files import create_locked, remove_stale
 from nntrain.run.metrics import run_metrics
-from nntrain.run.resume import resume_from, skip_batch_orders
+from nntrain.run.resume import resume_from, skip_batch_orders, skip_dropout_masks
 from nntrain.run.setup import RunData, build_training, load_data, placed, random_streams
 from nntrain.training.history import History
 from nntrain.training.loop import EpochReport, TrainResult, train
@@ -162,6 +162,7 @@ def _set_up(request: _Request, previous: list[dict[str, float]]) -> _Setup:
         rows, batch = len(data.dataset.train), data.plan.batch_size
         if batch is not None and batch < rows:
             skip_batch_orders(streams.batches, rows, start_epoch)
+        skip_dropout_masks(streams.dropout, network, rows, start_epoch)
     if request.on_data is not None:
         request.on_data(data)
     return _Setup(data, network, optimizer, training.early_stopping, start_epoch, state, previous, streams.batches)
@@ -221,6 +222,7 @@ def _write(request: _Request, setup: _Setup, result: TrainResult) -> RunSummary:
     ckpt = checkpoint.Checkpoint(
         setup.network, resolved, dataset.preprocessing, result.last_epoch, setup.optimizer.state_dict(),
         result.state.to_dict(), resume_parameters=result.last_params[0] if result.last_params else None,
+        resume_running=result.last_params[1] if result.last_params and len(result.last_params) > 1 else None,
     )
     writers = (
         (files.weights, "wb", lambda f: checkpoint.save_to(f, ckpt)),

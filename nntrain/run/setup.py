@@ -15,14 +15,17 @@ from typing import Iterator
 import numpy as np
 
 from nntrain.config import RunConfig
-from nntrain.config.schema import AUTO
+from nntrain.config.schema import AUTO, label_key
+from nntrain.data import weights as class_weights
 from nntrain.data.prepare import Dataset, prepare
-from nntrain.data.targets import encode_targets
+from nntrain.data.targets import class_codes, encode_targets
 from nntrain.data.source import Loaded, load_dataset
-from nntrain.errors import FieldError
+from nntrain.errors import FieldError, some_names
+from nntrain.model import dropout as drop
+from nntrain.model.activations import ACTIVATIONS
 from nntrain.model.costs import COSTS
-from nntrain.model.memory import physical_memory, training_bytes
-from nntrain.model.network import Network
+from nntrain.model.memory import HiddenLayers, physical_memory, training_bytes
+from nntrain.model.network import Network, per_layer_activations
 from nntrain.run.plan import UNBOUNDED, Plan, make_plan, outputs, scale_warnings
 from nntrain.training.stopping import EarlyStopping
 
@@ -30,15 +33,17 @@ from nntrain.training.stopping import EarlyStopping
 @dataclass(frozen=True)
 class Streams:
     """The run's random generators, spawned from `numpy.random.SeedSequence(seed)`: initial
-    weights, the train/validation/test split, and the mini-batch order."""
+    weights, the train/validation/test split, the mini-batch order, and the dropout masks
+    (the fourth child: the first three are those of runs before dropout, unchanged)."""
 
     init: np.random.Generator
     split: np.random.Generator
     batches: np.random.Generator
+    dropout: np.random.Generator
 
 
 def random_streams(seed: int) -> Streams:
-    return Streams(*(np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)))
+    return Streams(*(np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)))
 
 
 @contextmanager
@@ -98,15 +103,51 @@ def prepare_data(config: RunConfig, loaded: Loaded, rng: np.random.Generator) ->
         target_check=lambda Y: COSTS[out.cost].target_problem(Y, out.activation), targets=targets,
     )
     plan = make_plan(config, targets, out, dataset, spec.name)
+    weigh_classes(config, dataset)
     return RunData(dataset, loaded, plan, scale_warnings(config, dataset))
 
 
-def build_network(config: RunConfig, plan: Plan, rng: np.random.Generator, dtype=None) -> Network:
+def weigh_classes(config: RunConfig, dataset: Dataset) -> None:
+    """With `class_weight`, every split's row weights times the weight of the row's class
+    (see `data.weights`), and a note saying the weights."""
+    spec = config.class_weight
+    if spec is None:
+        return
+    classes = dataset.preprocessing.classes
+    if classes is None:
+        raise FieldError("class_weight", "applies to classification, and this run is a regression; leave it out, or set task: classification")
+    keys = [label_key(c) for c in classes]
+    if spec == "balanced":
+        per_class = class_weights.balanced(class_codes(dataset.train.Y), len(classes))
+    else:
+        try:
+            per_class = class_weights.from_mapping(spec, keys)
+        except KeyError as err:
+            raise FieldError("class_weight", f"no class '{err.args[0]}' in the data; its classes are {some_names(keys)}") from None
+    for _, split in dataset.splits():
+        split.w = class_weights.row_weights(class_codes(split.Y), per_class, split.w)
+    shown = ", ".join(f"{key} x{weight:.4g}" for key, weight in zip(keys[:8], per_class))
+    dataset.notes.append(f"class_weight {spec if isinstance(spec, str) else 'given'}: {shown}{', ...' if len(keys) > 8 else ''}")
+
+
+def build_network(config: RunConfig, plan: Plan, rng: np.random.Generator, dtype=None,
+                  dropout_rng: np.random.Generator | None = None) -> Network:
     """The network of `config` as `plan` sized it, its weights drawn by its initialiser from
-    `rng`, in `dtype` (default: the config's)."""
+    `rng`, in `dtype` (default: the config's); its dropout masks drawn from `dropout_rng`."""
     return Network.build(
         plan.layers, config.activation, plan.output_activation, plan.cost, config.init, rng,
-        np.dtype(dtype or config.dtype), l2=config.l2,
+        np.dtype(dtype or config.dtype), l2=config.l2, dropout=config.dropout, batch_norm=config.batch_norm,
+        dropout_rng=dropout_rng,
+    )
+
+
+def hidden_layers(config: RunConfig, plan: Plan) -> HiddenLayers:
+    """What the config's hidden layers hold besides W and b, for the memory estimate."""
+    n_hidden = len(plan.layers) - 2
+    names = per_layer_activations(config.activation, n_hidden)
+    return HiddenLayers(
+        tuple(ACTIVATIONS[name].needs_input for name in names), tuple(drop.per_layer(config.dropout, n_hidden)),
+        config.batch_norm is not None,
     )
 
 
@@ -118,7 +159,7 @@ def check_memory(config: RunConfig, plan: Plan, dataset: Dataset, optimizer_arra
     (see `training_bytes`), before anything is allocated."""
     rows = len(dataset.train) if plan.batch_size is None else plan.batch_size
     eval_rows = max([len(s) for s in (dataset.val, dataset.test) if s is not None], default=0)
-    needed = training_bytes(plan.layers, rows, eval_rows, np.dtype(config.dtype), optimizer_arrays)
+    needed = training_bytes(plan.layers, rows, eval_rows, np.dtype(config.dtype), optimizer_arrays, hidden_layers(config, plan))
     physical = physical_memory()
     if physical is not None and needed > physical:
         raise FieldError(
@@ -169,6 +210,6 @@ def build_training(config: RunConfig, data: RunData, streams: Streams) -> Traini
 
     optimizer = build_optimizer(config.optimizer, config.learning_rate)
     check_memory(config, data.plan, data.dataset, len(optimizer.state_names))
-    network = build_network(config, data.plan, streams.init)
+    network = build_network(config, data.plan, streams.init, dropout_rng=streams.dropout)
     check_schedule(config, data.dataset)
     return Training(network, optimizer, build_early_stopping(config, data.dataset))

@@ -19,7 +19,8 @@ from nntrain.errors import UserError
 
 FORMAT = "nntrain-weights"
 #: 2: preprocessing may hold `columns` (imputation, one-hot) and target scaling; version 1 files still load.
-FORMAT_VERSION = 2
+#: 3: per-layer activations, dropout rates, batch norm (gamma, running statistics); 1 and 2 still load.
+FORMAT_VERSION = 3
 #: Larger than any layer that could be trained, small enough that products of sizes stay exact.
 MAX_UNITS = 2**40
 MAX_COUNT = 2**62
@@ -59,7 +60,7 @@ class _Config(_Record):
     """The resolved config's fields that loading, evaluate and --resume read (the resolved
     config always writes the named sections as mappings)."""
 
-    activation: Optional[str] = None
+    activation: Union[str, list[str], None] = None  # one name, or one per hidden layer
     l2: Optional[Number] = None
     dataset: Optional[_Dataset] = None
     optimizer: Optional[_Named] = None
@@ -85,11 +86,21 @@ class _TrainState(_Record):
     early_stopping: Optional[_EarlyStopping] = None
 
 
+class _BatchNorm(_Record):
+    momentum: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
+    eps: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
 class WeightsMeta(_Record):
-    """The checked record; `raw` keeps the JSON as read (for Preprocessing.from_json and config)."""
+    """The checked record; `raw` keeps the JSON as read (for Preprocessing.from_json and config).
+    Version 3 records the hidden layers one by one (`activations`, `dropout`, `batch_norm`);
+    versions 1 and 2 one `activation` for them all."""
 
     layers: list[Annotated[int, Field(le=MAX_UNITS)]]
-    activation: str
+    activation: Optional[str] = None  # versions 1 and 2: the one hidden activation
+    activations: Optional[list[str]] = None
+    dropout: Optional[list[Number]] = None
+    batch_norm: Optional[_BatchNorm] = None
     output_activation: str
     cost: str
     preprocessing: _Preprocessing

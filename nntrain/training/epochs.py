@@ -3,7 +3,10 @@ mini-batches (one permutation per epoch), each gathered into a reused buffer, so
 arrays are allocated for in-memory data.
 
 The epoch's cost is the mean of the batch costs seen during the epoch, each taken before its
-step and weighted by its size (for full batch: the cost at the start of the step).
+step and weighted by its size (for full batch: the cost at the start of the step); with row
+weights (`Split.w`), each batch's cost is its weighted mean and counts by its total weight, so
+the epoch's cost is the weighted mean over the epoch's rows. Both are training-mode figures
+(dropout on, batch norm with each batch's statistics), as the steps saw them.
 """
 
 from __future__ import annotations
@@ -36,11 +39,11 @@ class FullBatch:
         self.groups = network.optimizer_groups()
 
     def __call__(self, should_stop: Callable[[], bool]) -> EpochRun:
-        X, Y = self.split.X, self.split.Y
+        X, Y, w = self.split.X, self.split.Y, self.split.w
         h = self.network.forward(X)
-        cost = self.network.cost_value(h, Y)
+        cost = self.network.cost_value(h, Y, w)
         hits = correct(h, self.codes) if self.codes is not None else 0
-        self.network.backward(Y)
+        self.network.backward(Y, w)
         self.optimizer.step(*self.groups)
         return EpochRun(cost, hits, len(X), False)
 
@@ -55,25 +58,28 @@ class MiniBatches:
         self.batch_size, self.rng = batch_size, rng
         self.xb = np.empty((batch_size, split.X.shape[1]), split.X.dtype)
         self.yb = np.empty((batch_size, split.Y.shape[1]), split.Y.dtype)
+        self.wb = np.empty(batch_size) if split.w is not None else None
 
     def __call__(self, should_stop: Callable[[], bool]) -> EpochRun:
         X, Y, m = self.split.X, self.split.Y, len(self.split)
         order = self.rng.permutation(m)
-        cost_sum, hits, rows = 0.0, 0, 0
+        cost_sum, hits, rows, weight = 0.0, 0, 0, 0.0
         for start in range(0, m, self.batch_size):
             idx = order[start : start + self.batch_size]
             n = len(idx)
             xs, ys = gather_rows(X, idx, self.xb[:n]), gather_rows(Y, idx, self.yb[:n])
+            ws = None if self.wb is None else np.take(self.split.w, idx, out=self.wb[:n])
             h = self.network.forward(xs)
-            cost_sum += self.network.cost_value(h, ys) * n
+            batch_weight = n if ws is None else float(ws.sum())
+            cost_sum += self.network.cost_value(h, ys, ws) * batch_weight
             if self.codes is not None:
                 hits += correct(h, self.codes[idx])
-            self.network.backward(ys)
+            self.network.backward(ys, ws)
             self.optimizer.step(*self.groups)
-            rows += n
+            rows, weight = rows + n, weight + batch_weight
             if should_stop():
                 break  # Ctrl-C: stop after this step, not the whole epoch
-        return EpochRun(cost_sum / rows, hits, rows, rows < m)
+        return EpochRun(cost_sum / (rows if self.wb is None else weight), hits, rows, rows < m)
 
 
 def epoch_runner(network, optimizer, split: Split, codes, batch_size: int | None, rng) -> FullBatch | MiniBatches:

@@ -103,7 +103,7 @@ def train(
         if stopping is not None:
             stop_reason = stopping.reason
             break
-    params = network.optimizer_groups()[0]
+    params = network.state_arrays()  # the parameters, and batch norm's running statistics with them
     if stop_reason != "diverged" and not all_finite(params):  # the very last step blew up
         rules[0].guard.restore(params)
         stop_reason = "diverged"
@@ -121,8 +121,9 @@ def train(
 
 
 def _rules(network, data, schedule, tolerance, early_stopping, should_stop, resume: TrainState, full_batch: bool) -> list:
-    """The rules after an epoch, in the order they are asked (see `stopping`)."""
-    params = network.optimizer_groups()[0]
+    """The rules after an epoch, in the order they are asked (see `stopping`). What they copy and
+    put back is the network's state: its parameters and batch norm's running statistics."""
+    params = network.state_arrays()
     diverged = Diverged(params)
     rules = [diverged, Interrupted(should_stop), PlateauWatch(schedule, schedule.monitored(data.val is not None))]
     if tolerance is not None:

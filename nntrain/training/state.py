@@ -17,7 +17,8 @@ class TrainState:
     previous_cost: float = math.nan
     #: Early stopping's best figure, its epoch and the epochs waited since; None without it.
     early_stopping: dict | None = None
-    #: The best epoch's parameters (as one vector, in a list); not in the JSON: weights.npz's W, b hold them.
+    #: The best epoch's `Network.state_arrays()` (the parameter vector, and batch norm's running
+    #: statistics); not in the JSON: weights.npz's W, b (gamma, statistics) hold them.
     early_stopping_best: list[np.ndarray] | None = None
 
     def to_dict(self) -> dict:

@@ -22,7 +22,8 @@ def _error(data) -> str:
 def test_schema_names_come_from_the_registries():
     schema = RunConfig.model_json_schema()
     props = schema["properties"]
-    assert set(props["activation"]["enum"]) == set(ACTIVATIONS)
+    one, per_layer = props["activation"]["anyOf"]  # a name, or a list of names (one per hidden layer)
+    assert set(one["enum"]) == set(per_layer["items"]["enum"]) == set(ACTIVATIONS)
     assert set(props["cost"]["anyOf"][0]["enum"]) == set(COSTS)
     out = props["output_activation"]["anyOf"][0]["enum"]
     assert set(out) == set(OUTPUT_ACTIVATIONS)
@@ -39,8 +40,9 @@ def test_defaults_are_the_ones_that_work_on_real_tables():
     assert resolved["dataset"] == {
         "name": "xor", "target": None, "features": None, "drop": [], "categorical": [], "missing": "impute",
         "max_categories": 50, "delimiter": None, "test_split": 0.0, "val_split": 0.0, "standardize": True,
-        "standardize_target": True,
+        "standardize_target": True, "weight": None,
     }
+    assert (resolved["dropout"], resolved["batch_norm"], resolved["class_weight"]) == (0.0, None, None)
     assert parse_config(resolved, "again.yaml").resolved() == resolved
 
 

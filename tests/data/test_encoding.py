@@ -78,3 +78,12 @@ def test_a_category_missing_in_the_training_rows_takes_the_most_frequent_level()
     assert columns[1].levels == ("a", "b") and columns[1].levels[columns[1].fill_level] == "b"
     X = Preprocessing(raw.feature_names, ["y"], None, None, None, columns).transform(raw.X)
     np.testing.assert_array_equal(X[:, 1:], [[0, 1], [1, 0], [0, 1], [0, 1], [0, 0]])
+
+
+def test_a_constant_column_standardises_to_zero_not_its_rounding():
+    # the computed std of a constant 349525.39 (after imputation, say) is ~6e-11, not 0: dividing
+    # by it would turn the constant into -1 (found by hypothesis)
+    raw = raw_table([349525.39, None, 349525.39, 349525.39], ["a", "b", "a", "b"], ["yes", "no", "yes", "no"])
+    columns, mean, std = fit_inputs(raw, np.arange(4), True)
+    X = Preprocessing(raw.feature_names, ["y"], None, mean, std, columns).transform(raw.X)
+    assert std[0] == 1.0 and np.all(X[:, 0] == 0.0)

@@ -87,6 +87,15 @@ CASES = {
                               {"layers": ["auto", 8, 2], "activation": "tanh", "output_activation": "leaky_relu"}),
     "relu_output": ({**HOUSES, "target": "rooms"}, {"layers": ["auto", 4, 1], "activation": "relu", "task": "regression",
                                                     "output_activation": "relu"}),
+    "gelu_silu_batch_norm_dropout": (PENGUINS, {"layers": ["auto", 8, 6, "auto"], "activation": ["gelu", "silu"],
+                                                "batch_norm": True, "dropout": 0.2, "output_activation": "softmax"}),
+    "elu_softplus_output": ({**HOUSES, "target": "rooms"}, {"layers": ["auto", 6, 1], "activation": "elu",
+                                                            "task": "regression", "output_activation": "softplus"}),
+    "softplus_gelu_output": (HOUSES, {"layers": ["auto", 6, 1], "activation": "softplus", "output_activation": "gelu",
+                                      "batch_norm": {"momentum": 0.3, "eps": 1e-3}}),
+    "silu_output": (HOUSES, {"layers": ["auto", 6, 1], "activation": "relu", "output_activation": "silu",
+                             "dropout": 0.1}),
+    "elu_output": (HOUSES, {"layers": ["auto", 6, 1], "activation": "tanh", "output_activation": "elu"}),
 }
 DATASET_KEYS = ("standardize", "categorical")
 
@@ -214,11 +223,12 @@ def test_the_held_out_rows_hold_empty_cells_and_unseen_categories(table_case):
 def test_the_cases_cover_every_activation_and_preprocessing_step():
     from nntrain.model.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS
 
-    assert {settings["activation"] for _, settings in CASES.values()} == set(ACTIVATIONS)
+    hidden = [settings["activation"] for _, settings in CASES.values()]
+    assert {name for names in hidden for name in ([names] if isinstance(names, str) else names)} == set(ACTIVATIONS)
     assert {settings["output_activation"] for _, settings in CASES.values()} == set(OUTPUT_ACTIVATIONS)
     steps = {key for _, settings in CASES.values() for key in settings} | {
         "multi-output" for dataset, _ in CASES.values() if isinstance(dataset["target"], list)}
-    assert {"standardize", "categorical", "dtype", "multi-output"} <= steps
+    assert {"standardize", "categorical", "dtype", "multi-output", "batch_norm", "dropout"} <= steps
 
 
 def test_every_activation_has_its_nodes():

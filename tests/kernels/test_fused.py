@@ -337,6 +337,33 @@ def test_training_and_predict_are_bitwise_equal_with_and_without_the_kernels(dty
     assert compiled[1][-1] < compiled[1][0], "training did not lower the cost"
 
 
+class _BatchNorm:
+    momentum, eps = 0.1, 1e-5
+
+
+@pytest.mark.parametrize("layers, kernels_used", [
+    ({"dropout": [0.2, 0.0]}, ("bias_relu", "relu_backward")),  # dropout after a plain ReLU layer: both kernels
+    ({"dropout": 0.2, "batch_norm": _BatchNorm()}, ("relu_backward",)),  # batch norm: the forward stays in numpy
+    ({"activation": ["relu", "gelu"], "batch_norm": _BatchNorm()}, ("relu_backward",)),
+])
+def test_training_with_dropout_and_batch_norm_is_bitwise_equal_with_and_without_the_kernels(layers, kernels_used):
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((300, 12)).astype(np.float32)
+    Y = np.eye(3, dtype=np.float32)[(X[:, :3].sum(axis=1) > 0).astype(int) + (X[:, 3] > 1)]
+    data = Dataset(Split(X, Y), None, None, Preprocessing([f"x{i}" for i in range(12)], ["0", "1", "2"], [0, 1, 2]))
+    options = {"activation": "relu", **layers}
+
+    def run():
+        net = Network.build([12, 16, 8, 3], options["activation"], "softmax", "cross_entropy", default_initializer("relu"),
+                            np.random.default_rng(0), np.float32, dropout=options.get("dropout", 0.0),
+                            batch_norm=options.get("batch_norm"), dropout_rng=np.random.default_rng(2))
+        train(net, OPTIMIZERS["adam"](None, 0.01), data, 4, 32, np.random.default_rng(1))
+        return net.parameters.copy(), net.running.copy(), net.predict(X)
+
+    for got, want, what in zip(*twice(run, "adam", *kernels_used), ["parameters", "running statistics", "predictions"]):
+        assert_same_bytes(got, want, what)
+
+
 # -- the module's own checks ------------------------------------------------------------------
 
 

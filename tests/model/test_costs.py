@@ -52,7 +52,7 @@ def test_gradient_through_activation_matches_finite_differences(cost, act):
     z, h = _outputs(act)
     y = np.eye(3)[rng.integers(0, 3, 5)] if act == "softmax" else rng.random(h.shape)
     c, f = COSTS[cost], OUTPUT_ACTIVATIONS[act]
-    analytic = f.backward(c.gradient(h, y, act), h)
+    analytic = f.backward(c.gradient(h, y, act), h, z.copy()) if f.needs_input else f.backward(c.gradient(h, y, act), h)
     numeric = numeric_gradient(lambda zz: c.value(f.forward(zz.copy()), y, zz, act), z)
     np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-9)
     if (act, cost) in FUSED_PAIRS:
@@ -75,3 +75,31 @@ def test_cross_entropy_names_the_first_row_it_cannot_learn():
 def test_cross_entropy_declares_its_outputs():
     assert COSTS["cross_entropy"].output_activations == ("sigmoid", "softmax")
     assert COSTS["mse"].output_activations is None
+
+
+WEIGHTED = [("mse", a) for a in ("linear", "sigmoid", "tanh", "softmax")] + [("cross_entropy", "sigmoid"), ("cross_entropy", "softmax")]
+
+
+@pytest.mark.parametrize("cost,act", WEIGHTED)
+def test_weighted_cost_is_the_weighted_mean_and_its_gradient_matches_finite_differences(cost, act):
+    z, h = _outputs(act)
+    y = np.eye(3)[rng.integers(0, 3, 5)] if act == "softmax" else (rng.random(h.shape) > 0.5).astype(float)
+    w = np.array([0.5, 2.0, 1.0, 3.0, 0.25])
+    c, f = COSTS[cost], OUTPUT_ACTIVATIONS[act]
+    per_row = [c.value(h[i:i + 1], y[i:i + 1], z[i:i + 1], act) for i in range(5)]
+    assert c.value(h, y, z, act, w) == pytest.approx(np.dot(w, per_row) / w.sum(), rel=1e-13)
+    assert c.value(h, y, z, act, np.ones(5)) == pytest.approx(c.value(h, y, z, act), rel=1e-13)
+    assert c.value(h, y, z, act, 7 * w) == pytest.approx(c.value(h, y, z, act, w), rel=1e-13)
+    analytic = f.backward(c.gradient(h, y, act, w), h)
+    numeric = numeric_gradient(lambda zz: c.value(f.forward(zz.copy()), y, zz, act, w), z)
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-9)
+
+
+@pytest.mark.parametrize("cost,act", WEIGHTED)
+def test_whole_number_weights_count_a_row_as_often_as_repeating_it(cost, act):
+    z, h = _outputs(act)
+    y = np.eye(3)[rng.integers(0, 3, 5)] if act == "softmax" else (rng.random(h.shape) > 0.5).astype(float)
+    w = np.array([1, 3, 0, 2, 1])
+    rows = np.repeat(np.arange(5), w)
+    c = COSTS[cost]
+    assert c.value(h, y, z, act, w.astype(float)) == pytest.approx(c.value(h[rows], y[rows], z[rows], act), rel=1e-13)

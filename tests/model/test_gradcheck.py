@@ -34,7 +34,7 @@ def test_noise_level_grows_with_the_cost_above_1():
 
 def test_cases_cover_every_activation_and_every_valid_output_cost_pair():
     cases = gc.self_check_cases()
-    assert {c.activation for c in cases} == set(ACTIVATIONS)
+    assert {a for c in cases for a in c.activations} == set(ACTIVATIONS)
     pairs = {(c.output_activation, c.cost) for c in cases}
     assert ("softmax", "cross_entropy") in pairs and ("sigmoid", "cross_entropy") in pairs
     assert {o for o, c in pairs if c == "mse"} == set(OUTPUT_ACTIVATIONS)
@@ -43,12 +43,64 @@ def test_cases_cover_every_activation_and_every_valid_output_cost_pair():
 
 
 def test_self_check_passes_below_threshold_for_every_tensor():
+    cases = {c.label: c for c in gc.self_check_cases()}
     results = gc.check_implementation(seed=0)
-    assert len(results) == 6 * len(gc.self_check_cases())
-    assert {r.tensor for r in results} == {"W0", "b0", "W1", "b1", "W2", "b2"}
-    smooth = [r for r in results if not ACTIVATIONS[r.case.split(" ")[0]].has_kink]
+    assert len(results) == sum(6 + 2 * c.batch_norm for c in cases.values())  # W, b per layer; gamma per normalised layer
+    assert {r.tensor for r in results} == {"W0", "b0", "W1", "b1", "W2", "b2", "gamma0", "gamma1"}
+    smooth = [r for r in results if not any(ACTIVATIONS[a].has_kink for a in cases[r.case].activations)]
     assert all(r.checked > 0 and r.max_rel_error < 1e-7 for r in smooth)
     assert all(r.passed for r in results)
+
+
+def test_self_check_covers_the_new_activations_dropout_batch_norm_and_weights_and_they_pass():
+    cases = gc.self_check_cases()
+    hidden = {a for c in cases for a in c.activations}
+    assert {"gelu", "silu", "elu", "softplus"} <= hidden
+    assert any(len(set(c.activations)) > 1 for c in cases)  # per-layer activations
+    special = [c for c in cases if c.dropout or c.batch_norm or c.weighted]
+    assert any(c.dropout for c in special) and any(c.batch_norm for c in special) and any(c.weighted for c in special)
+    results = gc.check_implementation(seed=1, cases=special + [gc.Case(a, "linear", "mse") for a in ("gelu", "silu", "elu")])
+    assert all(r.passed for r in results)
+    by_case = {}
+    for r in results:
+        by_case.setdefault(r.case, []).append(r)
+    for case in special:
+        checked = by_case[case.label]
+        assert sum(r.checked for r in checked) > 0.8 * sum(r.checked + r.skipped for r in checked), case.label
+        if case.batch_norm:
+            assert {"gamma0", "gamma1"} <= {r.tensor for r in checked}
+
+
+@pytest.mark.parametrize("broken", ["batch_norm", "dropout", "gelu", "weights"])
+def test_a_broken_layer_derivative_is_reported(monkeypatch, broken):
+    from nntrain.model import batchnorm, network as net_module
+
+    if broken == "batch_norm":  # forgets the term through the batch variance
+        def backward(self, dy, xhat, scratch, dbeta):
+            net_module.column_sums(dy, out=dbeta)
+            np.multiply(dy, xhat, out=scratch)
+            net_module.column_sums(scratch, out=self.dgamma)
+            dy -= dbeta / dy.shape[0]
+            dy *= self.gamma * self._inv_std
+            return dy
+        monkeypatch.setattr(batchnorm.BatchNorm, "backward", backward)
+        case = gc.Case("tanh", "softmax", "cross_entropy", batch_norm=True)
+    elif broken == "dropout":  # the backward pass ignores the mask
+        monkeypatch.setattr(net_module.Network, "_through_activation", lambda self, i, g, buf: self.layers[i].activation.backward(g, buf.a[i]))
+        case = gc.Case("tanh", "softmax", "cross_entropy", dropout=0.5)
+    elif broken == "gelu":  # the derivative of the exact erf form, not of the tanh approximation
+        import math
+
+        def erf_slope(self, grad_a, a, z):
+            grad_a *= 0.5 * (1 + np.vectorize(math.erf)(z / np.sqrt(2))) + z * np.exp(-z * z / 2) / np.sqrt(2 * np.pi)
+            return grad_a
+        monkeypatch.setattr(activations.GELU, "backward", erf_slope)
+        case = gc.Case("gelu", "linear", "mse")
+    else:  # the gradient of the unweighted cost
+        monkeypatch.setattr(net_module, "row_scale", lambda w, like: np.full((len(w), 1), 1.0 / len(w), like.dtype))
+        case = gc.Case("tanh", "softmax", "cross_entropy", weighted=True)
+    results = gc.check_implementation(cases=[case])
+    assert any(not r.passed for r in results), [(r.tensor, r.max_rel_error) for r in results]
 
 
 class _BrokenTanh(activations.Tanh):
@@ -100,7 +152,7 @@ def test_kink_crossings_are_skipped_not_failed():
 
 def test_max_entries_samples_every_tensor():
     rng = np.random.default_rng(1)
-    network, X, Y = gc.random_problem(gc.Case("tanh", "linear", "mse"), rng, sizes=(30, 40, 2), m=5)
+    network, X, Y, _ = gc.random_problem(gc.Case("tanh", "linear", "mse"), rng, sizes=(30, 40, 2), m=5)
     results = gc.check_network(network, X, Y, "big", rng, max_entries=7)
     assert [(r.tensor, r.checked + r.skipped) for r in results] == [("W0", 7), ("b0", 7), ("W1", 7), ("b1", 2)]
     assert all(r.passed for r in results)
@@ -135,6 +187,10 @@ TORCH_ACT = {
     "relu": lambda t, z: t.relu(z),
     "leaky_relu": lambda t, z: t.nn.functional.leaky_relu(z, 0.01),
     "linear": lambda t, z: z,
+    "gelu": lambda t, z: t.nn.functional.gelu(z, approximate="tanh"),
+    "silu": lambda t, z: t.nn.functional.silu(z),
+    "elu": lambda t, z: t.nn.functional.elu(z),
+    "softplus": lambda t, z: t.nn.functional.softplus(z, threshold=1e9),
     "softmax": lambda t, z: t.softmax(z, dim=1),
 }
 
@@ -153,7 +209,9 @@ def test_gradients_match_torch_autograd(case):
     torch = pytest.importorskip("torch")
     assert set(TORCH_ACT) == set(OUTPUT_ACTIVATIONS)
     rng = np.random.default_rng(7)
-    network, X, Y = gc.random_problem(case, rng, sizes=(3, 6, 5, 4), m=9)
+    network, X, Y, w = gc.random_problem(case, rng, sizes=(3, 6, 5, 4), m=9)
+    if case.dropout or case.batch_norm or case.weighted:
+        pytest.skip("torch parity covers plain dense layers; the layer cases are checked by finite differences")
     network.forward(X)
     network.backward(Y)
     params = [torch.tensor(p.T.copy() if p.ndim == 2 else p.copy(), dtype=torch.float64, requires_grad=True)
@@ -162,7 +220,7 @@ def test_gradients_match_torch_autograd(case):
     n_layers = len(network.layers)
     for i in range(n_layers):
         z = torch.nn.functional.linear(a, params[2 * i], params[2 * i + 1])
-        act = case.output_activation if i == n_layers - 1 else case.activation
+        act = case.output_activation if i == n_layers - 1 else network.hidden_activations[i]
         a = TORCH_ACT[act](torch, z)
     cost = _torch_cost(torch, case, a, z, torch.tensor(Y))
     cost = cost + 0.5 * case.l2 * sum((p**2).sum() for p in params[::2])

@@ -97,6 +97,12 @@ def open_npy(path: Path) -> np.ndarray:
     that is not a readable, pickle-free .npy is a UserError naming the file."""
     check_magic(path, ".npy", (NPY_MAGIC,))
     try:
-        return np.load(path, mmap_mode="r", allow_pickle=False)
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, EOFError, OSError, SyntaxError, TokenError) as err:  # (a damaged header: tokenize's errors)
         raise numpy_load_error(path, ".npy", err) from None
+    declared = getattr(array, "offset", 0) + array.nbytes
+    size = path.stat().st_size
+    if isinstance(array, np.memmap) and size != declared:  # (a shorter file numpy refuses itself)
+        raise UserError(f"{path}: its header declares shape {array.shape} ({declared:,} bytes with the header), "
+                        f"but the file holds {size:,} bytes; the file is damaged")
+    return array
