@@ -109,3 +109,15 @@ def write_file(path: Path, write, what: str) -> None:
             write(out)
     except OSError as err:
         raise UserError(f"{path}: cannot write {what} ({err.strerror or err})") from None
+
+
+def threads_option(text: str | None) -> int | str | None:
+    """`--threads` (run, predict, evaluate) as a count or "auto"; None when not given."""
+    from nntrain.run.threads import parse_threads
+
+    if text is None:
+        return None
+    try:
+        return parse_threads(text)
+    except ValueError as err:
+        raise UserError(f"--threads: {err}") from None

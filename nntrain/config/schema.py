@@ -97,6 +97,9 @@ class RunConfig(Strict):
     l2: float = Field(0.0, ge=0, description="weight decay: adds l2/2 * sum ||W||^2 to the cost (biases excluded)")
     tolerance: float | None = Field(None, gt=0, description="stop when the cost changes by less than this between epochs")
     early_stopping: EarlyStoppingConfig | None = Field(None, description="stop when the monitored figure stops improving")
+    threads: Annotated[int, Field(ge=1)] | Literal["auto"] = Field(
+        "auto", description="BLAS threads: a whole number >= 1, or auto (measured while training; see docs/threads.md)"
+    )
 
     # where the config came from, to place errors found later (layers vs data): see `where`
     _source: str = PrivateAttr("config")
@@ -109,6 +112,14 @@ class RunConfig(Strict):
     @classmethod
     def _name_is_one_folder(cls, value):
         return value if value is None else check_run_name(value)
+
+    @field_validator("threads", mode="before")
+    @classmethod
+    def _threads_count(cls, value):
+        """A whole number >= 1 or `auto`, one message for anything else."""
+        if value == "auto" or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+            return value
+        raise ValueError(f"{show_value(value)} is not allowed; allowed: a whole number >= 1, or auto")
 
     @field_validator("early_stopping", mode="before")
     @classmethod

@@ -18,11 +18,13 @@ from nntrain.inference.inputs import feature_names
 from nntrain.run.checkpoint import Checkpoint
 
 def predict_chunks(
-    ckpt: Checkpoint, chunks: Iterator[np.ndarray], where: Callable[[int], str] = lambda i: f"input row {i + 1}"
+    ckpt: Checkpoint, chunks: Iterator[np.ndarray], where: Callable[[int], str] = lambda i: f"input row {i + 1}",
+    threads=None,
 ) -> Iterator[np.ndarray]:
     """Outputs h (rows, k) for each chunk of raw features, after the saved preprocessing.
     Inputs too large for the network's dtype, and outputs that overflow, are UserErrors
-    naming the input row (`where(i)`, i counted from 0 over every chunk) rather than NaN predictions."""
+    naming the input row (`where(i)`, i counted from 0 over every chunk) rather than NaN predictions.
+    `threads` (a `run.threads.InferenceThreads`, optional) sets the BLAS thread count from the first chunk."""
     network = ckpt.network
     n = network.sizes[0]
     names = feature_names(ckpt)
@@ -34,6 +36,8 @@ def predict_chunks(
         with np.errstate(over="ignore", invalid="ignore"):  # reported by check_fits
             X_cast = np.asarray(ckpt.preprocessing.transform(X), dtype=network.dtype)
         check_fits(X_cast, X, row, names, "column", OUTSIDE_TRAINING_HINT)
+        if threads is not None:
+            threads.choose(network, X_cast)
         h = network.predict(X_cast, chunk_rows=CHUNK_ROWS)
         check_outputs(h, row)
         done += X.shape[0]

@@ -31,6 +31,7 @@ from nntrain.run.setup import (
     SMALLER, RunData, build_early_stopping, build_network, check_memory, check_schedule, load_data, placed,
     random_streams,
 )
+from nntrain.run.threads import RunThreads, run_threads
 from nntrain.training.history import History
 from nntrain.training.loop import EpochReport, TrainResult, train
 from nntrain.training.optimizers import Optimizer, build_optimizer
@@ -58,6 +59,7 @@ class _Request:
     config_dir: Path | None
     resume: Path | None
     same_folder: bool  # resuming inside the run's own folder: its files are replaced, its history kept
+    threads: int | str | None = None  # --threads N or auto; None: not given
 
 
 @dataclass
@@ -70,6 +72,7 @@ class _Setup:
     state: TrainState | None
     previous: list[dict[str, float]]  # the history rows a run continued in its own folder keeps
     batch_rng: object
+    threads: RunThreads  # the BLAS thread count (run/threads.py)
 
 
 def run_training(
@@ -80,12 +83,15 @@ def run_training(
     should_stop: Callable[[], bool] | None = None,
     config_dir: Path | None = None,
     resume: Path | None = None,
+    threads: int | str | None = None,
 ) -> RunSummary:
     """Train `config`, write the run files to `out_dir`. With `resume` (a weights.npz),
-    start from its weights and optimizer state and continue its epoch numbering."""
+    start from its weights and optimizer state and continue its epoch numbering. `threads`
+    (N or "auto") is the command line's BLAS thread count (see `nntrain.run.threads`)."""
     same_folder = resume is not None and Path(resume).resolve().parent == out_dir.resolve()
     request = _Request(
-        config, RunFiles(out_dir), force, on_epoch, should_stop or (lambda: False), config_dir, resume, same_folder
+        config, RunFiles(out_dir), force, on_epoch, should_stop or (lambda: False), config_dir, resume, same_folder,
+        threads,
     )
     try:
         previous = read_history(request.files.history) if same_folder else []
@@ -96,8 +102,9 @@ def run_training(
     # a config that does not fit its data, or memory, leaves no empty run folder
     with removed_on_error(new_folders), placed(config), _out_of_memory_reported(config):
         setup = _set_up(request, previous)
-        result = _train(request, setup)
-        return _write(request, setup, result)
+        with setup.threads.applied():
+            result = _train(request, setup)
+            return _write(request, setup, result)
 
 
 @contextmanager
@@ -132,7 +139,8 @@ def _set_up(request: _Request, previous: list[dict[str, float]]) -> _Setup:
             skip_batch_orders(streams.batches, rows, start_epoch)
     check_schedule(config, data.dataset)
     early_stopping = build_early_stopping(config, data.dataset)
-    return _Setup(data, network, optimizer, early_stopping, start_epoch, state, previous, streams.batches)
+    threads = run_threads(config, len(data.dataset.train), request.threads)
+    return _Setup(data, network, optimizer, early_stopping, start_epoch, state, previous, streams.batches, threads)
 
 
 def _train(request: _Request, setup: _Setup) -> TrainResult:
@@ -153,7 +161,7 @@ def _train(request: _Request, setup: _Setup) -> TrainResult:
             setup.network, setup.optimizer, setup.data.dataset, config.epochs, config.batch_size, setup.batch_rng,
             on_epoch=report, should_stop=request.should_stop, start_epoch=setup.start_epoch,
             schedule=config.lr_schedule, tolerance=config.tolerance, early_stopping=setup.early_stopping,
-            resume=setup.state,
+            resume=setup.state, step_hook=setup.threads.hook,
         )
 
 
@@ -161,6 +169,7 @@ def _write(request: _Request, setup: _Setup, result: TrainResult) -> RunSummary:
     """The run's four files, each atomically, in RUN_FILES order."""
     files, dataset = request.files, setup.data.dataset
     metrics = run_metrics(result, dataset, setup.network, setup.start_epoch, setup.early_stopping)
+    metrics.update(setup.threads.record())
     history = result.history
     if setup.previous:
         history = History.concat(History.from_rows(setup.previous), history)
