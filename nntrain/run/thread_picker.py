@@ -13,7 +13,7 @@ training steps (a `StepHook` the epoch runner tells of every step).
                               the wait before the next re-check doubles (up to 64x)
 
 Every length is a number of steps fixed before training (`Schedule.for_steps`, from the
-step's size: about 25 ms of work per timed block, a re-check after about 2 s), so which
+step's size: about 40 ms of work per timed block, a re-check after about 2 s), so which
 steps run at which count depends only on the choices made and on the blocks cut short.
 OpenBLAS's float32 products can differ in the last bits between counts, so two `auto`
 runs of a config give the same numbers only when they ran the same steps at the same
@@ -57,7 +57,7 @@ class Schedule:
 
     #: Work per timed block and between the start and the first re-check, in seconds at
     #: STEP_RATE (an estimate: blocks of 3-256 steps keep a misjudged rate harmless).
-    BLOCK_SECONDS = 0.025
+    BLOCK_SECONDS = 0.04
     RECHECK_SECONDS = 2.0
 
     @classmethod
@@ -71,7 +71,7 @@ class Schedule:
             block = min(block, per_candidate * 4 // 5)
             if block < 3:
                 return None
-        settle = max(1, min(3, block // 4))
+        settle = max(1, min(2, block // 4))
         trial = 1 + candidates * (settle + block)
         recheck = max(round(cls.RECHECK_SECONDS / step_seconds), 4 * trial)
         return cls(1, settle, block, recheck)
@@ -177,20 +177,19 @@ class ThreadPicker:
         self.steps_at[segment.count] = self.steps_at.get(segment.count, 0) + 1
         self._left -= 1
         self._steps += 1
-        # while settling, the settling steps so far; while timed, the timed steps (with some left)
-        so_far = self._spent if segment.settling else self._samples if segment.timed and self._left else None
-        if so_far is not None and self._lost(segment.count, so_far[segment.count].seconds):
+        in_trial = segment.settling or (segment.timed and self._left)  # (a finished block is judged whole)
+        if in_trial and self._lost(segment.count, self._spent[segment.count].seconds):
             self._cut.add(segment.count)  # it cannot be chosen: no need to time the rest of its block
             self._left = 0
             if segment.settling and self._plan and self._plan[0].count == segment.count:
                 self._plan.popleft()
 
     def _lost(self, count: int, seconds: float) -> bool:
-        """True when `seconds` at `count` in this trial (its timed steps so far, or its
-        settling steps) already exceed a whole block of the fastest count timed before it
-        (3% given): whatever its remaining steps take, it cannot be chosen (settling steps
-        that slow mean a count many times slower). Cutting it short bounds what a slow count
-        costs: one block of the fast count, not ten when other processes slow it tenfold."""
+        """True when `seconds` at `count` in this trial (settling steps included) already
+        exceed a whole block of the fastest count timed before it (3% given): it has lost
+        (at worst a count within 6% of that one is cut, when its settling steps were slow).
+        Cutting it short bounds what a slow count costs: one block of the fast count, not
+        ten when other processes slow it tenfold."""
         others = [s.per_step for c, s in self._samples.items() if c != count and c not in self._cut]
         return bool(others) and seconds > min(others) * self.schedule.block * (1 + TIE)
 
