@@ -2,19 +2,24 @@
 training steps (a `StepHook` the epoch runner tells of every step).
 
     the trial, at the start:  1 warm-up step at 1 thread; then for each candidate count
-                              c = 1, 2, ..., cores in turn: `settle` steps at c, untimed,
-                              then `block` steps at c, timed
+                              c (1, 2, 4, ..., cores) in turn: `settle` steps at c,
+                              untimed, then `block` steps at c, timed; a count whose steps
+                              (the untimed ones too) already took longer than a whole
+                              block of a faster count stops there: it lost
     choose:                   the count with the least time per training row; a smaller
                               count within 3% of the best is taken instead (it leaves a
                               core free and suffers least when load arrives)
     re-check:                 after `recheck` steps at the chosen count (the last `block`
                               of them timed), each other count gets `settle` + `block`
                               steps again, and the choice is made afresh; while it holds,
-                              the wait before the next re-check doubles (up to 64x)
+                              the wait before the next re-check doubles (up to 64x); a
+                              block's worth of steps 1.5x slower than at the choice ends
+                              the wait at once (load has arrived)
 
 Every length is a number of steps fixed before training (`Schedule.for_steps`, from the
 step's size: about 40 ms of work per timed block, a re-check after about 2 s), so which
-steps run at which count depends only on the choices made and on the blocks cut short.
+steps run at which count depends only on the choices made, on the blocks cut short and
+on the waits ended early.
 OpenBLAS's float32 products can differ in the last bits between counts, so two `auto`
 runs of a config give the same numbers only when they ran the same steps at the same
 counts (metrics.json's `threads_steps` counts them); `threads: N` gives the same numbers
@@ -36,6 +41,9 @@ from typing import Callable, Protocol
 TIE = 0.03
 #: How many times longer than the first the wait between re-checks may grow.
 MAX_BACKOFF = 64
+#: A re-check comes at once when a block's worth of steps at the chosen count takes this many
+#: times the time per row it was chosen with (load has arrived).
+SLOWER = 1.5
 
 
 class Threads(Protocol):
@@ -116,6 +124,7 @@ class _Segment:
     steps: int
     timed: bool
     settling: bool = False  # the untimed steps after a switch, within a trial
+    watched: bool = False  # the wait at the chosen count: a slowdown ends it early
 
 
 def _add(sample: Sample, seconds: float, rows: int) -> None:
@@ -149,6 +158,7 @@ class ThreadPicker:
         self._samples: dict[int, Sample] = {}  # this trial's timed steps, per count
         self._spent: dict[int, Sample] = {}  # this trial's timed and settling steps, per count
         self._cut: set[int] = set()  # counts whose block was cut short: they lost
+        self._window = Sample()  # the latest steps of a wait, up to a block
         self._wait = self.schedule.recheck
         self._started = 0.0
         self._steps = 0
@@ -177,12 +187,25 @@ class ThreadPicker:
         self.steps_at[segment.count] = self.steps_at.get(segment.count, 0) + 1
         self._left -= 1
         self._steps += 1
+        if segment.watched:
+            self._watch(seconds, rows)
         in_trial = segment.settling or (segment.timed and self._left)  # (a finished block is judged whole)
         if in_trial and self._lost(segment.count, self._spent[segment.count].seconds):
             self._cut.add(segment.count)  # it cannot be chosen: no need to time the rest of its block
             self._left = 0
             if segment.settling and self._plan and self._plan[0].count == segment.count:
                 self._plan.popleft()
+
+    def _watch(self, seconds: float, rows: int) -> None:
+        """Every block of steps in a wait: when they took SLOWER times the time per row the
+        count was chosen with, end the wait (the re-check's timed block follows)."""
+        _add(self._window, seconds, rows)
+        if self._window.steps < self.schedule.block:
+            return
+        chosen = self.decisions[-1].samples[self.choice].per_row
+        if self._window.per_row > chosen * SLOWER:
+            self._left = 0
+        self._window = Sample()
 
     def _lost(self, count: int, seconds: float) -> bool:
         """True when `seconds` at `count` in this trial (settling steps included) already
@@ -201,12 +224,12 @@ class ThreadPicker:
         shown = {c: self._samples[c] if c in eligible else self._spent[c] for c in sorted(self._spent)}
         previous = self.choice
         self.decisions.append(Decision(self._steps, shown, choice))
-        self._samples, self._spent, self._cut = {}, {}, set()
+        self._samples, self._spent, self._cut, self._window = {}, {}, set(), Sample()
         if previous is not None:
             held = choice == previous
             self._wait = min(self._wait * 2, self.schedule.recheck * MAX_BACKOFF) if held else self.schedule.recheck
         block = self.schedule.block
-        self._plan.append(_Segment(choice, self._wait - block, False))
+        self._plan.append(_Segment(choice, self._wait - block, False, watched=True))
         self._plan.append(_Segment(choice, block, True))
         for c in self.candidates:
             if c != choice:

@@ -176,6 +176,17 @@ def test_the_picker_rechecks_and_follows_a_change_of_load():
     assert blas.current == 1
 
 
+def test_a_slowdown_at_the_chosen_count_brings_the_recheck_forward():
+    blas, clock = FakeBlas(), FakeClock()
+    hook = picker(blas, clock)
+    drive(hook, blas, clock, {1: 1e-3, 2: 0.5e-3}, 30)  # chosen at step 23; the re-check due at 23 + 100
+    drive(hook, blas, clock, {1: 1e-3, 2: 3e-3}, 40)  # load arrives at step 30
+    assert [d.choice for d in hook.decisions] == [2, 1]
+    assert hook.decisions[1].step == 33 + 10 + 2 + 10  # window 24-33 slow; a block at 2, then at 1
+    drive(hook, blas, clock, {1: 1.2e-3, 2: 3e-3}, 80)  # a little slower, not 1.5x: no early re-check
+    assert len(hook.decisions) == 2
+
+
 def test_the_wait_between_rechecks_doubles_while_the_choice_holds():
     blas, clock = FakeBlas(), FakeClock()
     hook = picker(blas, clock)
