@@ -1,7 +1,7 @@
 """`ThreadPicker`: the BLAS thread count of a `threads: auto` run, chosen by timing its own
 training steps (a `StepHook` the epoch runner tells of every step).
 
-    the trial, at the start:  1 warm-up step at 1 thread; then for each candidate count
+    the trial, at the start:  `warmup` steps at 1 thread, untimed; then for each candidate count
                               c (1, 2, 4, ..., cores) in turn: `settle` steps at c,
                               untimed, then `block` steps at c, timed; a count whose steps
                               (the untimed ones too) already took longer than a whole
@@ -12,14 +12,14 @@ training steps (a `StepHook` the epoch runner tells of every step).
     re-check:                 after `recheck` steps at the chosen count (the last `block`
                               of them timed), each other count gets `settle` + `block`
                               steps again, and the choice is made afresh; while it holds,
-                              the wait before the next re-check doubles (up to 64x); a
-                              block's worth of steps 1.5x slower than at the choice ends
-                              the wait at once (load has arrived)
+                              the wait before the next re-check doubles (up to 64x); above
+                              1 thread, a block's worth of steps 1.5x slower than at the
+                              choice ends the wait at once (load has arrived)
 
 Every length is a number of steps fixed before training (`Schedule.for_steps`, from the
-step's size: about 40 ms of work per timed block, a re-check after about 2 s), so which
-steps run at which count depends only on the choices made, on the blocks cut short and
-on the waits ended early.
+step's size: about 20 ms of warm-up, 40 ms of work per timed block, a re-check after about
+2 s), so which steps run at which count depends only on the choices made, on the blocks
+cut short and on the waits ended early.
 OpenBLAS's float32 products can differ in the last bits between counts, so two `auto`
 runs of a config give the same numbers only when they ran the same steps at the same
 counts (metrics.json's `threads_steps` counts them); `threads: N` gives the same numbers
@@ -41,8 +41,8 @@ from typing import Callable, Protocol
 TIE = 0.03
 #: How many times longer than the first the wait between re-checks may grow.
 MAX_BACKOFF = 64
-#: A re-check comes at once when a block's worth of steps at the chosen count takes this many
-#: times the time per row it was chosen with (load has arrived).
+#: Above the smallest count, a re-check comes at once when a block's worth of steps at the
+#: chosen count takes this many times the time per row it was chosen with (load has arrived).
 SLOWER = 1.5
 
 
@@ -58,14 +58,16 @@ class Threads(Protocol):
 class Schedule:
     """The trial's lengths, in training steps."""
 
-    warmup: int  # untimed, at the first candidate, before anything (buffers, caches, page faults)
+    warmup: int  # untimed, at the first candidate, before anything (buffers, caches, page
+    # faults, and the scheduler moving other processes off the cores this one now uses)
     settle: int  # untimed, after switching to a candidate (its threads wake up)
     block: int  # timed steps per candidate
     recheck: int  # steps at the chosen count before the first re-check
 
-    #: Work per timed block and between the start and the first re-check, in seconds at
-    #: STEP_RATE (an estimate: blocks of 3-256 steps keep a misjudged rate harmless).
+    #: Work per timed block, before the trial, and between the start and the first re-check,
+    #: in seconds at STEP_RATE (an estimate: blocks of 3-256 steps keep a misjudged rate harmless).
     BLOCK_SECONDS = 0.04
+    WARMUP_SECONDS = 0.02
     RECHECK_SECONDS = 2.0
 
     @classmethod
@@ -74,15 +76,15 @@ class Schedule:
         In a run of `total_steps`, the trial takes at most a quarter of it (smaller blocks);
         None when even blocks of 3 steps would not fit."""
         block = min(256, max(3, round(cls.BLOCK_SECONDS / step_seconds)))
-        if total_steps is not None:
-            per_candidate = (total_steps // 4 - 1) // candidates  # settle + block
-            block = min(block, per_candidate * 4 // 5)
+        if total_steps is not None:  # warm-up <= block / 2, settling <= 2: the trial <= a quarter
+            block = min(block, int((total_steps // 4 - 2 * candidates) / (candidates + 0.5)))
             if block < 3:
                 return None
+        warmup = max(1, min(block // 2, round(cls.WARMUP_SECONDS / step_seconds)))
         settle = max(1, min(2, block // 4))
-        trial = 1 + candidates * (settle + block)
+        trial = warmup + candidates * (settle + block)
         recheck = max(round(cls.RECHECK_SECONDS / step_seconds), 4 * trial)
-        return cls(1, settle, block, recheck)
+        return cls(warmup, settle, block, recheck)
 
 
 STEP_RATE = 1e11  # FLOP/s: a core of a recent x86 CPU on products of a few hundred columns
@@ -229,7 +231,10 @@ class ThreadPicker:
             held = choice == previous
             self._wait = min(self._wait * 2, self.schedule.recheck * MAX_BACKOFF) if held else self.schedule.recheck
         block = self.schedule.block
-        self._plan.append(_Segment(choice, self._wait - block, False, watched=True))
+        # above the smallest count, a slowdown (load arriving) ends the wait; at the smallest, a
+        # slowdown can only mean more load, which more threads would suffer from more
+        watched = choice != self.candidates[0]
+        self._plan.append(_Segment(choice, self._wait - block, False, watched=watched))
         self._plan.append(_Segment(choice, block, True))
         for c in self.candidates:
             if c != choice:
