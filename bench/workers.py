@@ -134,7 +134,7 @@ def run_sklearn(case: Case, data_dir: Path, seeds: range) -> dict:
 def run_torch(case: Case, data_dir: Path, seeds: range) -> dict:
     import torch
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(int(os.environ.get("BENCH_TORCH_THREADS", "2")))  # bench/threads.py runs it with 1 too
     X_np, y_np = load(data_dir)
     X = torch.from_numpy(X_np)
     k = case.sizes[-1]

@@ -14,6 +14,7 @@ from nntrain.errors import UserError
 from nntrain.inference.outputs import OutputColumns
 from nntrain.inference.predict import predict_raw
 from nntrain.run import checkpoint
+from nntrain.run.threads import InferenceThreads, requested_threads
 
 log = logging.getLogger("nntrain")
 
@@ -60,7 +61,11 @@ class Model:
             unseen = int(np.count_nonzero(raw[:, pre.feature_names.index(name)] == -1))
             if unseen:
                 log.info("column %r: %d row(s) hold a category the network never saw; encoded as all zeros", name, unseen)
-        return predict_raw(self._ckpt, raw, lambda i: f"X: row {i + 1}")
+        blas = InferenceThreads(requested_threads())  # the CLI's rule: see nntrain.run.threads
+        try:
+            return predict_raw(self._ckpt, raw, lambda i: f"X: row {i + 1}", blas)
+        finally:
+            blas.restore()
 
     def predict(self, X: Any) -> np.ndarray:
         """Class labels (rows,) for classification; predictions (rows,) for one regression

@@ -21,6 +21,7 @@ from rich.markup import escape
 from nntrain.cli.streams import GuardedStdout
 from nntrain.errors import UserError, capped_lines
 from nntrain.run.interrupt import EXIT_INTERRUPTED, EXIT_TERMINATED
+from nntrain.run.temp_files import remove_own
 
 #: Exit status of `nntrain run` when the cost became non-finite.
 EXIT_DIVERGED = 3
@@ -93,6 +94,7 @@ def exit_130_on_ctrl_c() -> Iterator[None]:
     try:
         yield
     except KeyboardInterrupt as err:
+        remove_own()  # an output file's temp file (predict --output), whichever line the signal stopped
         code = getattr(err, "exit_code", EXIT_INTERRUPTED)
         what = "terminated" if code == EXIT_TERMINATED else "interrupted"
         try:
@@ -116,3 +118,15 @@ def write_file(path: Path, write, what: str) -> None:
             write(out)
     except OSError as err:
         raise UserError(f"{path}: cannot write {what} ({err.strerror or err})") from None
+
+
+def threads_option(text: str | None) -> int | str | None:
+    """`--threads` (run, predict, evaluate) as a count or "auto"; None when not given."""
+    from nntrain.run.threads import parse_threads
+
+    if text is None:
+        return None
+    try:
+        return parse_threads(text)
+    except ValueError as err:
+        raise UserError(f"--threads: {err}") from None

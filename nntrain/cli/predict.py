@@ -11,7 +11,7 @@ import numpy as np
 import typer
 
 from nntrain.cli.app import app
-from nntrain.cli.common import check_stdout, file_or_stdout, note, stdout, user_errors, write_file
+from nntrain.cli.common import check_stdout, file_or_stdout, note, stdout, threads_option, user_errors, write_file
 from nntrain.cli.render import print_prediction_table
 from nntrain.data.formats import file_kinds
 from nntrain.errors import UserError
@@ -23,7 +23,7 @@ class PredictFormat(str, Enum):
     json = "json"
 
 
-PREDICT_OPTIONS = ("--input", "--format", "--output", "--help")
+PREDICT_OPTIONS = ("--input", "--format", "--output", "--threads", "--help")
 
 
 @app.command(context_settings={"ignore_unknown_options": True})
@@ -39,18 +39,26 @@ def predict(
     output: Annotated[Optional[Path], typer.Option(
         "--output", "-o", metavar="FILE", help="Write here (atomically) instead of standard output (- is standard output).",
     )] = None,
+    threads: Annotated[Optional[str], typer.Option(
+        "--threads", metavar="N|auto", help="BLAS threads: a whole number, or auto (1, or measured for large inputs).",
+    )] = None,
 ) -> None:
     """Predict outputs for new inputs with a trained network and its saved preprocessing."""
     with user_errors():
-        predict_and_write(weights, rows or [], input_file, fmt, file_or_stdout(output))
+        predict_and_write(weights, rows or [], input_file, fmt, file_or_stdout(output), threads_option(threads))
 
 
-def predict_and_write(weights: Path, rows: list[str], input_file: str | None, fmt: PredictFormat, output: Path | None) -> None:
-    """Read the inputs, predict chunk by chunk, write in `fmt` to `output` (None: standard output)."""
+def predict_and_write(
+    weights: Path, rows: list[str], input_file: str | None, fmt: PredictFormat, output: Path | None,
+    threads: int | str | None = None,
+) -> None:
+    """Read the inputs, predict chunk by chunk, write in `fmt` to `output` (None: standard output),
+    on the BLAS threads `threads` (N, auto or None; see `nntrain.run.threads`) asks for."""
     from nntrain.inference import outputs as out_fmt
     from nntrain.inference.inputs import input_chunks, row_chunks
     from nntrain.inference.predict import predict_chunks
     from nntrain.run import checkpoint
+    from nntrain.run.threads import InferenceThreads, requested_threads
 
     _check_inputs_given(rows, input_file)
     ckpt = checkpoint.load(weights)
@@ -62,7 +70,8 @@ def predict_and_write(weights: Path, rows: list[str], input_file: str | None, fm
         source = "standard input" if input_file == "-" else input_file
         where = lambda i: f"{source}: input row {i + 1}"  # noqa: E731
     cols = out_fmt.OutputColumns.for_checkpoint(ckpt)
-    outputs = predict_chunks(ckpt, chunks, where)
+    blas = InferenceThreads(requested_threads(threads))
+    outputs = predict_chunks(ckpt, chunks, where, blas)
     number_fmt = out_fmt.number_format(ckpt)
 
     def write(out) -> None:
@@ -71,12 +80,15 @@ def predict_and_write(weights: Path, rows: list[str], input_file: str | None, fm
         else:
             (out_fmt.write_csv if fmt is PredictFormat.csv else out_fmt.write_json)(out, cols, outputs, number_fmt)
 
-    if output is None:
-        outputs = _until_stdout_fails(outputs)
-        write(None if fmt is PredictFormat.table else stdout)
-        check_stdout()
-    else:
-        write_file(output, write, "the output file")
+    try:
+        if output is None:
+            outputs = _until_stdout_fails(outputs)
+            write(None if fmt is PredictFormat.table else stdout)
+            check_stdout()
+        else:
+            write_file(output, write, "the output file")
+    finally:
+        blas.restore()
 
 
 def _check_inputs_given(rows: list[str], input_file: str | None) -> None:

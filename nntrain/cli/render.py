@@ -29,7 +29,8 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-def print_summary(summary) -> None:
+def print_summary(summary, threads: bool = False) -> None:
+    """The run's last lines: done, how it stopped, (with `threads`) the BLAS thread count, the files."""
     m = summary.metrics
     resumed = f" ({m['epochs_run'] - m['resumed_from_epoch']} after resuming)" if m.get("resumed_from_epoch") else ""
     epochs = epochs_done(m)
@@ -47,6 +48,9 @@ def print_summary(summary) -> None:
         console.print(f"stopped early: {m['stop_reason']}")
     if "best_epoch" in m:
         console.print(kept_weights(m))
+    if threads and "threads_reason" in m:
+        count = "left to the BLAS" if m["threads"] is None else m["threads"]
+        console.print(f"threads: {count} ({escape(m['threads_reason'])})", soft_wrap=True)
     console.print(f"wrote {', '.join(p.name for p in summary.files)} to {summary.out_dir}/", soft_wrap=True)
 
 

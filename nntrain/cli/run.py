@@ -10,7 +10,7 @@ import typer
 
 from nntrain.cli.app import app
 from nntrain.cli.common import (
-    EXIT_DIVERGED, FIRST_CTRL_C, FIRST_SIGTERM, console, err_console, exit_130_on_ctrl_c, user_errors,
+    EXIT_DIVERGED, FIRST_CTRL_C, FIRST_SIGTERM, console, err_console, exit_130_on_ctrl_c, threads_option, user_errors,
     warn_if_stdout_failed,
 )
 from nntrain.cli.progress import EpochPrinter
@@ -33,34 +33,42 @@ def run(
     resume: Annotated[Optional[Path], typer.Option(
         "--resume", metavar="WEIGHTS", help="Continue from a weights.npz: its weights, optimizer state and epoch count.",
     )] = None,
+    threads: Annotated[Optional[str], typer.Option(
+        "--threads", metavar="N|auto",
+        help="BLAS threads: a whole number, or auto (measured while training). Wins over OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and the config's threads.",
+    )] = None,
 ) -> None:
     """Train the network a config describes and write weights, history, config and metrics.
 
     Exit status: 0 done, 2 bad input, 3 training diverged (files still written), 130 interrupted (Ctrl-C),
     143 terminated (SIGTERM): the files of the epochs done are written.
     """
-    raise typer.Exit(train_and_report(config_path, out, force, quiet, overrides or [], resume))
+    raise typer.Exit(train_and_report(config_path, out, force, quiet, overrides or [], resume, threads))
 
 
-def train_and_report(config_path: Path, out: Path | None, force: bool, quiet: bool, overrides: list[str], resume: Path | None) -> int:
+def train_and_report(
+    config_path: Path, out: Path | None, force: bool, quiet: bool, overrides: list[str], resume: Path | None,
+    threads: str | None = None,
+) -> int:
     """Run the config with progress shown (unless `quiet`), print the summary; the exit status."""
     from nntrain.config import load_config
     from nntrain.run.runner import run_training
 
     with user_errors(), exit_130_on_ctrl_c():
+        thread_count = threads_option(threads)
         config = load_config(config_path, overrides)
         out_dir = out if out is not None else Path("runs") / config.name
         printer = EpochPrinter(config.name, config.epochs, console.is_terminal and not quiet)
         with StopOnSignals({signal.SIGINT: FIRST_CTRL_C, signal.SIGTERM: FIRST_SIGTERM}) as stop:
             options = dict(force=force, should_stop=stop.requested, config_dir=config_path.parent, resume=resume,
-                           on_data=lambda data: print_data(data, config, quiet))
+                           on_data=lambda data: print_data(data, config, quiet), threads=thread_count)
             if quiet:
                 summary = run_training(config, out_dir, **options)
             else:
                 with printer:
                     summary = run_training(config, out_dir, on_epoch=printer, **options)
                 print_small_predictions(summary)
-        print_summary(summary)
+        print_summary(summary, threads=not quiet)
         if not quiet:
             print_test_report(summary)
     return _ending(summary, config.learning_rate)

@@ -250,6 +250,9 @@ class RunConfig(Strict):
     tolerance: float | None = Field(None, gt=0, description="stop when the cost changes by less than this between epochs")
     early_stopping: EarlyStoppingConfig | None = Field(None, description="stop when the monitored figure stops improving")
     class_weight: ClassWeight = Field(None, description="classification: balanced, or {label: weight}; weights each row's cost by its class")
+    threads: Annotated[int, Field(ge=1)] | Literal["auto"] = Field(
+        "auto", description="BLAS threads: a whole number >= 1, or auto (measured while training; see docs/threads.md)"
+    )
     tune: TuneConfig | None = Field(None, description="the search space of `nntrain tune` (run ignores it)")
 
     # where the config came from, to place errors found later (layers vs data): see `where`
@@ -263,6 +266,14 @@ class RunConfig(Strict):
     @classmethod
     def _name_is_one_folder(cls, value):
         return value if value is None else check_run_name(value)
+
+    @field_validator("threads", mode="before")
+    @classmethod
+    def _threads_count(cls, value):
+        """A whole number >= 1 or `auto`, one message for anything else."""
+        if value == "auto" or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+            return value
+        raise ValueError(f"{show_value(value)} is not allowed; allowed: a whole number >= 1, or auto")
 
     @field_validator("early_stopping", "batch_norm", mode="before")
     @classmethod

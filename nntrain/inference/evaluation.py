@@ -16,6 +16,7 @@ import numpy as np
 
 from nntrain.data.builtin import BUILTIN_DATASETS
 from nntrain.data.formats import allowed_formats, format_of
+from nntrain.data.formats.common import CHUNK_ROWS
 from nntrain.data.prepare import Split
 from nntrain.data.preprocessing import OUTSIDE_TRAINING_HINT, Preprocessing, check_fits, check_outputs
 from nntrain.data.source import load_dataset
@@ -78,10 +79,11 @@ def _targets(raw: RawData, pre: Preprocessing, n_outputs: int, path: Path) -> np
     return Y
 
 
-def evaluate_file(weights_path: Path, data: str | Path) -> Evaluation:
+def evaluate_file(weights_path: Path, data: str | Path, threads=None) -> Evaluation:
     """The network saved at `weights_path` on every row of the labelled dataset `data` (a
     built-in name, or a data file or folder: see `nntrain.data.source`), with the saved
-    preprocessing applied."""
+    preprocessing applied. `threads` (a `run.threads.InferenceThreads`, optional) sets the
+    BLAS thread count from the first rows."""
     ckpt = checkpoint.load(weights_path)
     pre, network = ckpt.preprocessing, ckpt.network
     data_path = Path(data)
@@ -101,6 +103,8 @@ def evaluate_file(weights_path: Path, data: str | Path) -> Evaluation:
     check_fits(X_cast, shown, raw.row, names, "feature", OUTSIDE_TRAINING_HINT)
     Y = Y.astype(dtype)
     classification = pre.classes is not None
+    if threads is not None:
+        threads.choose(network, X_cast[:CHUNK_ROWS])
     # the cost exactly as `nntrain run` reports test_cost (including the L2 penalty)
     result = evaluate(network, Split(X_cast, Y), classification, outputs=True)
     check_outputs(result["outputs"], raw.row)

@@ -18,21 +18,24 @@ from nntrain.inference.inputs import feature_names
 from nntrain.run.checkpoint import Checkpoint
 
 def predict_chunks(
-    ckpt: Checkpoint, chunks: Iterator[np.ndarray], where: Callable[[int], str] = lambda i: f"input row {i + 1}"
+    ckpt: Checkpoint, chunks: Iterator[np.ndarray], where: Callable[[int], str] = lambda i: f"input row {i + 1}",
+    threads=None,
 ) -> Iterator[np.ndarray]:
     """Outputs (rows, k) for each raw chunk (see `inputs`), after the saved preprocessing, in the
     targets' units (a regression's scaling undone). Inputs too large for the network's dtype, and
     outputs that overflow, are UserErrors naming the input row (`where(i)`, i counted from 0 over
-    every chunk) rather than NaN predictions."""
+    every chunk) rather than NaN predictions. `threads` (a `run.threads.InferenceThreads`,
+    optional) sets the BLAS thread count from the first chunk."""
     done = 0
     for X in chunks:
         row = lambda i, first=done: where(first + i)  # noqa: E731
-        yield predict_raw(ckpt, X, row)
+        yield predict_raw(ckpt, X, row, threads)
         done += X.shape[0]
 
 
-def predict_raw(ckpt: Checkpoint, X: np.ndarray, row: Callable[[int], str]) -> np.ndarray:
-    """The outputs for one raw chunk X (rows, n_columns), in the targets' units."""
+def predict_raw(ckpt: Checkpoint, X: np.ndarray, row: Callable[[int], str], threads=None) -> np.ndarray:
+    """The outputs for one raw chunk X (rows, n_columns), in the targets' units; `threads` (a
+    `run.threads.InferenceThreads`, optional) is chosen on this chunk if not yet."""
     network, pre = ckpt.network, ckpt.preprocessing
     names = feature_names(ckpt)
     if X.shape[1] != len(names):
@@ -44,6 +47,8 @@ def predict_raw(ckpt: Checkpoint, X: np.ndarray, row: Callable[[int], str]) -> n
         X_cast = np.asarray(inputs, dtype=network.dtype)
     shown, units = (X, names) if pre.columns is None else (inputs, pre.input_names)
     check_fits(X_cast, shown, row, units, "column", OUTSIDE_TRAINING_HINT)
+    if threads is not None:
+        threads.choose(network, X_cast)
     h = network.predict(X_cast, chunk_rows=CHUNK_ROWS)
     check_outputs(h, row)
     return pre.unscale_targets(h)

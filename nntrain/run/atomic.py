@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator
 
-from nntrain.run.temp_files import create_locked, remove_stale
+from nntrain.run.temp_files import create_locked, forget, remove_stale
 
 
 def _umask() -> int:
@@ -71,6 +71,7 @@ def _discard(tmp: str, keeper: int) -> None:
         os.unlink(tmp)
     except FileNotFoundError:
         pass
+    forget(tmp)
     if keeper >= 0:
         os.close(keeper)
 
@@ -93,6 +94,7 @@ def atomic_open(path: str | Path, mode: str = "w", follow_symlinks: bool = True)
     except BaseException:
         _discard(tmp, keeper)
         raise
+    forget(tmp)
     os.close(keeper)
 
 
@@ -129,8 +131,9 @@ class StagedFiles:
         while self._staged:
             tmp, target, keeper = self._staged[0]
             os.replace(tmp, target)
-            os.close(keeper)
+            forget(tmp)
             self._staged.pop(0)
+            os.close(keeper)
             self.committed.append(target)
 
     def discard(self) -> None:

@@ -11,6 +11,7 @@ from nntrain.data.source import Loaded
 from nntrain.data.table import RawData
 from nntrain.model.network import Network
 from nntrain.run.setup import RunData, build_training, placed, prepare_data, random_streams
+from nntrain.run.threads import run_threads
 from nntrain.training.loop import EpochReport, TrainResult, train
 
 
@@ -33,9 +34,11 @@ def fit(config: RunConfig, raw: RawData, on_epoch: Callable[[EpochReport], None]
     with placed(config):
         data = prepare_data(config, Loaded(raw, config.dataset.name, None), streams.split)
         training = build_training(config, data, streams)
-        result = train(
-            training.network, training.optimizer, data.dataset, config.epochs, data.plan.batch_size, streams.batches,
-            on_epoch=on_epoch, schedule=config.lr_schedule, tolerance=config.tolerance,
-            early_stopping=training.early_stopping,
-        )
+        threads = run_threads(config, data.plan.layers, len(data.dataset.train), data.plan.batch_size)
+        with threads.applied():
+            result = train(
+                training.network, training.optimizer, data.dataset, config.epochs, data.plan.batch_size, streams.batches,
+                on_epoch=on_epoch, schedule=config.lr_schedule, tolerance=config.tolerance,
+                early_stopping=training.early_stopping, step_hook=threads.hook,
+            )
     return Fitted(training.network, data, result, data.resolved_config(config))

@@ -16,9 +16,10 @@ The CLI calls this with a reporter for the terminal; tests and the Python API ca
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from nntrain.config import RunConfig
 from nntrain.data.prepare import Dataset
@@ -35,10 +36,11 @@ from nntrain.run.history_file import HistoryWriter, history_text, read_history
 from nntrain.run.interrupt import stop_at_once
 from nntrain.run.lock import run_folder_lock
 from nntrain.run.memory_errors import out_of_memory_reported
-from nntrain.run.temp_files import create_locked, remove_stale
+from nntrain.run.temp_files import create_locked, forget, remove_own, remove_stale
 from nntrain.run.metrics import run_metrics
 from nntrain.run.resume import resume_from, skip_batch_orders, skip_dropout_masks
 from nntrain.run.setup import RunData, build_training, load_data, placed, random_streams
+from nntrain.run.threads import RunThreads, run_threads
 from nntrain.training.history import History
 from nntrain.training.loop import EpochReport, TrainResult, train
 from nntrain.training.optimizers import Optimizer
@@ -67,6 +69,7 @@ class _Request:
     resume: Path | None
     same_folder: bool  # resuming inside the run's own folder: its files are replaced, its history kept
     on_data: Callable[[RunData], None] | None
+    threads: int | str | None = None  # --threads N or auto; None: not given
     replacing: bool = False  # --force over an earlier run's files: they stay until the new ones are complete
     kept: str = ""  # what the folder still holds if a write fails
 
@@ -81,6 +84,7 @@ class _Setup:
     state: TrainState | None
     previous: list[dict[str, float]]  # the history rows a run continued in its own folder keeps
     batch_rng: object
+    threads: RunThreads  # the BLAS thread count (run/threads.py)
 
 
 def run_training(
@@ -92,25 +96,40 @@ def run_training(
     config_dir: Path | None = None,
     resume: Path | None = None,
     on_data: Callable[[RunData], None] | None = None,
+    threads: int | str | None = None,
 ) -> RunSummary:
     """Train `config`, write the run files to `out_dir`. With `resume` (a weights.npz),
     start from its weights and optimizer state and continue its epoch numbering.
-    `on_data(data)` hears what the data decided (notes, warnings, a column summary) before training."""
+    `on_data(data)` hears what the data decided (notes, warnings, a column summary) before
+    training; `threads` (N or "auto") is the command line's BLAS thread count (see
+    `nntrain.run.threads`)."""
     same_folder = resume is not None and _real(resume).parent == _real(out_dir)
     request = _Request(
-        config, RunFiles(out_dir), force, on_epoch, should_stop or (lambda: False), config_dir, resume, same_folder, on_data
+        config, RunFiles(out_dir), force, on_epoch, should_stop or (lambda: False), config_dir, resume, same_folder, on_data,
+        threads,
     )
     new_folders = missing_folders(out_dir)
     # one writer for the whole run; a config that does not fit its data, or memory, leaves no empty run folder
-    with removed_on_error(new_folders), run_folder_lock(out_dir):
+    with removed_on_error(new_folders), run_folder_lock(out_dir), _own_temp_files_removed(out_dir):
         remove_stale(out_dir, RUN_FILES + DERIVED_FILES)  # what killed writes left, even if this run is refused
         previous = _earlier_history(request)
         prepare_out_dir(out_dir, force or same_folder)
         _choose_mode(request)
         with placed(config), out_of_memory_reported(config):
             setup = _set_up(request, previous)
-            result = _train(request, setup)
-            return _write(request, setup, result)
+            with setup.threads.applied():
+                result = _train(request, setup)
+                return _write(request, setup, result)
+
+
+@contextmanager
+def _own_temp_files_removed(folder: Path) -> Iterator[None]:
+    """A run stopped anywhere (a second signal between two lines) leaves none of its temp files."""
+    try:
+        yield
+    except BaseException:
+        remove_own(folder)
+        raise
 
 
 def _real(path) -> Path:
@@ -165,7 +184,8 @@ def _set_up(request: _Request, previous: list[dict[str, float]]) -> _Setup:
         skip_dropout_masks(streams.dropout, network, rows, start_epoch)
     if request.on_data is not None:
         request.on_data(data)
-    return _Setup(data, network, optimizer, training.early_stopping, start_epoch, state, previous, streams.batches)
+    threads = run_threads(config, data.plan.layers, len(data.dataset.train), data.plan.batch_size, request.threads)
+    return _Setup(data, network, optimizer, training.early_stopping, start_epoch, state, previous, streams.batches, threads)
 
 
 def _train(request: _Request, setup: _Setup) -> TrainResult:
@@ -192,11 +212,12 @@ def _train(request: _Request, setup: _Setup) -> TrainResult:
                 setup.network, setup.optimizer, setup.data.dataset, config.epochs, setup.data.plan.batch_size, setup.batch_rng,
                 on_epoch=report, should_stop=request.should_stop, start_epoch=setup.start_epoch,
                 schedule=config.lr_schedule, tolerance=config.tolerance, early_stopping=setup.early_stopping,
-                resume=setup.state,
+                resume=setup.state, step_hook=setup.threads.hook,
             )
     finally:
         if lock_fd >= 0:
             live_path.unlink(missing_ok=True)
+            forget(str(live_path))
             os.close(lock_fd)
 
 
@@ -215,6 +236,7 @@ def _write(request: _Request, setup: _Setup, result: TrainResult) -> RunSummary:
     renamed in RUN_FILES order; over an earlier run, its history.png goes after."""
     files, dataset = request.files, setup.data.dataset
     metrics = run_metrics(result, dataset, setup.network, setup.start_epoch, setup.early_stopping)
+    metrics.update(setup.threads.record())
     history = result.history
     if setup.previous:
         history = History.concat(History.from_rows(setup.previous), history)

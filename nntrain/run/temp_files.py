@@ -6,14 +6,23 @@ when the process dies (kill -9, power loss). So a temp file nobody holds is a le
 killed write, and the next command that writes there removes it (`remove_stale`), however
 large it is; one a live process holds is left alone. Without `fcntl` (Windows) nothing is
 locked and nothing is cleaned.
+
+A signal can stop this process between any two lines, also between making a temp file and
+the code that would remove it on error. So every temp file this process makes is listed
+(`create_locked`, with the signals held back until it is) until it is renamed or removed
+(`forget`), and a command stopped at once removes what is left of its own (`remove_own`).
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import stat
 import tempfile
+import threading
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 try:
     import fcntl
@@ -26,8 +35,57 @@ def temp_pattern(name: str) -> str:
     return f".{name}.*.tmp"
 
 
+#: This process's temp files not yet renamed or removed.
+_OWN: set[str] = set()
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM wait until the block ends (then their handlers run), where that can be done."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    can_hold = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held) if can_hold else None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def create_locked(target: Path) -> tuple[int, str]:
-    """A new temp file beside `target`, open for writing with its lock held: (fd, path)."""
+    """A new temp file beside `target`, open for writing with its lock held: (fd, path). It
+    is listed as this process's until `forget(path)`."""
+    with _signals_held():
+        fd, tmp = _create_locked(target)
+        _OWN.add(tmp)
+    return fd, tmp
+
+
+def forget(tmp: str) -> None:
+    """`tmp` was renamed over its target, or removed: it is no longer this process's to clean."""
+    _OWN.discard(tmp)
+
+
+def remove_own(folder: Path | None = None) -> list[str]:
+    """Remove the temp files this process made (in `folder`, or anywhere) and neither renamed
+    nor removed (a command stopped at once, between two lines); the paths removed."""
+    removed = []
+    inside = None if folder is None else os.path.realpath(folder)
+    for tmp in sorted(_OWN):
+        if inside is not None and os.path.dirname(os.path.realpath(tmp)) != inside:
+            continue
+        try:
+            os.unlink(tmp)
+            removed.append(tmp)
+        except FileNotFoundError:
+            pass
+        except OSError:
+            continue
+        _OWN.discard(tmp)
+    return removed
+
+
+def _create_locked(target: Path) -> tuple[int, str]:
     while True:
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
         if fcntl is None:

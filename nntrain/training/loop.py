@@ -20,7 +20,7 @@ import numpy as np
 from nntrain.data.prepare import Dataset
 from nntrain.data.targets import class_codes
 from nntrain.model.network import Network
-from nntrain.training.epochs import EpochRun, FullBatch, epoch_runner
+from nntrain.training.epochs import EpochRun, FullBatch, StepHook, epoch_runner
 from nntrain.training.history import History
 from nntrain.training.metrics import evaluate, regression_errors
 from nntrain.training.optimizers import Optimizer
@@ -72,12 +72,12 @@ def train(
     tolerance: float | None = None,
     early_stopping: EarlyStopping | None = None,
     resume: TrainState | None = None,
+    step_hook: StepHook | None = None,  # e.g. the run's BLAS thread choice (nntrain.run.threads)
 ) -> TrainResult:
     """Train for `epochs` more epochs (numbered from start_epoch + 1) on `data.train`, in
-    batches of `batch_size` rows (None: full batch) drawn in an order from `rng`.
-
-    The optimizer's rate, as given, is the schedule's base rate. `resume` is the state the
-    run this one continues left (see `TrainState`)."""
+    batches of `batch_size` rows (None: full batch) drawn in an order from `rng`. The
+    optimizer's rate, as given, is the schedule's base rate; `resume` is the state the run
+    this one continues left (see `TrainState`); `step_hook` is told of every step."""
     should_stop = should_stop or (lambda: False)
     resume = resume or TrainState()
     # a fresh copy: plateau keeps state between epochs, which must not leak into another run of the same config
@@ -85,7 +85,7 @@ def train(
     schedule.load_state_dict(resume.schedule)
     classification = data.is_classification
     codes = class_codes(data.train.Y) if classification else None
-    run_epoch = epoch_runner(network, optimizer, data.train, codes, batch_size, rng)
+    run_epoch = epoch_runner(network, optimizer, data.train, codes, batch_size, rng, step_hook)
     full_batch = isinstance(run_epoch, FullBatch)
     rules = _rules(network, data, schedule, tolerance, early_stopping, should_stop, resume, full_batch)
     val_codes = class_codes(data.val.Y) if classification and data.val is not None else None

@@ -16,6 +16,7 @@ from typing import Callable
 from nntrain.config import RunConfig
 from nntrain.config.yaml_io import parse_yaml, read_text
 from nntrain.errors import UserError
+from nntrain.kernels.threads import threads_per_worker
 from nntrain.run.interrupt import EXIT_INTERRUPTED, EXIT_TERMINATED
 from nntrain.tune.objective import TrialOutcome
 from nntrain.tune.results import write_best_config, write_trials_csv
@@ -128,10 +129,12 @@ def _run_workers(request: TuneRequest, study, should_stop, on_poll) -> str:
 
 def _worker_commands(request: TuneRequest) -> list[tuple[list[str], dict]]:
     """(command, environment) of each worker: its share of the trials and of the cores."""
-    threads = str(max(1, _cores() // request.workers))
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": threads, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+    threads = threads_per_worker(request.workers)
     commands = []
     for index, share in enumerate(shares(request.trials, request.workers)):
+        # each worker's share of the cores, as an explicit count its runs and BLAS take (docs/threads.md)
+        count = str(threads[index])
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": count, "OMP_NUM_THREADS": count, "MKL_NUM_THREADS": count}
         if share:
             command = [sys.executable, "-m", "nntrain", "tune", str(request.config_path), "--worker", str(index), "--trials", str(share),
                        "--out", str(request.folder), "--storage", request.storage_url, "--study", request.study_name]
@@ -145,14 +148,6 @@ def _signal_all(processes, signum) -> None:
     for process in processes:
         if process.poll() is None:
             process.send_signal(signum)
-
-
-def _cores() -> int:
-    """The cores this process may run on (its CPU affinity)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def _finished(study) -> int:

@@ -303,7 +303,7 @@ def test_predict_refuses_duplicate_or_empty_column_names(xor_run, tmp_path, head
 def test_misspelled_predict_option_is_an_unknown_option(xor_run):
     proc = run_cli("predict", xor_run / "weights.npz", "0,1", "--fromat", "csv")
     assert_user_error(proc, "--fromat: unknown option for predict (did you mean '--format'?)",
-                      "allowed: --input, --format, --output, --help")
+                      "allowed: --input, --format, --output, --threads, --help")
     negative = run_cli("predict", xor_run / "weights.npz", "-1,0", "--format", "csv")
     assert negative.returncode == 0, negative.stderr
     assert len(negative.stdout.splitlines()) == 2

@@ -318,3 +318,29 @@ def test_stop_on_signals_names_the_reason():
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(1)
     assert info.value.exit_code == 130 and isinstance(info.value, KeyboardInterrupt)
+
+
+def test_a_stop_between_a_temp_file_and_its_cleanup_leaves_no_temp_file(tmp_path, monkeypatch):
+    """A second signal can land on any line: here after weights.npz's temp file is complete and
+    before the run has it in its list to discard. The run's own temp files still go."""
+    from contextlib import contextmanager
+
+    import yaml
+
+    from nntrain.config import parse_config
+    from nntrain.run import atomic
+    from nntrain.run.runner import run_training
+
+    @contextmanager
+    def stopped_after_the_temp_file(self, path, mode="w"):
+        with atomic._temp_beside(Path(path), mode) as (f, tmp, keeper):
+            yield f
+        assert Path(tmp).exists()
+        raise KeyboardInterrupt  # before StagedFiles knows of it
+
+    monkeypatch.setattr(atomic.StagedFiles, "open", stopped_after_the_temp_file)
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        run_training(parse_config(yaml.safe_load(LONG_RUN.replace("1000000", "3")), "test"), out)
+    assert [p.name for p in out.iterdir()] == ["history.csv"]  # the history so far; no temp or lock file
