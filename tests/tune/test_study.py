@@ -16,6 +16,7 @@ import yaml
 pytest.importorskip("optuna")
 
 from conftest import run_cli  # noqa: E402
+from nntrain.kernels.threads import threads_per_worker  # noqa: E402
 from tune.studies import read_trials, write_config  # noqa: E402
 
 
@@ -79,6 +80,10 @@ def test_workers_split_the_trials(tmp_path):
     trials = read_trials(tmp_path / "runs" / "study-tune" / "trials.csv")
     assert sorted(int(t["number"]) for t in trials) == [0, 1, 2, 3]
     assert all(t["state"] == "complete" for t in trials)
+    shares = threads_per_worker(2)  # the cores split between the workers: each trial keeps its worker's share
+    for run in (tmp_path / "runs" / "study-tune" / "trials").iterdir():
+        metrics = json.loads((run / "metrics.json").read_text())
+        assert metrics["threads"] in shares and metrics["threads_reason"] == f"OPENBLAS_NUM_THREADS={metrics['threads']}"
 
 
 def test_median_pruner_stops_lagging_trials(tmp_path):
