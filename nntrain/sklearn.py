@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils import check_array, check_consistent_length
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
 
 from nntrain.api.frames import as_table
 from nntrain.api.model import Model
@@ -27,18 +27,21 @@ from nntrain.run.fit import fit
 
 
 class _NNEstimator(BaseEstimator):
-    """The parameters map onto the config: `hidden` the hidden layer sizes, `epochs`, `l2`
-    (adds l2/2 ||W||^2 to the cost), `early_stopping` (hold out `validation_fraction` of the
-    rows and stop after `patience` epochs without a better validation cost), `standardize` the
-    inputs, `random_state` the config's seed (None: a fresh one each fit), `dtype` the training
-    precision (float64 by default, as scikit-learn's MLP on float64 data)."""
+    """The parameters map onto the config: `hidden` the hidden layer sizes, `activation` one
+    name or one per hidden layer, `epochs`, `l2` (adds l2/2 ||W||^2 to the cost),
+    `early_stopping` (hold out `validation_fraction` of the rows and stop after `patience`
+    epochs without a better validation cost), `standardize` the inputs, `random_state` the
+    config's seed (None: a fresh one each fit), `dtype` the training precision (float64 by
+    default, as scikit-learn's MLP on float64 data), `dropout` (a rate, or one per hidden
+    layer), `batch_norm` (True, or {momentum, eps}). `fit(X, y, sample_weight=None)` weighs
+    each row's cost (the config's `dataset.weight`)."""
 
     _task = ""
 
     def __init__(
         self, hidden=(64,), activation="relu", optimizer="adam", learning_rate=1e-3, epochs=200, batch_size="auto",
         l2=0.0, early_stopping=False, validation_fraction=0.1, patience=10, standardize=True, random_state=None,
-        dtype="float64",
+        dtype="float64", dropout=0.0, batch_norm=False,
     ):
         self.hidden = hidden
         self.activation = activation
@@ -53,6 +56,8 @@ class _NNEstimator(BaseEstimator):
         self.standardize = standardize
         self.random_state = random_state
         self.dtype = dtype
+        self.dropout = dropout
+        self.batch_norm = batch_norm
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -65,10 +70,11 @@ class _NNEstimator(BaseEstimator):
             "name": type(self).__name__, "seed": int(seed), "task": self._task,
             "dataset": {"name": "X", "standardize": bool(self.standardize),
                         "val_split": float(self.validation_fraction) if self.early_stopping else 0.0},
-            "layers": ["auto", *[int(h) for h in self.hidden], "auto"], "activation": self.activation,
+            "layers": ["auto", *[int(h) for h in self.hidden], "auto"], "activation": _listed(self.activation, str),
             "optimizer": self.optimizer, "learning_rate": float(self.learning_rate), "epochs": int(self.epochs),
             "batch_size": self.batch_size if isinstance(self.batch_size, str) else int(self.batch_size),
-            "l2": float(self.l2), "dtype": self.dtype,
+            "l2": float(self.l2), "dtype": self.dtype, "dropout": _listed(self.dropout, float),
+            "batch_norm": self.batch_norm if isinstance(self.batch_norm, dict) else bool(self.batch_norm),
         }
         if self.early_stopping:
             config["early_stopping"] = {"patience": int(self.patience), "monitor": "val_cost"}
@@ -98,8 +104,11 @@ class _NNEstimator(BaseEstimator):
         columns = [Column(name) for name in names]
         return RawData(np.asfortranarray(X), y, names, ["y"], classes=classes, source="X", columns=columns)
 
-    def _fit(self, X: Any, y: np.ndarray, classes: list | None):
-        fitted = fit(parse_config(self._config(), "estimator"), self._raw(X, y, classes))
+    def _fit(self, X: Any, y: np.ndarray, classes: list | None, sample_weight=None):
+        raw = self._raw(X, y, classes)
+        if sample_weight is not None:
+            _weigh_rows(raw, _check_sample_weight(sample_weight, y, dtype=np.float64, ensure_non_negative=True))
+        fitted = fit(parse_config(self._config(), "estimator"), raw)
         ckpt = Checkpoint(fitted.network, fitted.resolved, fitted.preprocessing, fitted.result.last_epoch)
         self.model_ = Model(ckpt)
         self.loss_curve_ = fitted.result.history.column("cost").tolist()
@@ -115,16 +124,35 @@ class _NNEstimator(BaseEstimator):
 
 
 class NNClassifier(ClassifierMixin, _NNEstimator):
-    """A classifier: softmax outputs and cross-entropy (one sigmoid unit for two classes)."""
+    """A classifier: softmax outputs and cross-entropy (one sigmoid unit for two classes).
+    `class_weight`: None, "balanced" (n / (k n_c) for class c) or {label: weight}, times each
+    row's sample weight in the cost."""
 
     _task = "classification"
 
-    def fit(self, X, y):
+    def __init__(
+        self, hidden=(64,), activation="relu", optimizer="adam", learning_rate=1e-3, epochs=200, batch_size="auto",
+        l2=0.0, early_stopping=False, validation_fraction=0.1, patience=10, standardize=True, random_state=None,
+        dtype="float64", dropout=0.0, batch_norm=False, class_weight=None,
+    ):
+        super().__init__(hidden, activation, optimizer, learning_rate, epochs, batch_size, l2, early_stopping,
+                         validation_fraction, patience, standardize, random_state, dtype, dropout, batch_norm)
+        self.class_weight = class_weight
+
+    def _config(self) -> dict:
+        config = super()._config()
+        if isinstance(self.class_weight, dict):
+            config["class_weight"] = {_plain(label): float(w) for label, w in self.class_weight.items()}
+        elif self.class_weight is not None:
+            config["class_weight"] = self.class_weight
+        return config
+
+    def fit(self, X, y, sample_weight=None):
         X, y = self._validated(X, y)
         check_classification_targets(y)
         y = column_or_1d(y, warn=True)
         self.classes_ = np.unique(y)
-        return self._fit(X, y, self.classes_.tolist())
+        return self._fit(X, y, self.classes_.tolist(), sample_weight)
 
     def predict(self, X):
         X = self._inputs(X)
@@ -145,13 +173,34 @@ class NNRegressor(RegressorMixin, _NNEstimator):
         tags.target_tags.multi_output = True
         return tags
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         X, y = self._validated(X, y, **({} if _is_table(X) else {"multi_output": True, "y_numeric": True}))
-        return self._fit(X, np.asarray(y, dtype=np.float64), None)
+        return self._fit(X, np.asarray(y, dtype=np.float64), None, sample_weight)
 
     def predict(self, X):
         X = self._inputs(X)
         return self.model_.predict(X)
+
+
+def _weigh_rows(raw: RawData, w: np.ndarray) -> None:
+    """Row weights (m,) >= 0 into `raw`; a row of weight 0 counts for nothing, so it is left
+    out (as scikit-learn expects: the same fit as without the row)."""
+    kept = w > 0
+    if not kept.any():
+        raise ValueError("sample_weight: every weight is 0; at least one row must count")
+    if not kept.all():
+        raw.X, raw.y, w = np.asfortranarray(raw.X[kept]), raw.y[kept], w[kept]
+    raw.w = w
+
+
+def _listed(value: Any, kind: type) -> Any:
+    """One value, or a list of them (a tuple or array given for one per hidden layer)."""
+    return kind(value) if isinstance(value, (str, int, float)) else [kind(v) for v in value]
+
+
+def _plain(label: Any) -> Any:
+    """A class label as the config takes it (numpy scalars as Python values)."""
+    return label.item() if isinstance(label, np.generic) else label
 
 
 def _is_table(X: Any) -> bool:
