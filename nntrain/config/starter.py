@@ -55,7 +55,13 @@ def starter_config(look: Inspection, config_path: str) -> str:
         f"batch_size: {defaults.batch_size}            # auto: min(200, training rows)",
         f"epochs: {defaults.epochs}",
         "early_stopping: {patience: 20, monitor: val_cost}",
+        "# more, off until uncommented (docs/config.md):",
+        "# dropout: 0.2               # training only: a rate for every hidden layer, or a list",
+        "# batch_norm: true           # normalise each hidden layer before its activation",
     ]
+    if look.task == "classification":
+        lines.append("# class_weight: balanced     # rare classes count as much as common ones in the cost")
+    lines.append("# threads: 1                 # BLAS threads; default auto: measured while training (docs/threads.md)")
     return "\n".join(lines) + "\n"
 
 

@@ -227,5 +227,12 @@ def test_init_writes_a_config_that_runs_as_it_is(tmp_path):
     assert "#   island: category, 3 levels" in text
     proc = run_cli("run", "p.yaml", "--out", "run", "-q", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
+    optional = ("# dropout:", "# batch_norm:", "# class_weight:", "# threads:")
+    assert all(key in text for key in optional)  # commented out, and each runs when uncommented
+    (tmp_path / "all.yaml").write_text("\n".join(line[2:] if line.startswith(optional) else line for line in text.splitlines()))
+    proc = run_cli("run", "all.yaml", "--out", "run_all", "-q", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    resolved = (tmp_path / "run_all" / "config.yaml").read_text()
+    assert "dropout: 0.2" in resolved and "class_weight: balanced" in resolved and "threads: 1" in resolved
     assert_user_error(run_cli("init", "p.csv", "--target", "species", cwd=tmp_path), "p.yaml: already exists", "--force")
     assert_user_error(run_cli("init", "p.csv", "--target", "specie", cwd=tmp_path, ), "no column 'specie'")
