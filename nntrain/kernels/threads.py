@@ -161,6 +161,13 @@ class BlasThreads:
             lib.set_num_threads(n)
         self.current = None
 
+    def limit_below(self, cores: int) -> int | None:
+        """The count the BLAS ran at before this object changed it, when below `cores`: a limit
+        set in this process (threadpoolctl's `threadpool_limits`, as scikit-learn users do) or
+        by the BLAS build; None otherwise (the BLAS's own default is one thread per core)."""
+        lowest = min(self.original, default=None)
+        return lowest if lowest is not None and lowest < cores else None
+
     def describe(self) -> str:
         """The BLAS libraries found, e.g. `openblas 0.3.31 (pthreads)`."""
         if not self.libraries:

@@ -9,7 +9,9 @@ An explicit choice always wins over measuring. The first of these that is set de
        as OpenBLAS ignores them)
     3. the config's `threads: N` (`nntrain run` only)
 
-Otherwise (`threads: auto`, the default) a run measures: its first training steps run at
+Otherwise (`threads: auto`, the default) a BLAS count already limited below the cores in this
+process (threadpoolctl's `threadpool_limits` around `nntrain.train`, an estimator's `fit` or
+`Model.predict`) is kept; else a run measures: its first training steps run at
 each candidate count in turn, the fastest is kept and re-checked now and then
 (`thread_picker.ThreadPicker`). The candidates are 1, 2, 4, ... up to the cores this
 process may use (`kernels.threads.available_cores`: affinity and cgroup quota), that
@@ -36,6 +38,8 @@ from nntrain.training.epochs import NoHook, StepHook
 
 ENV_VARS = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS")
 AUTO = "auto"
+#: The reason given when the BLAS was already limited below the cores in this process.
+LIMIT_IN_FORCE = "the BLAS limit already in force in this process: {} (threadpoolctl's threadpool_limits, or the BLAS build)"
 ALLOWED = "a whole number >= 1, or auto"
 
 
@@ -128,10 +132,13 @@ class RunThreads:
             return
         cores = cores or available_cores()
         schedule = Schedule.for_steps(step_seconds_estimate(sizes, rows), len(candidate_counts(cores.count)), total_steps)
+        limit = self.blas.limit_below(cores.count)
         if not self.blas.controllable:
             self.count, self.reason = None, f"numpy's BLAS is left as it is: {self.blas.describe()}"
         elif cores.count == 1:
             self.count, self.reason = 1, f"1 core available: {cores.source}"
+        elif limit is not None:
+            self.count, self.reason = limit, LIMIT_IN_FORCE.format(limit)
         elif schedule is None:
             self.count, self.reason = 1, f"{total_steps} training steps, too few to measure"
         else:
@@ -204,6 +211,9 @@ class InferenceThreads:
     def _rule(self, network, X) -> tuple[int, str]:
         macs = X.shape[0] * sum(a * b for a, b in zip(network.sizes[:-1], network.sizes[1:]))
         cores = self.cores or available_cores()
+        limit = self.blas.limit_below(cores.count)
+        if limit is not None:
+            return limit, LIMIT_IN_FORCE.format(limit)
         if cores.count == 1 or macs < PROBE_MACS:
             return 1, f"{'1 core available' if cores.count == 1 else 'a small input'}: 1 thread"
         sample = X[: max(1, min(X.shape[0] // 16, 4096))]

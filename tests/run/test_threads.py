@@ -36,6 +36,9 @@ class FakeBlas:
     def describe(self) -> str:
         return "fake"
 
+    def limit_below(self, cores: int) -> int | None:
+        return None
+
 
 class FakeClock:
     def __init__(self):
@@ -337,3 +340,25 @@ def test_predict_and_evaluate_run_at_the_chosen_count(tmp_path):
     evaluate_file(tmp_path / "run" / "weights.npz", "digits", counted)
     assert counted.blas.current == 2
     counted.restore()
+
+
+def test_a_limit_set_in_the_process_before_the_run_is_kept(tmp_path):
+    """threadpoolctl's threadpool_limits around nntrain.train (or fit, or predict) is a choice."""
+    if not BlasThreads().controllable:
+        pytest.skip("numpy's BLAS has no thread control here")
+    from threadpoolctl import threadpool_limits
+
+    from nntrain.kernels.threads import available_cores
+
+    if available_cores().count < 2:
+        pytest.skip("one core: there is nothing to limit")
+    config = parse_config({**DIGITS, "epochs": 600}, "t")
+    with threadpool_limits(limits=1, user_api="blas"):
+        summary = run_training(config, tmp_path / "run")
+        assert blas_count() == 1  # still the caller's limit after the run
+        inference = InferenceThreads(ThreadRequest(None, "auto"))
+        inference.choose(summary.network, np.zeros((65536, 64), np.float32))
+        inference.restore()
+    assert summary.metrics["threads"] == 1 and "threads_steps" not in summary.metrics
+    assert summary.metrics["threads_reason"].startswith("the BLAS limit already in force in this process: 1")
+    assert inference.count == 1 and inference.reason.startswith("the BLAS limit already in force")
