@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nntrain.data.statistics import column_stats
+from nntrain.data.statistics import column_stats, weighted_median
 from nntrain.data.table import Column
 
 
@@ -54,23 +54,35 @@ class ColumnEncoding:
         return cls(str(d["name"]), "number", fill=None if fill is None else float(fill))
 
 
-def fit_columns(columns: list[Column], X_raw: np.ndarray, train_rows: np.ndarray) -> list[ColumnEncoding]:
-    """Each column's encoding from the training rows of `X_raw`. Category codes in `X_raw` are
-    rewritten in place to index the levels kept (those seen in training; others become -1)."""
+def fit_columns(
+    columns: list[Column], X_raw: np.ndarray, train_rows: np.ndarray, w: np.ndarray | None = None
+) -> list[ColumnEncoding]:
+    """Each column's encoding from the training rows of `X_raw` (with their row weights `w`, a
+    row counting w times: a weighted median, weighted level counts). Category codes in `X_raw`
+    are rewritten in place to index the levels kept (those seen in training; others become -1)."""
     fitted = []
     for j, column in enumerate(columns):
         values = X_raw[train_rows, j]
         if column.is_category:
-            fitted.append(_fit_category(column, X_raw, j, values))
+            fitted.append(_fit_category(column, X_raw, j, values, w))
         else:
-            present = values[~np.isnan(values)]
-            fitted.append(ColumnEncoding(column.name, fill=float(np.median(present)) if len(present) else 0.0))
+            fitted.append(ColumnEncoding(column.name, fill=_median_fill(values, w)))
     return fitted
 
 
-def _fit_category(column: Column, X_raw: np.ndarray, j: int, train_values: np.ndarray) -> ColumnEncoding:
-    codes = train_values[train_values >= 0].astype(np.intp)  # NaN compares False: missing cells drop out
-    counts = np.bincount(codes, minlength=len(column.levels))
+def _median_fill(values: np.ndarray, w: np.ndarray | None) -> float:
+    """The median of the cells present (weighted with `w`), 0 when none is."""
+    present = ~np.isnan(values)
+    if not present.any():
+        return 0.0
+    return float(np.median(values[present])) if w is None else weighted_median(values[present], w[present])
+
+
+def _fit_category(column: Column, X_raw: np.ndarray, j: int, train_values: np.ndarray, w: np.ndarray | None) -> ColumnEncoding:
+    seen_cells = train_values >= 0  # NaN compares False: missing cells drop out
+    codes = train_values[seen_cells].astype(np.intp)
+    weights = None if w is None else w[seen_cells]
+    counts = np.bincount(codes, weights=weights, minlength=len(column.levels))
     kept = np.flatnonzero(counts)
     remap = np.full(len(column.levels), -1.0)
     remap[kept] = np.arange(len(kept))
@@ -89,10 +101,12 @@ def number_values(column: ColumnEncoding, X_raw: np.ndarray, j: int, rows: np.nd
     return values
 
 
-def number_statistics(columns: list[ColumnEncoding], X_raw: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(mean, std) of each number column's `rows`, missing cells filled (column by column: a
-    column of a table's raw matrix is contiguous)."""
-    stats = [column_stats(number_values(c, X_raw, j, rows)[:, None]) for j, c in enumerate(columns) if not c.is_category]
+def number_statistics(
+    columns: list[ColumnEncoding], X_raw: np.ndarray, rows: np.ndarray, w: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, std) of each number column's `rows` (weighted by their `w`), missing cells filled
+    (column by column: a column of a table's raw matrix is contiguous)."""
+    stats = [column_stats(number_values(c, X_raw, j, rows)[:, None], w) for j, c in enumerate(columns) if not c.is_category]
     if not stats:
         return np.zeros(0), np.zeros(0)
     return np.concatenate([m for m, _ in stats]), np.concatenate([s for _, s in stats])

@@ -96,7 +96,7 @@ def prepare(
     test_idx, val_idx, train_idx = _split_rows(raw, spec, rng, strata)
     Y, target_mean, target_std = targets.Y, None, None
     if targets.task == "regression" and standardize_target:
-        target_mean, target_std = fit_targets(Y, train_idx)
+        target_mean, target_std = fit_targets(Y, train_idx, None if raw.w is None else raw.w[train_idx])
         Y = (Y - target_mean) / target_std
     if target_check is not None:
         check_targets(raw, Y, target_check)

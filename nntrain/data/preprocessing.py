@@ -115,20 +115,22 @@ def fit_inputs(
     """(columns, mean, std) for `raw`'s inputs, from its training rows (`X_train`: those rows of
     an array's X, when gathered already): a table's column encodings (see `encoding`; category
     codes in raw.X are rewritten to the levels kept), and the standardisation statistics per
-    input unit (or the input scale, or none)."""
+    input unit (or the input scale, or none). Rows count by their weights (`raw.w`), as
+    repeating them would."""
+    w = None if raw.w is None else raw.w[train_rows]
     if raw.columns is None:
         if standardize:
-            mean, std = column_stats(raw.X[train_rows] if X_train is None else X_train)
+            mean, std = column_stats(raw.X[train_rows] if X_train is None else X_train, w)
             check_stats(raw, mean, std)
             return None, mean, constant_as_one(mean, std)
         if raw.input_scale is not None:  # (z-scores do not depend on the input scale)
             n = raw.X.shape[1]
             return None, np.zeros(n), np.full(n, float(raw.input_scale))
         return None, None, None
-    columns = fit_columns(raw.columns, raw.X, train_rows)
+    columns = fit_columns(raw.columns, raw.X, train_rows, w)
     if not standardize:
         return columns, None, None
-    mean_n, std_n = number_statistics(columns, raw.X, train_rows)
+    mean_n, std_n = number_statistics(columns, raw.X, train_rows, w)
     check_stats(raw, mean_n, std_n, [c.name for c in columns if not c.is_category])
     std_n = constant_as_one(mean_n, std_n)
     units = np.cumsum([0] + [c.units for c in columns])
@@ -138,9 +140,10 @@ def fit_inputs(
     return columns, mean, std
 
 
-def fit_targets(Y: np.ndarray, train_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(mean, std) per target column (m, k) over the training rows, std 0 taken as 1."""
-    mean, std = column_stats(Y[train_rows])
+def fit_targets(Y: np.ndarray, train_rows: np.ndarray, w: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, std) per target column (m, k) over the training rows (weighted by their row
+    weights `w`, aligned with `train_rows`), std 0 taken as 1."""
+    mean, std = column_stats(Y[train_rows], w)
     std[~np.isfinite(std)] = 0.0
     return mean, constant_as_one(mean, std)
 

@@ -59,6 +59,24 @@ def test_encoding_is_finite_one_hot_and_imputed(table, standardize, data):
         assert abs(X[train, 0].mean()) < 1e-6 * max(1.0, abs(fill))
 
 
+@SETTINGS
+@given(tables, st.data())
+def test_whole_number_row_weights_fit_what_repeating_the_rows_fits(table, data):
+    """Imputation (the median, the most frequent level), the levels kept and the z-score
+    statistics: a row of weight w counts as w copies of it would."""
+    numbers, words, targets = table
+    weights = data.draw(st.lists(st.integers(1, 3), min_size=len(numbers), max_size=len(numbers)))
+    weighted = raw_table(numbers, words, targets)
+    weighted.w = np.array(weights, dtype=np.float64)
+    repeat = lambda values: [v for v, w in zip(values, weights) for _ in range(w)]  # noqa: E731
+    repeated = raw_table(repeat(numbers), repeat(words), repeat(targets))
+    columns_w, mean_w, std_w = fit_inputs(weighted, np.arange(len(numbers)), True)
+    columns_r, mean_r, std_r = fit_inputs(repeated, np.arange(sum(weights)), True)
+    assert columns_w == columns_r
+    np.testing.assert_allclose(mean_w, mean_r, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(std_w, std_r, rtol=1e-9, atol=1e-9)
+
+
 def test_the_encoding_round_trips_through_json_and_reads_new_rows_by_level_text():
     raw = raw_table([1.0, None, 3.0, 5.0], ["b", "a", None, "b"], ["yes", "no", "yes", "no"])
     columns, mean, std = fit_inputs(raw, np.arange(4), True)

@@ -31,8 +31,9 @@ def _arrays(path):
         return {k: npz[k] for k in npz.files if k != "meta" and not k.startswith("opt.")}
 
 
-@pytest.mark.parametrize("cost", ["cross_entropy", "mse"])
-def test_whole_number_row_weights_in_full_batch_train_exactly_as_repeated_rows(tmp_path, cost):
+@pytest.mark.parametrize("cost, standardize", [("cross_entropy", False), ("mse", False), ("cross_entropy", True)])
+def test_whole_number_row_weights_in_full_batch_train_exactly_as_repeated_rows(tmp_path, cost, standardize):
+    """In the cost and its gradient, and in the z-score statistics (a weighted mean and std)."""
     rng = np.random.default_rng(0)
     X = rng.normal(size=(30, 3))
     labels = np.where(X[:, 0] + 0.5 * X[:, 1] > 0, "yes", "no")
@@ -42,7 +43,7 @@ def test_whole_number_row_weights_in_full_batch_train_exactly_as_repeated_rows(t
     _table(tmp_path / "repeated.csv", X[rows], labels[rows])
     common = {"layers": ["auto", 5, "auto"], "activation": "tanh", "cost": cost, "optimizer": "sgd", "learning_rate": 0.5,
               "epochs": 60, "batch_size": "full", "dtype": "float64", "init": "xavier"}
-    data = {"target": "label", "standardize": False}
+    data = {"target": "label", "standardize": standardize}
     weighted = run_training(parse_config({**common, "dataset": {"name": str(tmp_path / "weighted.csv"), "weight": "w", **data}}, "t"), tmp_path / "w")
     repeated = run_training(parse_config({**common, "dataset": {"name": str(tmp_path / "repeated.csv"), **data}}, "t"), tmp_path / "r")
     a, b = _arrays(tmp_path / "w/weights.npz"), _arrays(tmp_path / "r/weights.npz")
@@ -53,16 +54,17 @@ def test_whole_number_row_weights_in_full_batch_train_exactly_as_repeated_rows(t
 
 
 def test_class_weights_are_the_same_weights_given_as_a_column(tmp_path):
+    """In the cost; unstandardised, since row weights also weigh the z-score statistics (a row
+    counts as repeated) while class weights weigh only the cost, as scikit-learn's do."""
     rng = np.random.default_rng(1)
     X = rng.normal(size=(60, 3))
     labels = np.where(X[:, 0] > 0.8, "b", "a")
     column = np.where(labels == "b", 3.5, 1.0)
     _table(tmp_path / "d.csv", X, labels, column)
     common = {"layers": ["auto", 4, "auto"], "epochs": 5, "batch_size": 16, "learning_rate": 0.01}
-    by_class = run_training(parse_config({**common, "dataset": {"name": str(tmp_path / "d.csv"), "target": "label", "drop": ["w"]},
-                                          "class_weight": {"b": 3.5}}, "t"), tmp_path / "c")
-    by_column = run_training(parse_config({**common, "dataset": {"name": str(tmp_path / "d.csv"), "target": "label", "weight": "w"}}, "t"),
-                             tmp_path / "w")
+    data = {"name": str(tmp_path / "d.csv"), "target": "label", "standardize": False}
+    by_class = run_training(parse_config({**common, "dataset": {**data, "drop": ["w"]}, "class_weight": {"b": 3.5}}, "t"), tmp_path / "c")
+    by_column = run_training(parse_config({**common, "dataset": {**data, "weight": "w"}}, "t"), tmp_path / "w")
     a, b = _arrays(tmp_path / "c/weights.npz"), _arrays(tmp_path / "w/weights.npz")
     assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
     assert "class_weight given: a x1, b x3.5" in by_class.dataset.notes
