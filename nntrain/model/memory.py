@@ -18,16 +18,25 @@ def physical_memory() -> int | None:
         return None
 
 
+def beyond_memory(needed: int) -> str | None:
+    """"more than this machine's N GiB of memory" when `needed` bytes exceed it; None when
+    they fit or the platform does not say (every memory refusal ends its message with this)."""
+    physical = physical_memory()
+    if physical is None or needed <= physical:
+        return None
+    return f"more than this machine's {physical / 2**30:,.1f} GiB of memory"
+
+
 def check_parameters_fit(sizes: list[int], dtype: np.dtype) -> None:
     """UserError when the parameters alone would not fit in this machine's memory
     (training holds them about four times: weights, gradient, optimizer state)."""
     n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
     needed = n_params * dtype.itemsize
-    physical = physical_memory()
-    if physical is not None and needed > physical:
+    too_much = beyond_memory(needed)
+    if too_much:
         raise UserError(
             f"layers {list(sizes)}: {n_params:,} parameters need {needed / 2**30:,.1f} GiB as {dtype.name}, "
-            f"more than this machine's {physical / 2**30:,.1f} GiB of memory; use smaller layers"
+            f"{too_much}; use smaller layers"
         )
 
 

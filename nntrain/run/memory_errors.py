@@ -15,7 +15,7 @@ import numpy as np
 
 from nntrain.config import RunConfig
 from nntrain.errors import FieldError
-from nntrain.model.memory import check_parameters_fit, physical_memory, training_bytes
+from nntrain.model.memory import beyond_memory, check_parameters_fit, training_bytes
 from nntrain.run.plan import Plan
 from nntrain.run.setup import SMALLER
 
@@ -39,10 +39,10 @@ def check_gradcheck_memory(config: RunConfig, plan: Plan, samples: int) -> None:
     network refuses them."""
     check_parameters_fit(list(plan.layers), np.dtype(np.float64))
     needed = training_bytes(plan.layers, samples, 0, np.dtype(np.float64), 2)
-    physical = physical_memory()
-    if physical is not None and needed > physical:
+    too_much = beyond_memory(needed)
+    if too_much:
         raise FieldError(
             "layers",
             f"{list(plan.layers)} need about {needed / 2**30:,.1f} GiB as float64 for the gradient check, "
-            f"more than this machine's {physical / 2**30:,.1f} GiB of memory; use smaller layers",
+            f"{too_much}; use smaller layers",
         )

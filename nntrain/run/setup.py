@@ -24,7 +24,7 @@ from nntrain.errors import FieldError, some_names
 from nntrain.model import dropout as drop
 from nntrain.model.activations import ACTIVATIONS
 from nntrain.model.costs import COSTS
-from nntrain.model.memory import HiddenLayers, physical_memory, training_bytes
+from nntrain.model.memory import HiddenLayers, beyond_memory, training_bytes
 from nntrain.model.network import Network, per_layer_activations
 from nntrain.run.plan import UNBOUNDED, Plan, make_plan, outputs, scale_warnings
 from nntrain.training.stopping import EarlyStopping
@@ -160,12 +160,12 @@ def check_memory(config: RunConfig, plan: Plan, dataset: Dataset, optimizer_arra
     rows = len(dataset.train) if plan.batch_size is None else plan.batch_size
     eval_rows = max([len(s) for s in (dataset.val, dataset.test) if s is not None], default=0)
     needed = training_bytes(plan.layers, rows, eval_rows, np.dtype(config.dtype), optimizer_arrays, hidden_layers(config, plan))
-    physical = physical_memory()
-    if physical is not None and needed > physical:
+    too_much = beyond_memory(needed)
+    if too_much:
         raise FieldError(
             "layers",
             f"{list(plan.layers)} with batches of {rows:,} rows need about {needed / 2**30:,.1f} GiB as "
-            f"{config.dtype} to train, more than this machine's {physical / 2**30:,.1f} GiB of memory; {SMALLER}",
+            f"{config.dtype} to train, {too_much}; {SMALLER}",
         )
 
 
