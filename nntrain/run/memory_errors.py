@@ -17,7 +17,7 @@ from nntrain.config import RunConfig
 from nntrain.errors import FieldError
 from nntrain.model.memory import beyond_memory, check_parameters_fit, training_bytes
 from nntrain.run.plan import Plan
-from nntrain.run.setup import SMALLER
+from nntrain.run.setup import SMALLER, hidden_layers
 
 
 @contextmanager
@@ -35,10 +35,11 @@ def out_of_memory_reported(config: RunConfig, doing: str = "training") -> Iterat
 def check_gradcheck_memory(config: RunConfig, plan: Plan, samples: int) -> None:
     """A FieldError at `layers` when checking the network (sized by `plan`) in float64 on
     `samples` rows would need more than this machine's memory (the parameters, their gradient
-    and the check's copies). Parameters that alone would not fit are refused as building the
+    and the check's copies, and the hidden layers' own work arrays: kept inputs, batch norm,
+    dropout). Parameters that alone would not fit are refused as building the
     network refuses them."""
     check_parameters_fit(list(plan.layers), np.dtype(np.float64))
-    needed = training_bytes(plan.layers, samples, 0, np.dtype(np.float64), 2)
+    needed = training_bytes(plan.layers, samples, 0, np.dtype(np.float64), 2, hidden_layers(config, plan))
     too_much = beyond_memory(needed)
     if too_much:
         raise FieldError(

@@ -168,3 +168,25 @@ def test_tutorial_configs_never_use_the_new_layers():
     for name in ("xor", "half_adder", "digits", "digits_best"):
         text = (CONFIGS / f"{name}.yaml").read_text()
         assert all(key not in text for key in ("dropout", "batch_norm", "class_weight", "weight:"))
+
+
+def test_gradchecks_memory_check_counts_the_hidden_layers_work_arrays(monkeypatch):
+    """GELU's kept inputs, batch norm's and dropout's arrays are part of the float64 check's memory."""
+    from types import SimpleNamespace
+
+    from nntrain.errors import FieldError
+    from nntrain.model import memory
+    from nntrain.run.memory_errors import check_gradcheck_memory
+    from nntrain.run.setup import hidden_layers
+
+    config = parse_config({**LAYERED, "layers": [64, 512, 512, 10], "activation": "gelu"}, "t")
+    plan = SimpleNamespace(layers=[64, 512, 512, 10])
+    f64 = np.dtype(np.float64)
+    plain = memory.training_bytes(plan.layers, 1000, 0, f64, 2)
+    full = memory.training_bytes(plan.layers, 1000, 0, f64, 2, hidden_layers(config, plan))
+    assert full > plain
+    monkeypatch.setattr(memory, "physical_memory", lambda: (plain + full) // 2)
+    with pytest.raises(FieldError, match="for the gradient check"):
+        check_gradcheck_memory(config, plan, 1000)
+    monkeypatch.setattr(memory, "physical_memory", lambda: full)
+    check_gradcheck_memory(config, plan, 1000)  # fits exactly
