@@ -59,3 +59,13 @@ def numeric_gradient(f, x, eps: float = 1e-6):
 @pytest.fixture
 def cli():
     return run_cli
+
+
+@pytest.fixture(scope="module")
+def xor_arrays(tmp_path_factory):
+    """The arrays of a weights.npz from a short XOR run (for tests that write altered copies)."""
+    out = tmp_path_factory.mktemp("xor") / "run"
+    proc = run_cli("run", CONFIGS / "xor.yaml", "--set", "epochs=20", "--out", out, "-q")
+    assert proc.returncode == 0, proc.stderr
+    with np.load(out / "weights.npz") as npz:
+        return {key: npz[key] for key in npz.files}

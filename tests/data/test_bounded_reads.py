@@ -51,15 +51,6 @@ def run_measured(*args, cwd) -> tuple[subprocess.CompletedProcess, float]:
     return proc, kb / 1024
 
 
-@pytest.fixture(scope="module")
-def xor_arrays(tmp_path_factory):
-    out = tmp_path_factory.mktemp("xor") / "run"
-    proc = run_cli("run", CONFIGS / "xor.yaml", "--set", "epochs=20", "--out", out, "-q")
-    assert proc.returncode == 0, proc.stderr
-    with np.load(out / "weights.npz") as npz:
-        return {key: npz[key] for key in npz.files}
-
-
 def _weights_with(tmp_path, arrays: dict, extra: list, drop=()) -> str:
     members = [bombs.npy_member(k, v) for k, v in arrays.items() if k not in drop] + extra
     path = tmp_path / "w.npz"

@@ -53,14 +53,20 @@ def four_lines(data: str, target: str, drop: str = "[row_id]") -> str:
     return f"dataset: {{name: {data}, target: {target}, drop: {drop}, test_split: 0.3}}\nlayers: [auto, 32, auto]\nepochs: 200\n"
 
 
+def train_penguins(folder, out: str = "run"):
+    """penguins.csv and the judged four-line config p.yaml in `folder`, trained into `out` by the
+    real `nntrain run`; the finished process."""
+    penguins(folder / "penguins.csv")
+    (folder / "p.yaml").write_text(four_lines("penguins.csv", "species"))
+    proc = run_cli("run", "p.yaml", "--out", out, cwd=folder)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
 @pytest.fixture(scope="module")
 def penguins_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("penguins")
-    penguins(folder / "penguins.csv")
-    (folder / "p.yaml").write_text(four_lines("penguins.csv", "species"))
-    proc = run_cli("run", "p.yaml", "--out", "run", cwd=folder)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return folder, proc
+    return folder, train_penguins(folder)
 
 
 def test_a_table_with_text_empty_cells_and_an_id_trains_from_four_lines(penguins_run):

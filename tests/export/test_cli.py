@@ -21,7 +21,7 @@ onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
 from conftest import CONFIGS, REPO, assert_user_error, run_cli  # noqa: E402
-from data.test_tables import four_lines, penguins  # noqa: E402
+from data.test_tables import four_lines, penguins, train_penguins  # noqa: E402
 from export.test_onnx import HOUSE_EXTRA, PENGUIN_EXTRA, TOLERANCE, compare, session_for, table_feeds  # noqa: E402
 from nntrain.errors import UserError  # noqa: E402
 from nntrain.export import DEFAULT_NAME, to_onnx  # noqa: E402
@@ -33,10 +33,7 @@ from nntrain.run.files import DERIVED_FILES  # noqa: E402
 def penguins_export(tmp_path_factory):
     """penguins trained from the judged four-line config, exported to the default file."""
     folder = tmp_path_factory.mktemp("penguins_cli")
-    penguins(folder / "penguins.csv")
-    (folder / "p.yaml").write_text(four_lines("penguins.csv", "species"))
-    proc = run_cli("run", "p.yaml", "--out", "runs/penguins", cwd=folder)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    train_penguins(folder, "runs/penguins")
     proc = run_cli("export", "runs/penguins/weights.npz", cwd=folder)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return folder, proc

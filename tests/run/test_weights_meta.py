@@ -14,15 +14,6 @@ from nntrain.errors import UserError
 from nntrain.run import checkpoint
 
 
-@pytest.fixture(scope="module")
-def xor_arrays(tmp_path_factory):
-    out = tmp_path_factory.mktemp("xor") / "run"
-    proc = run_cli("run", CONFIGS / "xor.yaml", "--set", "epochs=20", "--out", out, "-q")
-    assert proc.returncode == 0, proc.stderr
-    with np.load(out / "weights.npz") as npz:
-        return {key: npz[key] for key in npz.files}
-
-
 def _with_meta(tmp_path, arrays, edit) -> str:
     """A copy of the weights with meta's JSON text edited: `edit(meta) -> text`."""
     path = tmp_path / "w.npz"
