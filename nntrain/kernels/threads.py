@@ -11,6 +11,7 @@ Which count a run or a prediction uses is decided in `nntrain.run.threads`.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from dataclasses import dataclass
@@ -132,6 +133,16 @@ def threads_per_worker(workers: int, cores: int | None = None) -> list[int]:
     return [base + (1 if i < extra else 0) for i in range(workers)]
 
 
+@functools.lru_cache(maxsize=1)
+def _blas_libraries() -> tuple:
+    """threadpoolctl's controllers of the BLAS libraries loaded, found once per process: the
+    search walks every loaded library (about 0.3 ms, most of a one-row predict), and numpy's
+    BLAS, the one nntrain's products use, is loaded before nntrain is."""
+    from threadpoolctl import ThreadpoolController
+
+    return tuple(ThreadpoolController().select(user_api="blas").lib_controllers)
+
+
 class BlasThreads:
     """The thread count of numpy's BLAS in this process, through threadpoolctl
     (`user_api="blas"`: OpenBLAS, MKL, BLIS, FlexiBLAS alike). `set(n)` changes it (a few
@@ -140,9 +151,7 @@ class BlasThreads:
     is empty and `set` does nothing."""
 
     def __init__(self):
-        from threadpoolctl import ThreadpoolController
-
-        self.libraries = list(ThreadpoolController().select(user_api="blas").lib_controllers)
+        self.libraries = list(_blas_libraries())
         self.original = [lib.get_num_threads() for lib in self.libraries]
         self.current: int | None = None
 
