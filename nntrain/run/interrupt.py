@@ -22,7 +22,9 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from contextlib import contextmanager
 from types import FrameType
+from typing import Iterator
 
 EXIT_INTERRUPTED = 130  # the exit status for a Ctrl-C: the shell's 128 + SIGINT
 EXIT_TERMINATED = 143  # the exit status for SIGTERM: 128 + 15
@@ -53,8 +55,38 @@ def exit_status(status: int) -> int:
     return _stopped_with[-1] if status == EXIT_INTERRUPTED and _stopped_with else status
 
 
+#: How deep inside `stops_held` blocks the program is, and the stop that came meanwhile.
+_held = [0]
+_pending: list[int] = []
+
+
+def _stop_now(exit_code: int) -> None:
+    """Raise StopNow from a signal handler, or, inside `stops_held`, at the block's end."""
+    if _held[0]:
+        _pending.append(exit_code)
+        return
+    raise StopNow(exit_code)
+
+
+@contextmanager
+def stops_held() -> Iterator[None]:
+    """A stop at once (a second signal, a SIGTERM outside training) that comes inside waits for
+    the end of the block: for the few lines that must run together, such as making a temp
+    file and listing it for cleanup. (Blocking the signal in this thread would not do: the
+    kernel hands it to another thread, BLAS's, and Python runs the handler here anyway.)"""
+    _held[0] += 1
+    try:
+        yield
+    finally:
+        _held[0] -= 1
+        if not _held[0] and _pending:
+            exit_code = _pending[-1]
+            _pending.clear()
+            raise StopNow(exit_code)
+
+
 def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise StopNow(EXIT_TERMINATED)
+    _stop_now(EXIT_TERMINATED)
 
 
 def terminate_at_once() -> None:
@@ -94,7 +126,8 @@ class StopOnSignals:
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         reason, exit_code = SIGNALS[signum]
         if self._reason:  # the second signal: stop at once
-            raise StopNow(exit_code)
+            _stop_now(exit_code)
+            return
         self._reason = reason
         notice = self._notices.get(signum)
         if notice:

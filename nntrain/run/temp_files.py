@@ -9,20 +9,19 @@ locked and nothing is cleaned.
 
 A signal can stop this process between any two lines, also between making a temp file and
 the code that would remove it on error. So every temp file this process makes is listed
-(`create_locked`, with the signals held back until it is) until it is renamed or removed
-(`forget`), and a command stopped at once removes what is left of its own (`remove_own`).
+(`create_locked`, a stop at once held back until it is: `interrupt.stops_held`) until it is
+renamed or removed (`forget`), and a command stopped at once removes what is left of its own
+(`remove_own`).
 """
 
 from __future__ import annotations
 
 import os
-import signal
 import stat
 import tempfile
-import threading
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+
+from nntrain.run.interrupt import stops_held
 
 try:
     import fcntl
@@ -39,23 +38,10 @@ def temp_pattern(name: str) -> str:
 _OWN: set[str] = set()
 
 
-@contextmanager
-def _signals_held() -> Iterator[None]:
-    """SIGINT and SIGTERM wait until the block ends (then their handlers run), where that can be done."""
-    held = {signal.SIGINT, signal.SIGTERM}
-    can_hold = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held) if can_hold else None
-    try:
-        yield
-    finally:
-        if previous is not None:
-            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
 def create_locked(target: Path) -> tuple[int, str]:
     """A new temp file beside `target`, open for writing with its lock held: (fd, path). It
     is listed as this process's until `forget(path)`."""
-    with _signals_held():
+    with stops_held():
         fd, tmp = _create_locked(target)
         _OWN.add(tmp)
     return fd, tmp

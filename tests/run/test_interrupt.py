@@ -344,3 +344,18 @@ def test_a_stop_between_a_temp_file_and_its_cleanup_leaves_no_temp_file(tmp_path
     with pytest.raises(KeyboardInterrupt):
         run_training(parse_config(yaml.safe_load(LONG_RUN.replace("1000000", "3")), "test"), out)
     assert [p.name for p in out.iterdir()] == ["history.csv"]  # the history so far; no temp or lock file
+
+
+def test_a_second_signal_inside_stops_held_stops_at_the_blocks_end():
+    """What must run together (a temp file made and listed) is never cut by a stop at once."""
+    from nntrain.run.interrupt import StopNow, StopOnSignals, stops_held
+
+    reached = []
+    with StopOnSignals() as stop, pytest.raises(StopNow) as raised:
+        with stops_held():
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # the handlers have run by now
+            reached.append("the block's end")
+    assert reached == ["the block's end"] and stop.requested() == "interrupted"
+    assert raised.value.exit_code == 130
