@@ -2,14 +2,14 @@
 
 import sys
 
-from nntrain.run.interrupt import EXIT_INTERRUPTED, exit_status, ignore_signals, terminate_at_once
+from nntrain.safety.interrupt import EXIT_INTERRUPTED, exit_status, ignore_signals, terminate_at_once
 
 
 def main() -> None:
     """Load the command-line app and run it. A Ctrl-C while the modules load (the first
     few tenths of a second, before a command can handle it) exits 130 without a traceback,
     and a SIGTERM at any moment outside training stops the same way with 143 (inside it, see
-    `nntrain.run.interrupt`). A mistake in the command line itself (an unknown option, a
+    `nntrain.safety.interrupt`). A mistake in the command line itself (an unknown option, a
     missing argument, a value out of an option's range) is one `error:` line and exit status
     2, like every other user error, instead of click's usage box."""
     terminate_at_once()

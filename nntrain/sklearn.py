@@ -22,7 +22,7 @@ from nntrain.config import parse_config
 from nntrain.data.columns import from_arrow
 from nntrain.data.formats.common import ArrowTable
 from nntrain.data.table import Column, RawData, ReadOptions
-from nntrain.run.checkpoint import Checkpoint
+from nntrain.weights.checkpoint import Checkpoint
 from nntrain.run.fit import fit
 
 

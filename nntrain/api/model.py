@@ -13,8 +13,8 @@ from nntrain.api.frames import raw_inputs
 from nntrain.errors import UserError
 from nntrain.inference.outputs import OutputColumns
 from nntrain.inference.predict import predict_raw
-from nntrain.run import checkpoint
-from nntrain.run.threads import InferenceThreads, requested_threads
+from nntrain.weights import checkpoint
+from nntrain.threads.policy import InferenceThreads, requested_threads
 
 log = logging.getLogger("nntrain")
 
@@ -61,7 +61,7 @@ class Model:
             unseen = int(np.count_nonzero(raw[:, pre.feature_names.index(name)] == -1))
             if unseen:
                 log.info("column %r: %d row(s) hold a category the network never saw; encoded as all zeros", name, unseen)
-        blas = InferenceThreads(requested_threads())  # the CLI's rule: see nntrain.run.threads
+        blas = InferenceThreads(requested_threads())  # the CLI's rule: see nntrain.threads.policy
         try:
             return predict_raw(self._ckpt, raw, lambda i: f"X: row {i + 1}", blas)
         finally:

@@ -14,7 +14,7 @@ from nntrain.api.model import Model
 from nntrain.config import RunConfig, load_config, parse_config
 from nntrain.config.overrides import apply_values
 from nntrain.config.yaml_io import parse_yaml, read_text
-from nntrain.run import checkpoint
+from nntrain.weights import checkpoint
 from nntrain.run.runner import run_training
 from nntrain.training.loop import EpochReport
 

@@ -20,8 +20,8 @@ from rich.markup import escape
 
 from nntrain.cli.streams import GuardedStdout
 from nntrain.errors import UserError, capped_lines
-from nntrain.run.interrupt import EXIT_INTERRUPTED, EXIT_TERMINATED
-from nntrain.run.temp_files import remove_own
+from nntrain.safety.interrupt import EXIT_INTERRUPTED, EXIT_TERMINATED
+from nntrain.safety.temp_files import remove_own
 
 #: Exit status of `nntrain run` when the cost became non-finite.
 EXIT_DIVERGED = 3
@@ -90,7 +90,7 @@ FIRST_SIGTERM = "terminate: stopping after this step and saving the run (SIGTERM
 @contextmanager
 def exit_130_on_ctrl_c() -> Iterator[None]:
     """A Ctrl-C not handled as a graceful stop (before training, or the second one) exits 130 at
-    once; a SIGTERM likewise exits 143 (see `nntrain.run.interrupt`)."""
+    once; a SIGTERM likewise exits 143 (see `nntrain.safety.interrupt`)."""
     try:
         yield
     except KeyboardInterrupt as err:
@@ -111,7 +111,7 @@ def file_or_stdout(output: Path | None) -> Path | None:
 
 def write_file(path: Path, write, what: str) -> None:
     """`write(stream)` into `path` atomically; a failure is a UserError naming the file."""
-    from nntrain.run.atomic import atomic_open
+    from nntrain.safety.atomic import atomic_open
 
     try:
         with atomic_open(path, "w") as out:
@@ -122,7 +122,7 @@ def write_file(path: Path, write, what: str) -> None:
 
 def threads_option(text: str | None) -> int | str | None:
     """`--threads` (run, predict, evaluate) as a count or "auto"; None when not given."""
-    from nntrain.run.threads import parse_threads
+    from nntrain.threads.policy import parse_threads
 
     if text is None:
         return None

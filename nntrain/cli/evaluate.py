@@ -38,7 +38,7 @@ def evaluate(
 def evaluate_and_report(weights: Path, data: str, output_format: ReportFormat, threads: int | str | None = None) -> None:
     from nntrain.inference.evaluation import evaluate_file
     from nntrain.jsontext import json_text
-    from nntrain.run.threads import InferenceThreads, requested_threads
+    from nntrain.threads.policy import InferenceThreads, requested_threads
 
     blas = InferenceThreads(requested_threads(threads))
     try:

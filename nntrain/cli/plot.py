@@ -19,7 +19,7 @@ def plot(
     )] = None,
 ) -> None:
     r"""Plot cost (and validation cost, accuracies) against epoch; needs matplotlib (nntrain\[plot])."""
-    from nntrain.run.plot import plot_history
+    from nntrain.plots.history import plot_history
 
     with user_errors():
         written = plot_history(run_dir, output)

@@ -53,12 +53,12 @@ def predict_and_write(
     threads: int | str | None = None,
 ) -> None:
     """Read the inputs, predict chunk by chunk, write in `fmt` to `output` (None: standard output),
-    on the BLAS threads `threads` (N, auto or None; see `nntrain.run.threads`) asks for."""
+    on the BLAS threads `threads` (N, auto or None; see `nntrain.threads.policy`) asks for."""
     from nntrain.inference import outputs as out_fmt
     from nntrain.inference.inputs import input_chunks, row_chunks
     from nntrain.inference.predict import predict_chunks
-    from nntrain.run import checkpoint
-    from nntrain.run.threads import InferenceThreads, requested_threads
+    from nntrain.weights import checkpoint
+    from nntrain.threads.policy import InferenceThreads, requested_threads
 
     _check_inputs_given(rows, input_file)
     ckpt = checkpoint.load(weights)

@@ -17,7 +17,7 @@ from nntrain.cli.progress import EpochPrinter
 from nntrain.cli.render import (
     epochs_done, print_data, print_small_predictions, print_summary, print_test_report, report_divergence,
 )
-from nntrain.run.interrupt import EXIT_INTERRUPTED, EXIT_TERMINATED, StopOnSignals
+from nntrain.safety.interrupt import EXIT_INTERRUPTED, EXIT_TERMINATED, StopOnSignals
 
 
 @app.command()

@@ -44,7 +44,7 @@ def tune_and_report(config_path, trials, workers, storage, study, out, timeout, 
     import signal
 
     from nntrain.config import load_config
-    from nntrain.run.interrupt import StopOnSignals
+    from nntrain.safety.interrupt import StopOnSignals
     from nntrain.tune.session import TuneRequest, tune as run_study
 
     with user_errors():

@@ -14,7 +14,7 @@ from typing import Any, Iterator
 import yaml
 
 from nntrain.errors import UserError
-from nntrain.file_checks import refuse_special_file
+from nntrain.safety.special_files import refuse_special_file
 
 #: A field path (as pydantic reports it, union tags dropped) -> 1-based line of its key in the file.
 KeyLines = dict[tuple[str, ...], int]

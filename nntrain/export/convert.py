@@ -20,8 +20,8 @@ from nntrain.export.network_nodes import network_nodes
 from nntrain.export.output_nodes import output_names, output_nodes
 from nntrain.export.preprocessing_nodes import preprocessing_nodes
 from nntrain.inference.inputs import feature_names
-from nntrain.run.atomic import atomic_open
-from nntrain.run.checkpoint import Checkpoint, load
+from nntrain.safety.atomic import atomic_open
+from nntrain.weights.checkpoint import Checkpoint, load
 
 #: The file `nntrain export` writes beside the weights file when no --output is given.
 DEFAULT_NAME = "model.onnx"

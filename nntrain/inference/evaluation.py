@@ -25,7 +25,7 @@ from nntrain.data.targets import check_targets, encode_labels, is_one_hot
 from nntrain.errors import FieldError, UserError, some_names
 from nntrain.inference.inputs import read_options
 from nntrain.inference.report import ClassificationReport, classification_report
-from nntrain.run import checkpoint
+from nntrain.weights import checkpoint
 from nntrain.training.metrics import evaluate, regression_errors
 
 

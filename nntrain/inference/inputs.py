@@ -21,8 +21,8 @@ from nntrain.data.formats.csv import read_batches, text_stream
 from nntrain.data.preprocessing import Preprocessing
 from nntrain.data.table import ReadOptions
 from nntrain.errors import UserError, some_names
-from nntrain.file_checks import refuse_special_file
-from nntrain.run.checkpoint import Checkpoint
+from nntrain.safety.special_files import refuse_special_file
+from nntrain.weights.checkpoint import Checkpoint
 
 #: The ways a number is written in a command-line ROW (`-1,0` included), for parse_rows.
 _ROW_NUMBER = r"^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$"

@@ -14,7 +14,7 @@ from typing import IO, Iterator
 import numpy as np
 
 from nntrain.jsontext import finite_or_none
-from nntrain.run.checkpoint import Checkpoint
+from nntrain.weights.checkpoint import Checkpoint
 
 
 @dataclass

@@ -15,7 +15,7 @@ from nntrain.data.formats.common import CHUNK_ROWS
 from nntrain.data.preprocessing import OUTSIDE_TRAINING_HINT, check_fits, check_outputs
 from nntrain.errors import UserError
 from nntrain.inference.inputs import feature_names
-from nntrain.run.checkpoint import Checkpoint
+from nntrain.weights.checkpoint import Checkpoint
 
 def predict_chunks(
     ckpt: Checkpoint, chunks: Iterator[np.ndarray], where: Callable[[int], str] = lambda i: f"input row {i + 1}",

@@ -11,7 +11,7 @@ from nntrain.data.source import Loaded
 from nntrain.data.table import RawData
 from nntrain.model.network import Network
 from nntrain.run.setup import RunData, build_training, placed, prepare_data, random_streams
-from nntrain.run.threads import run_threads
+from nntrain.threads.policy import run_threads
 from nntrain.training.loop import EpochReport, TrainResult, train
 
 

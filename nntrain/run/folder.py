@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Iterator
 
 from nntrain.errors import UserError
-from nntrain.run.files import RUN_FILES
+from nntrain.runfiles.names import RUN_FILES
 
 
 def prepare_out_dir(out_dir: Path, force: bool) -> None:

@@ -11,7 +11,7 @@ from nntrain.data.preprocessing import Preprocessing
 from nntrain.errors import UserError, some_names
 from nntrain.model import dropout as drop
 from nntrain.model.network import Network
-from nntrain.run import checkpoint
+from nntrain.weights import checkpoint
 from nntrain.training.state import TrainState
 
 

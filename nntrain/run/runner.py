@@ -25,22 +25,22 @@ from nntrain.config import RunConfig
 from nntrain.data.prepare import Dataset
 from nntrain.errors import UserError
 from nntrain.model.network import Network
-from nntrain.run import checkpoint
-from nntrain.run.atomic import StagedFiles
-from nntrain.run.files import DERIVED_FILES, RUN_FILES, RunFiles, config_text, metrics_text
+from nntrain.weights import checkpoint
+from nntrain.safety.atomic import StagedFiles
+from nntrain.runfiles.names import DERIVED_FILES, RUN_FILES, RunFiles, config_text, metrics_text
 from nntrain.run.folder import (
     check_replaceable, existing_run_files, missing_folders, prepare_out_dir, refuse_overwriting_inputs,
     remove_old_files, removed_on_error, writing,
 )
-from nntrain.run.history_file import HistoryWriter, history_text, read_history
-from nntrain.run.interrupt import stop_at_once
-from nntrain.run.lock import run_folder_lock
+from nntrain.runfiles.history_csv import HistoryWriter, history_text, read_history
+from nntrain.safety.interrupt import stop_at_once
+from nntrain.safety.lock import run_folder_lock
 from nntrain.run.memory_errors import out_of_memory_reported
-from nntrain.run.temp_files import create_locked, forget, remove_own, remove_stale
+from nntrain.safety.temp_files import create_locked, forget, remove_own, remove_stale
 from nntrain.run.metrics import run_metrics
 from nntrain.run.resume import resume_from, skip_batch_orders, skip_dropout_masks
 from nntrain.run.setup import RunData, build_training, load_data, placed, random_streams
-from nntrain.run.threads import RunThreads, run_threads
+from nntrain.threads.policy import RunThreads, run_threads
 from nntrain.training.history import History
 from nntrain.training.loop import EpochReport, TrainResult, train
 from nntrain.training.optimizers import Optimizer
@@ -102,7 +102,7 @@ def run_training(
     start from its weights and optimizer state and continue its epoch numbering.
     `on_data(data)` hears what the data decided (notes, warnings, a column summary) before
     training; `threads` (N or "auto") is the command line's BLAS thread count (see
-    `nntrain.run.threads`)."""
+    `nntrain.threads.policy`)."""
     same_folder = resume is not None and _real(resume).parent == _real(out_dir)
     request = _Request(
         config, RunFiles(out_dir), force, on_epoch, should_stop or (lambda: False), config_dir, resume, same_folder, on_data,

@@ -33,7 +33,7 @@ class EpochRun:
 
 class StepHook(Protocol):
     """Told of every training step: `begin()` before it, `end(rows)` after it (rows: the
-    batch's). The run's BLAS thread choice (`nntrain.run.threads`) is one: it times steps
+    batch's). The run's BLAS thread choice (`nntrain.threads.policy`) is one: it times steps
     and sets the thread count between them; it never touches the step's numbers."""
 
     def begin(self) -> None: ...

@@ -72,7 +72,7 @@ def train(
     tolerance: float | None = None,
     early_stopping: EarlyStopping | None = None,
     resume: TrainState | None = None,
-    step_hook: StepHook | None = None,  # e.g. the run's BLAS thread choice (nntrain.run.threads)
+    step_hook: StepHook | None = None,  # e.g. the run's BLAS thread choice (nntrain.threads.policy)
 ) -> TrainResult:
     """Train for `epochs` more epochs (numbered from start_epoch + 1) on `data.train`, in
     batches of `batch_size` rows (None: full batch) drawn in an order from `rng`. The

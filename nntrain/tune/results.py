@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 
 from nntrain.errors import UserError
-from nntrain.run.atomic import write_text
+from nntrain.safety.atomic import write_text
 
 
 def trial_rows(study) -> tuple[list[str], list[list]]:

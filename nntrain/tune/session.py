@@ -16,8 +16,8 @@ from typing import Callable
 from nntrain.config import RunConfig
 from nntrain.config.yaml_io import parse_yaml, read_text
 from nntrain.errors import UserError
-from nntrain.kernels.threads import threads_per_worker
-from nntrain.run.interrupt import EXIT_INTERRUPTED, EXIT_TERMINATED
+from nntrain.threads.machine import threads_per_worker
+from nntrain.safety.interrupt import EXIT_INTERRUPTED, EXIT_TERMINATED
 from nntrain.tune.objective import TrialOutcome
 from nntrain.tune.results import write_best_config, write_trials_csv
 from nntrain.tune.space import check_space

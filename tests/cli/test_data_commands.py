@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import CONFIGS, assert_user_error, run_cli
-from nntrain.run import checkpoint
+from nntrain.weights import checkpoint
 from nntrain.config import load_config
 
 

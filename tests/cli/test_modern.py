@@ -63,7 +63,7 @@ def test_the_summary_and_the_plot_name_the_epoch_whose_weights_were_kept(tmp_pat
     assert metrics["kept_epoch"] == best
     assert f"kept the weights of epoch {best}, the best (val_cost {metrics['best_val_cost']:.6g})" in proc.stdout
     pytest.importorskip("matplotlib")
-    from nntrain.run import plot
+    from nntrain.plots import history as plot
 
     drawn = []
     real = plot._mark
@@ -84,7 +84,7 @@ def test_the_summary_and_the_plot_name_the_epoch_whose_weights_were_kept(tmp_pat
 
 def test_a_run_without_early_stopping_plots_no_mark(tmp_path):
     pytest.importorskip("matplotlib")
-    from nntrain.run import plot
+    from nntrain.plots import history as plot
 
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "history.csv").write_text("epoch,cost,learning_rate,elapsed_s\n1,0.5,0.1,0.01\n2,0.4,0.1,0.02\n")

@@ -15,13 +15,13 @@ import time
 
 import pytest
 
-from nntrain.run import atomic
-from nntrain.run import checkpoint
+from nntrain.safety import atomic
+from nntrain.weights import checkpoint
 from nntrain.inference.inputs import input_chunks
 from nntrain.config import parse_config
 from nntrain.errors import UserError
-from nntrain.run.files import RUN_FILES
-from nntrain.run.history_file import read_history
+from nntrain.runfiles.names import RUN_FILES
+from nntrain.runfiles.history_csv import read_history
 from nntrain.run.folder import prepare_out_dir
 from nntrain.run.runner import run_training
 from conftest import CONFIGS, REPO, assert_user_error, run_cli
@@ -222,7 +222,7 @@ def test_a_failed_plot_keeps_the_previous_png(xor_run, tmp_path, monkeypatch):
     pytest.importorskip("matplotlib")
     from matplotlib.figure import Figure
 
-    from nntrain.run.plot import plot_history
+    from nntrain.plots.history import plot_history
 
     png = tmp_path / "history.png"
     png.write_bytes(b"\x89PNG the previous complete plot")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import yaml
 
-from nntrain.run import checkpoint
+from nntrain.weights import checkpoint
 from conftest import CONFIGS, assert_user_error, run_cli
 
 

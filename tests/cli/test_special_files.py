@@ -69,7 +69,7 @@ def test_plot_refuses_a_fifo_history_and_reads_a_fifo_config_never(tmp_path):
 
 def test_the_helper_leaves_missing_files_and_folders_to_the_caller(tmp_path):
     from nntrain.errors import UserError
-    from nntrain.file_checks import refuse_special_file
+    from nntrain.safety.special_files import refuse_special_file
 
     refuse_special_file(tmp_path / "missing")
     refuse_special_file(tmp_path)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import assert_user_error, run_cli
-from nntrain.run import checkpoint
+from nntrain.weights import checkpoint
 from nntrain.data.prepare import prepare
 from nntrain.data.table import RawData
 from nntrain.errors import UserError

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import assert_user_error, run_cli
-from nntrain.run import checkpoint
+from nntrain.weights import checkpoint
 
 SPECIES = ["Adelie", "Chinstrap", "Gentoo"]
 

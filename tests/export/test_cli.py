@@ -25,8 +25,8 @@ from data.test_tables import four_lines, penguins, train_penguins  # noqa: E402
 from export.test_onnx import HOUSE_EXTRA, PENGUIN_EXTRA, TOLERANCE, compare, session_for, table_feeds  # noqa: E402
 from nntrain.errors import UserError  # noqa: E402
 from nntrain.export import DEFAULT_NAME, to_onnx  # noqa: E402
-from nntrain.run import checkpoint  # noqa: E402
-from nntrain.run.files import DERIVED_FILES  # noqa: E402
+from nntrain.weights import checkpoint  # noqa: E402
+from nntrain.runfiles.names import DERIVED_FILES  # noqa: E402
 
 
 @pytest.fixture(scope="module")

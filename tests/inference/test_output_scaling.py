@@ -15,7 +15,7 @@ from nntrain.inference import outputs
 from nntrain.inference.outputs import OutputColumns, csv_pieces, format_csv, format_json_objects, json_pieces
 from nntrain.inference.report import MAX_CONFUSION_CLASSES, classification_report
 from nntrain.model.network import Network
-from nntrain.run import checkpoint
+from nntrain.weights import checkpoint
 from conftest import run_cli
 
 LABELS = ["a,b", 'say "hi"', "100%", "%s", "ü", 7]

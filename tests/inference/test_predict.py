@@ -11,7 +11,7 @@ import pytest
 
 from nntrain.errors import UserError
 
-from nntrain.run import checkpoint
+from nntrain.weights import checkpoint
 from nntrain.data.preprocessing import Preprocessing
 from nntrain.model.network import Network
 from conftest import CONFIGS, assert_user_error, run_cli

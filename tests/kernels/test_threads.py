@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from threadpoolctl import threadpool_info
 
-from nntrain.kernels.threads import BlasThreads, available_cores, cgroup_cpu_quota, threads_per_worker
+from nntrain.threads.machine import BlasThreads, available_cores, cgroup_cpu_quota, threads_per_worker
 
 
 def blas_counts() -> list[int]:

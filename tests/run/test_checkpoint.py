@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import run_cli
-from nntrain.run import checkpoint
+from nntrain.weights import checkpoint
 from nntrain.config import parse_config
 from nntrain.errors import UserError
 from nntrain.run.runner import run_training

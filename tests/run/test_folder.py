@@ -8,10 +8,10 @@ import os
 import numpy as np
 import pytest
 
-from nntrain.run import atomic
+from nntrain.safety import atomic
 from nntrain.config import parse_config
 from nntrain.errors import UserError
-from nntrain.run.files import RUN_FILES
+from nntrain.runfiles.names import RUN_FILES
 from nntrain.run.runner import run_training
 from conftest import assert_user_error, run_cli
 

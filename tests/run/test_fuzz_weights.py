@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from conftest import CONFIGS, assert_user_error, run_cli
 from nntrain.errors import UserError
-from nntrain.run import checkpoint
+from nntrain.weights import checkpoint
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

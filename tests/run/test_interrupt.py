@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nntrain.run import checkpoint
-from nntrain.run.interrupt import StopOnSigint
-from nntrain.run.history_file import HistoryWriter, write_history
+from nntrain.weights import checkpoint
+from nntrain.safety.interrupt import StopOnSigint
+from nntrain.runfiles.history_csv import HistoryWriter, write_history
 from nntrain.training.history import History
 from nntrain.training.loop import EpochReport
 from conftest import REPO
@@ -308,7 +308,7 @@ def test_sigterm_outside_training_stops_at_once_with_143(tmp_path):
 
 
 def test_stop_on_signals_names_the_reason():
-    from nntrain.run.interrupt import StopNow, StopOnSignals
+    from nntrain.safety.interrupt import StopNow, StopOnSignals
 
     with pytest.raises(StopNow) as info:
         with StopOnSignals() as stop:
@@ -328,7 +328,7 @@ def test_a_stop_between_a_temp_file_and_its_cleanup_leaves_no_temp_file(tmp_path
     import yaml
 
     from nntrain.config import parse_config
-    from nntrain.run import atomic
+    from nntrain.safety import atomic
     from nntrain.run.runner import run_training
 
     @contextmanager
@@ -348,7 +348,7 @@ def test_a_stop_between_a_temp_file_and_its_cleanup_leaves_no_temp_file(tmp_path
 
 def test_a_second_signal_inside_stops_held_stops_at_the_blocks_end():
     """What must run together (a temp file made and listed) is never cut by a stop at once."""
-    from nntrain.run.interrupt import StopNow, StopOnSignals, stops_held
+    from nntrain.safety.interrupt import StopNow, StopOnSignals, stops_held
 
     reached = []
     with StopOnSignals() as stop, pytest.raises(StopNow) as raised:

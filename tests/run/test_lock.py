@@ -17,9 +17,9 @@ import yaml
 
 from conftest import REPO, assert_user_error, run_cli
 from nntrain.errors import UserError
-from nntrain.run import checkpoint
-from nntrain.run.history_file import read_history
-from nntrain.run.lock import LOCK_NAME, run_folder_lock
+from nntrain.weights import checkpoint
+from nntrain.runfiles.history_csv import read_history
+from nntrain.safety.lock import LOCK_NAME, run_folder_lock
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="fcntl locks")
 
@@ -28,7 +28,7 @@ ENV = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHO
 HOLD = """
 import sys, time
 from pathlib import Path
-from nntrain.run.lock import run_folder_lock
+from nntrain.safety.lock import run_folder_lock
 with run_folder_lock(Path(sys.argv[1])):
     print("locked", flush=True)
     time.sleep(120)

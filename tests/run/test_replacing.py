@@ -17,9 +17,11 @@ import pytest
 from conftest import REPO, assert_user_error, run_cli
 from nntrain.config import parse_config
 from nntrain.errors import UserError
-from nntrain.run import atomic, checkpoint, history_file
+from nntrain.safety import atomic
+from nntrain.weights import checkpoint
+from nntrain.runfiles import history_csv as history_file
 from nntrain.run.folder import check_replaceable
-from nntrain.run.history_file import read_history
+from nntrain.runfiles.history_csv import read_history
 from nntrain.run.runner import run_training
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals, locks and links")

@@ -9,10 +9,10 @@ import pytest
 from threadpoolctl import threadpool_info
 
 from nntrain.config import parse_config
-from nntrain.kernels.threads import BlasThreads, Cores
+from nntrain.threads.machine import BlasThreads, Cores
 from nntrain.run.runner import run_training
-from nntrain.run.thread_picker import Schedule, ThreadPicker, step_seconds_estimate
-from nntrain.run.threads import (
+from nntrain.threads.picker import Schedule, ThreadPicker, step_seconds_estimate
+from nntrain.threads.policy import (
     InferenceThreads, RunThreads, ThreadRequest, candidate_counts, parse_threads, requested_threads, total_steps,
 )
 
@@ -320,7 +320,7 @@ def test_a_fixed_count_gives_bit_identical_runs(tmp_path, count):
 def test_predict_and_evaluate_run_at_the_chosen_count(tmp_path):
     from nntrain.inference.evaluation import evaluate_file
     from nntrain.inference.predict import predict_chunks
-    from nntrain.run import checkpoint
+    from nntrain.weights import checkpoint
 
     if not BlasThreads().controllable:
         pytest.skip("numpy's BLAS has no thread control here")
@@ -348,7 +348,7 @@ def test_a_limit_set_in_the_process_before_the_run_is_kept(tmp_path):
         pytest.skip("numpy's BLAS has no thread control here")
     from threadpoolctl import threadpool_limits
 
-    from nntrain.kernels.threads import available_cores
+    from nntrain.threads.machine import available_cores
 
     if available_cores().count < 2:
         pytest.skip("one core: there is nothing to limit")

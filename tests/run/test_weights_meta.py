@@ -11,7 +11,7 @@ import pytest
 
 from conftest import CONFIGS, assert_user_error, run_cli
 from nntrain.errors import UserError
-from nntrain.run import checkpoint
+from nntrain.weights import checkpoint
 
 
 def _with_meta(tmp_path, arrays, edit) -> str:

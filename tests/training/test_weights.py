@@ -12,7 +12,7 @@ import pytest
 from nntrain.config import parse_config
 from nntrain.data import weights
 from nntrain.errors import UserError
-from nntrain.run import checkpoint
+from nntrain.weights import checkpoint
 from nntrain.run.runner import run_training
 from conftest import assert_user_error, run_cli
 

@@ -16,7 +16,7 @@ import yaml
 pytest.importorskip("optuna")
 
 from conftest import run_cli  # noqa: E402
-from nntrain.kernels.threads import threads_per_worker  # noqa: E402
+from nntrain.threads.machine import threads_per_worker  # noqa: E402
 from tune.studies import read_trials, write_config  # noqa: E402
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from nntrain.data.formats import csv, idx, npy, npz, parquet
 from nntrain.data.formats.common import ArrowTable, TableBatches
 from nntrain.data.table import RawData
-from nntrain.file_checks import refuse_special_file
+from nntrain.safety.special_files import refuse_special_file
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import numpy as np
 from nntrain.data.formats.npz_members import expansion_budget
 from nntrain.data.table import RawData, first_non_finite
 from nntrain.errors import UserError
-from nntrain.file_checks import refuse_special_file
+from nntrain.safety.special_files import refuse_special_file
 
 IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 IDX_PARTS = {

@@ -11,7 +11,7 @@ import numpy as np
 
 from nntrain.data.table import first_non_finite
 from nntrain.errors import UserError
-from nntrain.file_checks import refuse_special_file
+from nntrain.safety.special_files import refuse_special_file
 
 def check_numeric(path: Path, key: str, arr: np.ndarray, ndims: tuple[int, ...]) -> None:
     if arr.ndim not in ndims:

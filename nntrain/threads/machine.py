@@ -6,7 +6,7 @@ The compiled kernels (`_fused.c`) and numpy's own element-wise code are single-t
 they run on the calling thread, between the BLAS products, so a count of N means the
 products use N threads and everything else one of them.
 
-Which count a run or a prediction uses is decided in `nntrain.run.threads`.
+Which count a run or a prediction uses is decided in `nntrain.threads.policy`.
 """
 
 from __future__ import annotations

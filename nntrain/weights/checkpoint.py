@@ -29,16 +29,16 @@ import numpy as np
 
 from nntrain.version import __version__
 from nntrain.model.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS
-from nntrain.run.atomic import atomic_open
+from nntrain.safety.atomic import atomic_open
 from nntrain.model.costs import COSTS
 from nntrain.data.preprocessing import Preprocessing
 from nntrain.data.formats.npz_members import NpzArchive
 from nntrain.errors import UserError
-from nntrain.file_checks import refuse_special_file
+from nntrain.safety.special_files import refuse_special_file
 from nntrain.jsontext import json_text
 from nntrain.model.batchnorm import BatchNorm
 from nntrain.model.network import Network
-from nntrain.run.weights_meta import FORMAT, FORMAT_VERSION, WeightsMeta, parse_meta
+from nntrain.weights.meta import FORMAT, FORMAT_VERSION, WeightsMeta, parse_meta
 
 #: A hidden layer's batch-norm arrays, named <key><layer index>.
 NORM_ARRAYS = ("gamma", "running_mean", "running_var")

@@ -47,7 +47,7 @@ SLOWER = 1.5
 
 
 class Threads(Protocol):
-    """What the picker needs of `nntrain.kernels.threads.BlasThreads`."""
+    """What the picker needs of `nntrain.threads.machine.BlasThreads`."""
 
     current: int | None
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from nntrain.run.files import RunFiles
-from nntrain.run.history_file import read_history as read_history_rows
-from nntrain.run.atomic import atomic_open
+from nntrain.runfiles.names import RunFiles
+from nntrain.runfiles.history_csv import read_history as read_history_rows
+from nntrain.safety.atomic import atomic_open
 from nntrain.errors import UserError
 from nntrain.training.history import HISTORY_COLUMNS
 

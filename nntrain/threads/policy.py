@@ -32,8 +32,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Iterator, Mapping
 
-from nntrain.kernels.threads import BlasThreads, Cores, available_cores
-from nntrain.run.thread_picker import TIE, Sample, Schedule, ThreadPicker, step_seconds_estimate
+from nntrain.threads.machine import BlasThreads, Cores, available_cores
+from nntrain.threads.picker import TIE, Sample, Schedule, ThreadPicker, step_seconds_estimate
 from nntrain.training.epochs import NoHook, StepHook
 
 ENV_VARS = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS")

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator
 
-from nntrain.run.temp_files import create_locked, forget, remove_stale
+from nntrain.safety.temp_files import create_locked, forget, remove_stale
 
 
 def _umask() -> int:

@@ -21,7 +21,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from nntrain.run.interrupt import stops_held
+from nntrain.safety.interrupt import stops_held
 
 try:
     import fcntl

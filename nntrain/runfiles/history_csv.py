@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from nntrain.errors import UserError
-from nntrain.file_checks import refuse_special_file
-from nntrain.run.atomic import atomic_open
+from nntrain.safety.special_files import refuse_special_file
+from nntrain.safety.atomic import atomic_open
 from nntrain.training.history import HISTORY_COLUMNS, History
 from nntrain.training.loop import EpochReport
 

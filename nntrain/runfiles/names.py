@@ -10,7 +10,7 @@ from typing import Iterator
 import yaml
 
 from nntrain.jsontext import json_text
-from nntrain.run.atomic import write_text
+from nntrain.safety.atomic import write_text
 
 #: The files every run writes, in the order they are written (see `RunFiles`).
 RUN_FILES = ("weights.npz", "history.csv", "config.yaml", "metrics.json")
