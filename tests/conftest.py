@@ -1,8 +1,11 @@
-"""Shared test helpers: run the real CLI in a subprocess."""
+"""Shared test helpers: the real command line, in this process or in one of its own."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -15,25 +18,67 @@ CONFIGS = REPO / "configs"
 
 
 def run_cli(
-    *args: str, cwd: Path | None = None, input: str | None = None, timeout: float = 300, columns: str | None = "200"
+    *args: str, cwd: Path | None = None, input: str | None = None, columns: str | None = "200",
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
-    """`python -m nntrain ARGS` (the same Typer app the `nntrain` script runs), output captured;
-    COLUMNS is `columns` unless the environment sets it (None: unset, nntrain's own pipe width)."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    """`nntrain ARGS` through the real entry point (`nntrain.__main__.main`, what the console
+    script runs) in this process: exit status, standard output and standard error as a user
+    sees them. COLUMNS is `columns` unless the environment sets it (None: unset, nntrain's own
+    pipe width); `env` adds variables for this call; `input` is standard input."""
+    from nntrain.__main__ import main
+
+    out, err = io.StringIO(), io.StringIO()
+    stdin = io.TextIOWrapper(io.BytesIO((input or "").encode("utf-8")), encoding="utf-8")
+    saved_env, saved_cwd, saved_stdin = dict(os.environ), os.getcwd(), sys.stdin
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    status = 0
+    try:
+        if columns is None:
+            os.environ.pop("COLUMNS", None)
+        else:
+            os.environ.setdefault("COLUMNS", columns)
+        os.environ.update(env or {})
+        if cwd is not None:
+            os.chdir(cwd)
+        sys.stdin = stdin
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                main([str(a) for a in args])
+            except SystemExit as done:
+                status = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    finally:
+        sys.stdin = saved_stdin
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    return subprocess.CompletedProcess(["nntrain", *map(str, args)], status, out.getvalue(), err.getvalue())
+
+
+def run_cli_process(
+    *args: str, cwd: Path | None = None, input: str | None = None, timeout: float = 300, columns: str | None = "200",
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess:
+    """`python -m nntrain ARGS` in a process of its own, for tests where the process boundary is
+    the point (signals, locks between processes, memory, start-up); otherwise as `run_cli`."""
+    full_env = dict(os.environ)
+    full_env["PYTHONPATH"] = str(REPO) + os.pathsep + full_env.get("PYTHONPATH", "")
     if columns is None:
-        env.pop("COLUMNS", None)
+        full_env.pop("COLUMNS", None)
     else:
-        env.setdefault("COLUMNS", columns)
+        full_env.setdefault("COLUMNS", columns)
+    full_env.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "nntrain", *map(str, args)],
-        cwd=cwd,
-        input=input,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
+        cwd=cwd, input=input, capture_output=True, text=True, timeout=timeout, env=full_env,
     )
+
+
+def hide_module(monkeypatch, name: str) -> None:
+    """Make `import name` fail in this process for the rest of the test, as on a machine
+    without that package (an optional extra not installed)."""
+    monkeypatch.setitem(sys.modules, name, None)
 
 
 def assert_user_error(proc: subprocess.CompletedProcess, *fragments: str) -> None:
@@ -54,6 +99,15 @@ def numeric_gradient(f, x, eps: float = 1e-6):
         minus[idx] -= eps
         grad[idx] = (f(plus) - f(minus)) / (2 * eps)
     return grad
+
+
+@pytest.fixture(autouse=True)
+def one_blas_thread(request, monkeypatch):
+    """Every test trains and predicts on 1 BLAS thread (OPENBLAS_NUM_THREADS=1, an explicit
+    choice nntrain follows) unless marked `auto_threads`: the thread count changes the products'
+    last bits, so a trajectory measured at `threads: auto` would depend on the machine's load."""
+    if request.node.get_closest_marker("auto_threads") is None:
+        monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
 
 
 @pytest.fixture

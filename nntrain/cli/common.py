@@ -20,7 +20,7 @@ from rich.markup import escape
 
 from nntrain.cli.streams import GuardedStdout
 from nntrain.errors import UserError, capped_lines
-from nntrain.safety.interrupt import EXIT_INTERRUPTED, EXIT_TERMINATED
+from nntrain.safety.interrupt import EXIT_INTERRUPTED, EXIT_TERMINATED, forget_stops
 from nntrain.safety.temp_files import remove_own
 
 #: Exit status of `nntrain run` when the cost became non-finite.
@@ -38,13 +38,28 @@ def make_console(**options) -> Console:
     """A rich Console; writing to a pipe or file (not a terminal), lines wrap at
     PIPE_WIDTH columns unless COLUMNS says otherwise."""
     made = Console(highlight=False, **options)
-    if not made.is_terminal and "COLUMNS" not in os.environ:
-        made.width = PIPE_WIDTH
+    _set_width(made)
     return made
+
+
+def _set_width(target: Console) -> None:
+    """COLUMNS when set; else a terminal's own width, or PIPE_WIDTH for a pipe or file."""
+    columns = os.environ.get("COLUMNS", "")
+    target.width = int(columns) if columns.isdigit() else (None if target.is_terminal else PIPE_WIDTH)
 
 
 console = make_console(file=stdout)
 err_console = make_console(stderr=True)
+
+
+def begin_command() -> None:
+    """Before each command line: the consoles sized for the streams and COLUMNS as they are now,
+    standard output's earlier failure and earlier stops forgotten (one process may run several
+    command lines: the tests do)."""
+    stdout.error = None
+    for target in (console, err_console):
+        _set_width(target)
+    forget_stops()
 
 
 def note(text: str) -> None:

@@ -60,6 +60,12 @@ _held = [0]
 _pending: list[int] = []
 
 
+def forget_stops() -> None:
+    """A new command line starts: the stops of an earlier one no longer give the exit status."""
+    _stopped_with.clear()
+    _pending.clear()
+
+
 def _stop_now(exit_code: int) -> None:
     """Raise StopNow from a signal handler, or, inside `stops_held`, at the block's end."""
     if _held[0]:
@@ -151,5 +157,3 @@ class StopOnSignals:
         self._previous.clear()
 
 
-#: The name the first version had, when it handled Ctrl-C only.
-StopOnSigint = StopOnSignals

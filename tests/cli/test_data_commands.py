@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import CONFIGS, assert_user_error, run_cli
+from conftest import CONFIGS, assert_user_error, hide_module, run_cli
 from nntrain.weights import checkpoint
 from nntrain.config import load_config
 
@@ -142,10 +142,7 @@ def test_plot_draws_a_diverged_run_whose_first_cost_is_nan(tmp_path):
 
 def test_plot_without_matplotlib_says_how_to_install(blobs_run, tmp_path, monkeypatch):
     folder, _ = blobs_run
-    fake = tmp_path / "no_mpl" / "matplotlib"
-    fake.mkdir(parents=True)
-    (fake / "__init__.py").write_text("raise ImportError('matplotlib hidden for this test')\n")
-    monkeypatch.setenv("PYTHONPATH", str(fake.parent))  # run_cli puts the repo in front of it
+    hide_module(monkeypatch, "matplotlib")
     proc = run_cli("plot", folder / "run")
     assert_user_error(proc, "matplotlib is not installed; pip install 'nntrain[plot]'")
 

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from conftest import CONFIGS, REPO, assert_user_error, run_cli
+from conftest import CONFIGS, REPO, assert_user_error, run_cli, run_cli_process
 
 pytest.importorskip("matplotlib")
 
@@ -39,7 +39,7 @@ def run_dir(tmp_path_factory):
 ], ids=["not-utf8", "deep", "alias-bomb", "list", "mapping", "sequence", "duplicate", "empty"])
 def test_plot_takes_the_folder_name_when_config_yaml_is_odd(run_dir, tmp_path, config):
     (run_dir / "config.yaml").write_bytes(config)
-    proc = run_cli("plot", run_dir, "--output", tmp_path / "p.png", timeout=120)
+    proc = run_cli_process("plot", run_dir, "--output", tmp_path / "p.png", timeout=120)
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
     assert (tmp_path / "p.png").read_bytes().startswith(b"\x89PNG")
 
@@ -49,7 +49,7 @@ def test_plot_never_blocks_on_a_fifo_config(run_dir, tmp_path):
     (run_dir / "config.yaml").unlink()
     os.mkfifo(run_dir / "config.yaml")
     try:
-        proc = run_cli("plot", run_dir, "--output", tmp_path / "p.png", timeout=60)
+        proc = run_cli_process("plot", run_dir, "--output", tmp_path / "p.png", timeout=60)
     finally:
         (run_dir / "config.yaml").unlink()
     assert proc.returncode == 0, proc.stderr

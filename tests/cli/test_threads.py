@@ -10,6 +10,8 @@ import pytest
 
 from conftest import CONFIGS, assert_user_error, run_cli
 
+pytestmark = pytest.mark.auto_threads  # these tests are about nntrain's own thread choice
+
 ENV_VARS = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS")
 
 

@@ -20,7 +20,7 @@ import pytest
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
-from conftest import CONFIGS, REPO, assert_user_error, run_cli  # noqa: E402
+from conftest import CONFIGS, REPO, assert_user_error, hide_module, run_cli  # noqa: E402
 from data.test_tables import four_lines, penguins, train_penguins  # noqa: E402
 from export.test_onnx import HOUSE_EXTRA, PENGUIN_EXTRA, TOLERANCE, compare, session_for, table_feeds  # noqa: E402
 from nntrain.errors import UserError  # noqa: E402
@@ -118,10 +118,7 @@ def test_a_regression_export_through_the_cli(tmp_path):
 
 def test_without_onnx_the_command_says_what_to_install(tmp_path, monkeypatch, penguins_export):
     folder, _ = penguins_export
-    blocker = tmp_path / "no_onnx" / "onnx"
-    blocker.mkdir(parents=True)
-    (blocker / "__init__.py").write_text("raise ImportError('onnx is blocked for this test')\n")
-    monkeypatch.setenv("PYTHONPATH", str(blocker.parent))
+    hide_module(monkeypatch, "onnx")
     proc = run_cli("export", folder / "runs/penguins/weights.npz", "-o", tmp_path / "m.onnx")
     assert_user_error(proc, "error: exporting to ONNX needs the onnx package", "pip install 'nntrain[onnx]'")
     assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "m.onnx").exists()

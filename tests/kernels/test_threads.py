@@ -9,6 +9,8 @@ from threadpoolctl import threadpool_info
 
 from nntrain.threads.machine import BlasThreads, available_cores, cgroup_cpu_quota, threads_per_worker
 
+pytestmark = pytest.mark.auto_threads  # these tests are about nntrain's own thread choice
+
 
 def blas_counts() -> list[int]:
     return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]

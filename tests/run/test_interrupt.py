@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from nntrain.weights import checkpoint
-from nntrain.safety.interrupt import StopOnSigint
+from nntrain.safety.interrupt import StopOnSignals
 from nntrain.runfiles.history_csv import HistoryWriter, write_history
 from nntrain.training.history import History
 from nntrain.training.loop import EpochReport
@@ -106,7 +106,7 @@ def test_kill_9_leaves_history_so_far_and_no_half_weights(tmp_path):
 def test_stop_on_sigint_first_sets_flag_second_raises():
     before = signal.getsignal(signal.SIGINT)
     with pytest.raises(KeyboardInterrupt):
-        with StopOnSigint() as stop:
+        with StopOnSignals() as stop:
             assert not stop.requested()
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.01)  # let the handler run

@@ -36,7 +36,7 @@ def assert_same_arrays(a, b):
 LAYERED = {
     "dataset": {"name": "digits", "val_split": 0.2}, "layers": ["auto", 16, 12, "auto"], "activation": ["relu", "gelu"],
     "dropout": [0.3, 0.1], "batch_norm": {"momentum": 0.2}, "optimizer": "adam", "learning_rate": 0.01,
-    "batch_size": 50, "epochs": 6,
+    "batch_size": 50, "epochs": 6, "threads": 1,
 }
 
 
@@ -77,17 +77,17 @@ def test_resume_with_dropout_and_batch_norm_equals_straight_training(tmp_path, b
 
 def test_early_stopping_keeps_the_best_epochs_running_statistics_and_resumes_from_the_last(tmp_path):
     stopping = {"monitor": "val_cost", "patience": 100}
-    best = _run(tmp_path, "es", epochs=12, learning_rate=0.1, early_stopping=stopping)
+    best = _run(tmp_path, "es", epochs=12, learning_rate=0.3, early_stopping=stopping)
     epoch = best.metrics["best_epoch"]
     assert epoch < 12 and best.metrics["kept_epoch"] == epoch
     saved = arrays(tmp_path / "es/weights.npz")
     assert "resume.running" in saved and "resume.parameters" in saved
-    _run(tmp_path, "upto", epochs=epoch, learning_rate=0.1)  # the run that stops at the best epoch
+    _run(tmp_path, "upto", epochs=epoch, learning_rate=0.3)  # the run that stops at the best epoch
     upto = arrays(tmp_path / "upto/weights.npz")
     for key in upto:
         if not key.startswith("opt."):
             np.testing.assert_array_equal(saved[key], upto[key], err_msg=key)
-    _run(tmp_path, "all", epochs=12, learning_rate=0.1)
+    _run(tmp_path, "all", epochs=12, learning_rate=0.3)
     last = checkpoint.load(tmp_path / "all/weights.npz").network
     np.testing.assert_array_equal(saved["resume.running"], last.running)
     np.testing.assert_array_equal(saved["resume.parameters"], last.parameters)

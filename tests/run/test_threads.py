@@ -16,6 +16,8 @@ from nntrain.threads.policy import (
     InferenceThreads, RunThreads, ThreadRequest, candidate_counts, parse_threads, requested_threads, total_steps,
 )
 
+pytestmark = pytest.mark.auto_threads  # these tests are about nntrain's own thread choice
+
 
 class FakeBlas:
     """BlasThreads without a BLAS: remembers the count set."""
