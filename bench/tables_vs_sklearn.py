@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from nntrain.config import parse_config
-from nntrain.run.runner import run_training
+from nntrain.run import run_training
 from nntrain.run.setup import load_data, random_streams
 
 

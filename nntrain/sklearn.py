@@ -23,7 +23,7 @@ from nntrain.data.columns import from_arrow
 from nntrain.data.formats.common import ArrowTable
 from nntrain.data.table import Column, RawData, ReadOptions
 from nntrain.weights.checkpoint import Checkpoint
-from nntrain.run.fit import fit
+from nntrain.run import fit
 
 
 class _NNEstimator(BaseEstimator):
@@ -111,7 +111,7 @@ class _NNEstimator(BaseEstimator):
         fitted = fit(parse_config(self._config(), "estimator"), raw)
         ckpt = Checkpoint(fitted.network, fitted.resolved, fitted.preprocessing, fitted.result.last_epoch)
         self.model_ = Model(ckpt)
-        self.loss_curve_ = fitted.result.history.column("cost").tolist()
+        self.loss_curve_ = fitted.history.column("cost").tolist()
         self.n_iter_ = fitted.result.epochs_run
         return self
 

@@ -123,3 +123,16 @@ def xor_arrays(tmp_path_factory):
     assert proc.returncode == 0, proc.stderr
     with np.load(out / "weights.npz") as npz:
         return {key: npz[key] for key in npz.files}
+
+
+@pytest.fixture(autouse=True)
+def blas_threads_left_as_found():
+    """Whatever a test does, the thread count of numpy's BLAS (the libraries nntrain controls)
+    is what it was before: a count left changed would make the next test's `threads: auto` see
+    a limit that nobody set."""
+    from nntrain.threads.machine import BlasThreads
+
+    before = BlasThreads().original
+    yield
+    after = BlasThreads().original
+    assert after == before, f"the test left numpy's BLAS at {after} threads (it found {before})"

@@ -1,9 +1,8 @@
-"""`train(config, out=None, **overrides)`: a run from Python, writing the same files as
-`nntrain run` and printing nothing."""
+"""`train(config, out=None, **overrides)`: a run from Python, printing nothing; with `out`, the
+same run folder as `nntrain run`, without it nothing written at all."""
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -14,20 +13,21 @@ from nntrain.api.model import Model
 from nntrain.config import RunConfig, load_config, parse_config
 from nntrain.config.overrides import apply_values
 from nntrain.config.yaml_io import parse_yaml, read_text
-from nntrain.weights import checkpoint
-from nntrain.run.runner import run_training
+from nntrain.run import FitOptions, fit, run_training
+from nntrain.training.history import History
 from nntrain.training.loop import EpochReport
+from nntrain.weights import checkpoint
 
 
 @dataclass
 class RunResult:
     """A finished run: the trained model, metrics.json's figures, the history's columns
-    (name -> array, one entry per epoch) and the run folder."""
+    (name -> array, one entry per epoch) and the run folder (None when nothing was written)."""
 
     model: Model
     metrics: dict
     history: dict[str, np.ndarray]
-    run_dir: Path
+    run_dir: Path | None
 
 
 def train(
@@ -39,15 +39,20 @@ def train(
 ) -> RunResult:
     """Train `config` (a config file's path, or a mapping as the YAML would hold) with
     `overrides` applied (dotted keys, or `__` for the dots: `train(cfg, epochs=50,
-    optimizer__name="sgd")`), writing the run's files to `out` (default: a new temporary
-    folder). Errors are `nntrain.UserError`, a ValueError, with the CLI's messages."""
+    optimizer__name="sgd")`). With `out`, the run's files are written there as `nntrain run`
+    writes them (`force` replaces an earlier run's); without, nothing is written. Errors are
+    `nntrain.UserError`, a ValueError, with the CLI's messages."""
     config_obj, base_dir = _config(config, overrides)
-    run_dir = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix=f"nntrain-{config_obj.name}-"))
-    summary = run_training(config_obj, run_dir, force=force or out is None, on_epoch=on_epoch, config_dir=base_dir)
-    history = summary.result.history
-    columns = {name: history.column(name).copy() for name in history.columns()}
+    if out is None:
+        fitted = fit(config_obj, None, FitOptions(base_dir=base_dir, on_epoch=on_epoch))
+        return RunResult(Model(fitted.checkpoint()), dict(fitted.metrics), _columns(fitted.history), None)
+    summary = run_training(config_obj, Path(out), force=force, on_epoch=on_epoch, config_dir=base_dir)
     model = Model(checkpoint.load(summary.files.weights), summary.files.weights)
-    return RunResult(model, dict(summary.metrics), columns, run_dir)
+    return RunResult(model, dict(summary.metrics), _columns(summary.history), summary.out_dir)
+
+
+def _columns(history: History) -> dict[str, np.ndarray]:
+    return {name: history.column(name).copy() for name in history.columns()}
 
 
 def _config(config: str | Path | Mapping, overrides: dict) -> tuple[RunConfig, Path | None]:

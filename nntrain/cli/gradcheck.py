@@ -57,7 +57,7 @@ def _results(config_path: Path | None, max_entries: int, samples: int, threshold
 
         return check_implementation(seed=seed, max_entries=max_entries, threshold=threshold)
     from nntrain.config import load_config
-    from nntrain.run.gradcheck import check_config
+    from nntrain.run import check_config
 
     return check_config(
         load_config(config_path), samples=samples, max_entries=max_entries, threshold=threshold, base_dir=config_path.parent,

@@ -13,8 +13,7 @@ from rich.table import Table
 
 from nntrain.cli.common import console, err_console, make_console, note
 from nntrain.inference.outputs import table_rows
-from nntrain.inference.report import MAX_CONFUSION_CLASSES, ClassificationReport, classification_report
-from nntrain.training.metrics import evaluate
+from nntrain.inference.report import MAX_CONFUSION_CLASSES, ClassificationReport
 
 
 def epochs_done(metrics: dict) -> str:
@@ -96,21 +95,17 @@ def columns_table(rows) -> Table:
 
 
 def print_small_predictions(summary) -> None:
-    """For tiny tables (XOR, half adder) show every training row's output, as the tutorials do."""
-    train_split = summary.dataset.train
-    if len(train_split) > 16:
+    """For tiny tables (XOR, half adder) every training row's output, as the tutorials show them."""
+    rows = summary.training_rows
+    if rows is None:
         return
-    pre = summary.dataset.preprocessing
-    outputs = summary.network.predict(train_split.X)
     table = Table(title="outputs on the training rows")
-    for name in pre.input_names:
+    for name in rows.input_names:
         table.add_column(name, justify="right")
-    for name in pre.target_names:
+    for name in rows.target_names:
         table.add_column(f"{name} (target)", justify="right")
         table.add_column(name, justify="right")
-    X_shown = train_split.X if pre.mean is None else train_split.X * pre.std + pre.mean
-    Y_shown, outputs = pre.unscale_targets(train_split.Y), pre.unscale_targets(outputs)
-    for x, y, h in zip(X_shown, Y_shown, outputs):
+    for x, y, h in zip(rows.inputs, rows.targets, rows.outputs):
         cells = [f"{v:g}" for v in x]
         for t, o in zip(y, h):
             cells += [f"{t:g}", f"{o:.4f}"]
@@ -122,9 +117,9 @@ def report_divergence(summary, learning_rate: float) -> None:
     """The divergence line, with the likely cure: a smaller rate, unless even the kept
     weights give a non-finite cost on the training rows (then no rate would help)."""
     epoch = summary.metrics["epochs_run"]
-    cost = summary.result.history.last().get("cost", float("nan"))
-    kept_cost = evaluate(summary.network, summary.dataset.train, summary.dataset.is_classification)["cost"]
-    if math.isfinite(kept_cost):
+    cost = summary.history.last().get("cost", float("nan"))
+    kept_cost = summary.diverged_cost
+    if kept_cost is not None and math.isfinite(kept_cost):
         advice = f"Try a smaller learning rate, e.g. --set learning_rate={learning_rate / 10:g}"
     else:
         advice = (
@@ -176,12 +171,8 @@ def print_prediction_table(out, cols, outputs) -> None:
 
 def print_test_report(summary) -> None:
     """After `run`: the classification report on the test split, when there is one."""
-    dataset = summary.dataset
-    if dataset.test is None or not dataset.is_classification:
-        return
-    h = summary.network.predict(dataset.test.X)
-    report = classification_report(h, dataset.test.Y, dataset.preprocessing.classes, summary.metrics.get("test_cost"))
-    render_report(report, console, "test split")
+    if summary.test_report is not None:
+        render_report(summary.test_report, console, "test split")
 
 
 def _pct(value: float) -> str:

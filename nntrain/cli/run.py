@@ -52,7 +52,7 @@ def train_and_report(
 ) -> int:
     """Run the config with progress shown (unless `quiet`), print the summary; the exit status."""
     from nntrain.config import load_config
-    from nntrain.run.runner import run_training
+    from nntrain.run import run_training
 
     with user_errors(), exit_130_on_ctrl_c():
         thread_count = threads_option(threads)

@@ -350,15 +350,19 @@ class Network:
             return layer.activation.backward(grad, buf.a[i], buf.z[i])
         return layer.activation.backward(grad, buf.a[i])
 
-    @np.errstate(over="ignore", invalid="ignore")  # inputs too large overflow to inf/NaN outputs, reported as such
-    def predict(self, X: np.ndarray, chunk_rows: int = 65536, logits: bool = False):
+    def predict(self, X: np.ndarray, chunk_rows: int = 65536) -> np.ndarray:
         """Outputs h (m, n_out) for any number of rows, in chunks of fresh arrays. Inference
         mode: no dropout, batch norm with its running statistics; the same rows always give
-        the same outputs.
+        the same outputs."""
+        return self._infer(X, chunk_rows, logits=False)[0]
 
-        With `logits=True` returns (h, z_out), z_out being the output layer's
-        pre-activation, which cross-entropy needs for a stable cost.
-        """
+    def predict_with_logits(self, X: np.ndarray, chunk_rows: int = 65536) -> tuple[np.ndarray, np.ndarray]:
+        """(h, z_out), both (m, n_out): `predict`'s outputs and the output layer's
+        pre-activation, which cross-entropy needs for a stable cost."""
+        return self._infer(X, chunk_rows, logits=True)
+
+    @np.errstate(over="ignore", invalid="ignore")  # inputs too large overflow to inf/NaN outputs, reported as such
+    def _infer(self, X: np.ndarray, chunk_rows: int, logits: bool) -> tuple[np.ndarray, np.ndarray | None]:
         m = X.shape[0]
         h = np.empty((m, self.layers[-1].n_out), self.dtype)
         z_out = np.empty_like(h) if logits else None
@@ -377,4 +381,4 @@ class Network:
                 else:
                     a = layer.activation.forward_with_bias(z, layer.b)
             h[rows] = a
-        return (h, z_out) if logits else h
+        return h, z_out

@@ -7,11 +7,65 @@ import array
 import os
 import stat
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 from nntrain.errors import UserError
-from nntrain.runfiles.names import RUN_FILES
+from nntrain.runfiles.history_csv import read_history
+from nntrain.runfiles.names import DERIVED_FILES, RUN_FILES, RunFiles
+
+
+def _real(path) -> Path:
+    """`path` with symlinks resolved (a symlink loop as itself: never an error)."""
+    return Path(os.path.realpath(path))
+
+
+def resuming_in_place(folder: Path, resume: Path | None) -> bool:
+    """True when --resume names the weights.npz of `folder` itself: the run's files are
+    replaced and its history kept."""
+    return resume is not None and _real(resume).parent == _real(folder)
+
+
+@dataclass(frozen=True)
+class FolderMode:
+    """How a run treats its folder, decided once before training: `same_folder` (resuming in the
+    run's own folder: its history is kept), `replacing` (--force over an earlier run's files:
+    they stay until the new ones are complete), and what the folder holds if a write fails."""
+
+    folder: Path
+    same_folder: bool
+    replacing: bool
+
+    @classmethod
+    def of(cls, folder: Path, same_folder: bool) -> "FolderMode":
+        """The mode for `folder` as it is now; a UserError when an earlier run's files could not
+        be replaced (see `check_replaceable`)."""
+        existing = existing_run_files(folder)
+        mode = cls(folder, same_folder, bool(existing) and not same_folder)
+        if mode.replacing:
+            check_replaceable(folder, existing + [n for n in DERIVED_FILES if os.path.lexists(folder / n)])
+        return mode
+
+    @property
+    def kept(self) -> str:
+        """What the folder still holds if a write fails."""
+        if self.replacing:
+            return f"{self.folder} keeps the earlier run's files, unchanged"
+        if self.same_folder:
+            return (f"{self.folder} keeps the run's earlier weights, config and metrics; rows of its history.csv "
+                    f"past them are dropped by the next --resume")
+        return f"{self.folder} holds this run's history.csv so far and no other file of it"
+
+
+def existing_history(files: RunFiles, same_folder: bool) -> list[dict[str, float]]:
+    """The history a run continued in its own folder keeps (a last line a kill cut short dropped); [] otherwise."""
+    if not same_folder:
+        return []
+    try:
+        return read_history(files.history, cut_last_line_ok=True)
+    except UserError as err:
+        raise UserError(f"{err.message}; resume into another folder with --out DIR") from None
 
 
 def prepare_out_dir(out_dir: Path, force: bool) -> None:

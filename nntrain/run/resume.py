@@ -11,8 +11,22 @@ from nntrain.data.preprocessing import Preprocessing
 from nntrain.errors import UserError, some_names
 from nntrain.model import dropout as drop
 from nntrain.model.network import Network
-from nntrain.weights import checkpoint
+from nntrain.run.setup import RunData, Training
+from nntrain.training.loop import StartPoint
 from nntrain.training.state import TrainState
+from nntrain.weights import checkpoint
+
+
+def resume_training(path: Path, config: RunConfig, training: Training, data: RunData) -> StartPoint:
+    """--resume `path`: its weights and optimizer state copied into `training`, the batch-order
+    and dropout streams advanced past the epochs it ran (so that the run goes on exactly as an
+    uninterrupted one would); where its training starts."""
+    start_epoch, state = resume_from(Path(path), config, training.network, training.optimizer, data.dataset.preprocessing)
+    rows, batch = len(data.dataset.train), data.plan.batch_size
+    if batch is not None and batch < rows:
+        skip_batch_orders(training.streams.batches, rows, start_epoch)
+    skip_dropout_masks(training.streams.dropout, training.network, rows, start_epoch)
+    return StartPoint(start_epoch, state)
 
 
 def resume_from(

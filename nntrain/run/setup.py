@@ -32,9 +32,9 @@ from nntrain.training.stopping import EarlyStopping
 
 @dataclass(frozen=True)
 class Streams:
-    """The run's random generators, spawned from `numpy.random.SeedSequence(seed)`: initial
-    weights, the train/validation/test split, the mini-batch order, and the dropout masks
-    (the fourth child: the first three are those of runs before dropout, unchanged)."""
+    """The run's random generators, the children of `numpy.random.SeedSequence(seed)` in this
+    order: initial weights, the train/validation/test split, the mini-batch order, the dropout
+    masks. (A new stream goes last, so that runs of older versions repeat.)"""
 
     init: np.random.Generator
     split: np.random.Generator
@@ -196,11 +196,17 @@ def build_early_stopping(config: RunConfig, dataset: Dataset) -> EarlyStopping |
 
 @dataclass(frozen=True)
 class Training:
-    """What trains: the network, its optimizer, early stopping (or None)."""
+    """What trains: the network, its optimizer, early stopping (or None), and the run's random
+    streams (the mini-batch order is drawn from `streams.batches`)."""
 
     network: Network
     optimizer: object
     early_stopping: EarlyStopping | None
+    streams: Streams
+
+    @property
+    def batches(self) -> np.random.Generator:
+        return self.streams.batches
 
 
 def build_training(config: RunConfig, data: RunData, streams: Streams) -> Training:
@@ -212,4 +218,4 @@ def build_training(config: RunConfig, data: RunData, streams: Streams) -> Traini
     check_memory(config, data.plan, data.dataset, len(optimizer.state_names))
     network = build_network(config, data.plan, streams.init, dropout_rng=streams.dropout)
     check_schedule(config, data.dataset)
-    return Training(network, optimizer, build_early_stopping(config, data.dataset))
+    return Training(network, optimizer, build_early_stopping(config, data.dataset), streams)

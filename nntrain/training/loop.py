@@ -55,50 +55,72 @@ class TrainResult:
     last_params: list[np.ndarray] | None = None
 
 
+@dataclass
+class TrainingJob:
+    """What to train and how: `network` and its `optimizer` (its rate, as given, is the
+    schedule's base rate) on `data.train` for `epochs` epochs, in batches of `batch_size` rows
+    (None: full batch) drawn in an order from `rng`; the stopping rules."""
+
+    network: Network
+    optimizer: Optimizer
+    data: Dataset
+    epochs: int
+    batch_size: int | None
+    rng: np.random.Generator
+    schedule: Schedule | None = None
+    tolerance: float | None = None
+    early_stopping: EarlyStopping | None = None
+
+
+@dataclass
+class TrainingHooks:
+    """Who hears the training: `on_epoch` each epoch's report, `should_stop()` is asked after
+    every step (a reason, e.g. "interrupted", or False), `step_hook` is told of every step
+    (the run's BLAS thread choice: nntrain.threads.picker)."""
+
+    on_epoch: Callable[[EpochReport], None] | None = None
+    should_stop: Callable[[], bool | str] | None = None
+    step_hook: StepHook | None = None
+
+
+@dataclass
+class StartPoint:
+    """Where training starts: after `epoch` epochs already run (numbering continues from it),
+    with the state the run it continues left (see `TrainState`)."""
+
+    epoch: int = 0
+    state: TrainState | None = None
+
+
 # A diverging run overflows to inf and NaN on its way to the Diverged rule, which stops
 # it and says so in one line; numpy's RuntimeWarnings about it would only be noise.
 @np.errstate(over="ignore", invalid="ignore", divide="ignore")
-def train(
-    network: Network,
-    optimizer: Optimizer,
-    data: Dataset,
-    epochs: int,
-    batch_size: int | None,
-    rng: np.random.Generator,
-    on_epoch: Callable[[EpochReport], None] | None = None,
-    should_stop: Callable[[], bool] | None = None,
-    start_epoch: int = 0,
-    schedule: Schedule | None = None,
-    tolerance: float | None = None,
-    early_stopping: EarlyStopping | None = None,
-    resume: TrainState | None = None,
-    step_hook: StepHook | None = None,  # e.g. the run's BLAS thread choice (nntrain.threads.policy)
-) -> TrainResult:
-    """Train for `epochs` more epochs (numbered from start_epoch + 1) on `data.train`, in
-    batches of `batch_size` rows (None: full batch) drawn in an order from `rng`. The
-    optimizer's rate, as given, is the schedule's base rate; `resume` is the state the run
-    this one continues left (see `TrainState`); `step_hook` is told of every step."""
-    should_stop = should_stop or (lambda: False)
-    resume = resume or TrainState()
+def train(job: TrainingJob, hooks: TrainingHooks | None = None, start: StartPoint | None = None) -> TrainResult:
+    """Train `job` for `job.epochs` more epochs, numbered from `start.epoch + 1`; `hooks` hear it."""
+    hooks, start = hooks or TrainingHooks(), start or StartPoint()
+    network, optimizer, data = job.network, job.optimizer, job.data
+    should_stop = hooks.should_stop or (lambda: False)
+    resume = start.state or TrainState()
     # a fresh copy: plateau keeps state between epochs, which must not leak into another run of the same config
-    schedule = type(schedule).model_validate(schedule.model_dump()) if schedule is not None else Constant()
+    schedule = type(job.schedule).model_validate(job.schedule.model_dump()) if job.schedule is not None else Constant()
     schedule.load_state_dict(resume.schedule)
     classification = data.is_classification
     codes = class_codes(data.train.Y) if classification else None
-    run_epoch = epoch_runner(network, optimizer, data.train, codes, batch_size, rng, step_hook)
+    run_epoch = epoch_runner(network, optimizer, data.train, codes, job.batch_size, job.rng, hooks.step_hook)
     full_batch = isinstance(run_epoch, FullBatch)
-    rules = _rules(network, data, schedule, tolerance, early_stopping, should_stop, resume, full_batch)
+    early_stopping = job.early_stopping
+    rules = _rules(network, data, schedule, job.tolerance, early_stopping, should_stop, resume, full_batch)
     val_codes = class_codes(data.val.Y) if classification and data.val is not None else None
-    base_lr, last_epoch = optimizer.learning_rate, start_epoch + epochs
-    history, stop_reason, run = History(epochs), "completed", None
+    base_lr, last_epoch = optimizer.learning_rate, start.epoch + job.epochs
+    history, stop_reason, run = History(job.epochs), "completed", None
     started = time.perf_counter()
-    for epoch in range(start_epoch + 1, last_epoch + 1):
+    for epoch in range(start.epoch + 1, last_epoch + 1):
         optimizer.learning_rate = float(schedule.rate(base_lr, epoch, last_epoch))
         run = run_epoch(should_stop)
         values = _figures(network, data, run, optimizer.learning_rate, val_codes, started)
         history.append(epoch=epoch, **values)
-        if on_epoch is not None:
-            on_epoch(EpochReport(epoch, last_epoch, run.cost, values))
+        if hooks.on_epoch is not None:
+            hooks.on_epoch(EpochReport(epoch, last_epoch, run.cost, values))
         stopping = next((rule for rule in rules if rule.stops(EpochEnd(epoch, values))), None)
         if stopping is not None:
             stop_reason = stopping.reason
@@ -109,7 +131,7 @@ def train(
         stop_reason = "diverged"
     partial = run is not None and run.partial
     result = TrainResult(
-        history, history.rows, stop_reason, time.perf_counter() - started, start_epoch + history.rows,
+        history, history.rows, stop_reason, time.perf_counter() - started, start.epoch + history.rows,
         partial_epoch=partial, state=_carried(schedule, rules, early_stopping, history, partial),
     )
     if early_stopping is not None and early_stopping.best_epoch:

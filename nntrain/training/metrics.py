@@ -25,7 +25,7 @@ def evaluate(
 ) -> dict:
     """Cost (plus the L2 penalty, as the training cost) and accuracy of `network` on a whole split;
     with `outputs=True` also the network's outputs h (m, k) under "outputs", for a report."""
-    h, z = network.predict(split.X, logits=True)
+    h, z = network.predict_with_logits(split.X)
     out = {"cost": network.cost.value(h, split.Y, z, network.output_activation) + network.l2_penalty()}
     if classification:
         out["accuracy"] = accuracy(h, split.Y, codes)

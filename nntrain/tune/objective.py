@@ -16,7 +16,7 @@ import yaml
 
 from nntrain.config import RunConfig, parse_config
 from nntrain.errors import UserError
-from nntrain.run.runner import RunSummary, run_training
+from nntrain.run import RunSummary, run_training
 from nntrain.training.loop import EpochReport
 from nntrain.tune.space import sample, trial_data
 
@@ -75,7 +75,7 @@ def _outcome(summary: RunSummary, monitor: str, values: dict) -> TrialOutcome:
         return TrialOutcome("interrupted", None, values, "stopped by Ctrl-C" if reason == "interrupted" else "stopped by SIGTERM")
     if reason == "diverged":
         return TrialOutcome("failed", None, values, "training diverged")
-    value = metrics.get(f"best_{monitor}") if f"best_{monitor}" in metrics else summary.result.history.last().get(monitor)
+    value = metrics.get(f"best_{monitor}") if f"best_{monitor}" in metrics else summary.history.last().get(monitor)
     if value is None:
         return TrialOutcome("failed", None, values, f"the run has no {monitor}: {MONITOR_NEEDS.get(monitor, 'see docs/tune.md')}")
     if not math.isfinite(value):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import tempfile
 
 import numpy as np
 import pyarrow as pa
@@ -86,12 +87,17 @@ def test_an_unseen_category_is_logged_not_printed(penguins_model, caplog, capsys
     assert capsys.readouterr() == ("", "")
 
 
-def test_train_takes_a_mapping_and_overrides_and_defaults_to_a_temporary_folder(tmp_path, monkeypatch):
+def test_train_takes_a_mapping_and_overrides_and_without_out_writes_nothing(tmp_path, monkeypatch):
     houses(tmp_path / "houses.csv")
     monkeypatch.chdir(tmp_path)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # tempfile reads TMPDIR once and keeps it here
     config = {"dataset": {"name": "houses.csv", "target": "price", "drop": ["id"], "test_split": 0.3}, "layers": ["auto", 16, "auto"]}
     result = nntrain.train(config, epochs=150, dataset__val_split=0.1, **{"optimizer.name": "adamw"})
-    assert result.run_dir.exists() and result.run_dir.name.startswith("nntrain-run-")
+    assert result.run_dir is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["houses.csv", "temp"] and not any(temp.iterdir())
     assert result.metrics["epochs_run"] == 150 and "final_val_r2" in result.metrics and result.metrics["test_r2"] > 0.8
     assert result.model.config["optimizer"]["name"] == "adamw" and result.model.task == "regression"
     price = result.model.predict({"rooms": [3], "area": [90.0], "city": ["north"]})

@@ -236,7 +236,8 @@ def test_evaluate_refuses_a_non_utf8_csv_when_the_target_is_not_named(tmp_path):
 
 def test_evaluate_on_the_test_rows_reproduces_the_runs_test_cost_with_l2(tmp_path):
     """The L2 penalty is part of run's test_cost; evaluate must restore it from the weights file."""
-    from nntrain.run.runner import run_training
+    from nntrain.run import run_training
+    from nntrain.run.setup import load_data, random_streams
 
     blobs_csv(tmp_path / "blobs.csv", rows_per_class=20)
     config_path = tmp_path / "l2.yaml"
@@ -244,11 +245,13 @@ def test_evaluate_on_the_test_rows_reproduces_the_runs_test_cost_with_l2(tmp_pat
         "dataset: {name: blobs.csv, target: colour, test_split: 0.25, standardize: false}\n"
         "layers: [2, 5, 3]\nactivation: tanh\ncost: cross_entropy\nl2: 0.05\nepochs: 20\n"
     )
-    summary = run_training(load_config(config_path), tmp_path / "run", config_dir=tmp_path)
+    config = load_config(config_path)
+    run_training(config, tmp_path / "run", config_dir=tmp_path)
     test_cost = json.loads((tmp_path / "run" / "metrics.json").read_text())["test_cost"]
-    assert summary.network.l2_penalty() > 1e-3 * test_cost  # the penalty shows in the comparison
+    assert checkpoint.load(tmp_path / "run" / "weights.npz").network.l2_penalty() > 1e-3 * test_cost  # the penalty shows
     # the test rows as a CSV: float32 features print and parse back to the same float32 values
-    test, classes = summary.dataset.test, summary.dataset.preprocessing.classes
+    dataset = load_data(config, random_streams(config.seed).split, tmp_path).dataset
+    test, classes = dataset.test, dataset.preprocessing.classes
     lines = ["x,y,colour"] + [
         f"{float(a)!r},{float(b)!r},{classes[int(k)]}" for (a, b), k in zip(test.X, test.Y.argmax(axis=1))
     ]

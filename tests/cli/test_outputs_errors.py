@@ -23,7 +23,7 @@ from nntrain.errors import UserError
 from nntrain.runfiles.names import RUN_FILES
 from nntrain.runfiles.history_csv import read_history
 from nntrain.run.folder import prepare_out_dir
-from nntrain.run.runner import run_training
+from nntrain.run import run_training
 from conftest import CONFIGS, REPO, assert_user_error, run_cli
 
 XOR_CSV = "a,b,y\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n"

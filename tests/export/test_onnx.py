@@ -35,7 +35,7 @@ from nntrain.inference.inputs import input_chunks  # noqa: E402
 from nntrain.inference.outputs import OutputColumns  # noqa: E402
 from nntrain.inference.predict import predict_raw  # noqa: E402
 from nntrain.weights import checkpoint  # noqa: E402
-from nntrain.run.runner import run_training  # noqa: E402
+from nntrain.run import run_training  # noqa: E402
 
 TOLERANCE = 1e-5
 

@@ -21,7 +21,7 @@ from nntrain.model.initializers import default_initializer
 from nntrain.model.network import Network
 from nntrain.training.optimizers import OPTIMIZERS, build_optimizer
 from nntrain.kernels.gather import gather_rows
-from nntrain.training.loop import train
+from nntrain.training.loop import TrainingJob, train
 
 BUILT = kernels.fused
 needs_built = pytest.mark.skipif(BUILT is None, reason="nntrain/_fused.c not built (see test_the_compiled_kernels_are_built)")
@@ -328,7 +328,7 @@ def test_training_and_predict_are_bitwise_equal_with_and_without_the_kernels(dty
         net = Network.build([12, 16, 8, 3], "relu", "softmax", "cross_entropy",
                             default_initializer("relu"), np.random.default_rng(0), dtype)
         opt = OPTIMIZERS["adam"](None, 0.01)
-        result = train(net, opt, data, 5, 32, np.random.default_rng(1))
+        result = train(TrainingJob(net, opt, data, 5, 32, np.random.default_rng(1)))
         return net.parameters.copy(), result.history.column("cost"), net.predict(X)
 
     compiled, plain = twice(run, "adam", "bias_relu", "relu_backward", "gather_rows")
@@ -357,7 +357,7 @@ def test_training_with_dropout_and_batch_norm_is_bitwise_equal_with_and_without_
         net = Network.build([12, 16, 8, 3], options["activation"], "softmax", "cross_entropy", default_initializer("relu"),
                             np.random.default_rng(0), np.float32, dropout=options.get("dropout", 0.0),
                             batch_norm=options.get("batch_norm"), dropout_rng=np.random.default_rng(2))
-        train(net, OPTIMIZERS["adam"](None, 0.01), data, 4, 32, np.random.default_rng(1))
+        train(TrainingJob(net, OPTIMIZERS["adam"](None, 0.01), data, 4, 32, np.random.default_rng(1)))
         return net.parameters.copy(), net.running.copy(), net.predict(X)
 
     for got, want, what in zip(*twice(run, "adam", *kernels_used), ["parameters", "running statistics", "predictions"]):

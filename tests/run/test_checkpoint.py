@@ -14,7 +14,7 @@ from conftest import run_cli
 from nntrain.weights import checkpoint
 from nntrain.config import parse_config
 from nntrain.errors import UserError
-from nntrain.run.runner import run_training
+from nntrain.run import run_training
 
 
 @pytest.fixture(scope="module")

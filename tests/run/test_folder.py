@@ -12,7 +12,7 @@ from nntrain.safety import atomic
 from nntrain.config import parse_config
 from nntrain.errors import UserError
 from nntrain.runfiles.names import RUN_FILES
-from nntrain.run.runner import run_training
+from nntrain.run import run_training
 from conftest import assert_user_error, run_cli
 
 CONFIG = "dataset: xor\nlayers: [2, 3, 1]\nepochs: 20\n"

@@ -145,7 +145,7 @@ def test_a_stop_request_ends_a_mini_batch_epoch_after_the_current_step():
     from nntrain.model.initializers import Xavier
     from nntrain.model.network import Network
     from nntrain.training.optimizers import Adam
-    from nntrain.training.loop import train
+    from nntrain.training.loop import TrainingHooks, TrainingJob, train
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(1000, 3)).astype(np.float32)
@@ -159,7 +159,7 @@ def test_a_stop_request_ends_a_mini_batch_epoch_after_the_current_step():
         asked.append(1)
         return len(asked) >= 3  # the request arrives during the third batch of epoch 1
 
-    result = train(net, optimizer, data, 5, 100, np.random.default_rng(1), should_stop=should_stop)
+    result = train(TrainingJob(net, optimizer, data, 5, 100, np.random.default_rng(1)), TrainingHooks(should_stop=should_stop))
     assert result.stop_reason == "interrupted" and result.partial_epoch
     assert optimizer.t == 3, "training went on past the step during which Ctrl-C came"
     assert result.history.rows == 1 and np.isfinite(result.history.column("cost")[0])
@@ -172,7 +172,7 @@ def test_an_interrupt_is_reported_even_when_the_partial_epoch_would_trip_toleran
     from nntrain.model.initializers import Xavier
     from nntrain.model.network import Network
     from nntrain.training.optimizers import SGD
-    from nntrain.training.loop import train
+    from nntrain.training.loop import TrainingHooks, TrainingJob, train
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(400, 2)).astype(np.float32)
@@ -185,21 +185,21 @@ def test_an_interrupt_is_reported_even_when_the_partial_epoch_would_trip_toleran
         calls.append(1)
         return len(calls) >= 6  # sticky, like the Ctrl-C flag
 
-    result = train(net, SGD(learning_rate=0.1), data, 10, 100, np.random.default_rng(1),
-                   should_stop=should_stop, tolerance=1e9)
+    result = train(TrainingJob(net, SGD(learning_rate=0.1), data, 10, 100, np.random.default_rng(1), tolerance=1e9),
+                   TrainingHooks(should_stop=should_stop))
     assert result.stop_reason == "interrupted" and result.history.rows == 2 and result.partial_epoch
 
 
 def test_metrics_mark_a_partial_last_epoch(tmp_path):
     from nntrain.config import parse_config
-    from nntrain.run.runner import run_training
+    from nntrain.run import run_training
 
     config = parse_config({"dataset": "digits", "layers": [64, 8, 10], "batch_size": 100, "epochs": 3}, "c.yaml")
     calls = []
     summary = run_training(config, tmp_path / "r", should_stop=lambda: calls.append(1) or len(calls) >= 2)
     metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
     assert metrics["stop_reason"] == "interrupted" and metrics["last_epoch_partial"] is True
-    assert metrics["epochs_run"] == 1 and summary.result.history.rows == 1
+    assert metrics["epochs_run"] == 1 and summary.history.rows == 1
 
 
 def test_ctrl_c_while_the_modules_load_exits_130_without_a_traceback():
@@ -227,7 +227,7 @@ def test_ctrl_c_before_training_starts_writes_nothing(tmp_path):
     """A Ctrl-C while the data loads stops there (the CLI exits 130): no one-step 'run' is saved
     and the run folder it created is removed."""
     from nntrain.config import parse_config
-    from nntrain.run.runner import run_training
+    from nntrain.run import run_training
 
     config = parse_config({"dataset": "xor", "layers": [2, 3, 1], "epochs": 10}, "t")
     with pytest.raises(KeyboardInterrupt):
@@ -329,7 +329,7 @@ def test_a_stop_between_a_temp_file_and_its_cleanup_leaves_no_temp_file(tmp_path
 
     from nntrain.config import parse_config
     from nntrain.safety import atomic
-    from nntrain.run.runner import run_training
+    from nntrain.run import run_training
 
     @contextmanager
     def stopped_after_the_temp_file(self, path, mode="w"):

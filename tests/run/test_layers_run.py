@@ -13,7 +13,7 @@ import pytest
 from nntrain.config import parse_config
 from nntrain.errors import UserError
 from nntrain.weights import checkpoint
-from nntrain.run.runner import run_training
+from nntrain.run import run_training
 from nntrain.run.setup import random_streams
 from conftest import CONFIGS, assert_user_error, run_cli
 

@@ -22,7 +22,7 @@ from nntrain.weights import checkpoint
 from nntrain.runfiles import history_csv as history_file
 from nntrain.run.folder import check_replaceable
 from nntrain.runfiles.history_csv import read_history
-from nntrain.run.runner import run_training
+from nntrain.run import run_training
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals, locks and links")
 

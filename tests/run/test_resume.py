@@ -12,7 +12,7 @@ import yaml
 from nntrain.config import apply_overrides, json_schema, parse_config
 from nntrain.errors import UserError
 from nntrain.training.optimizers import OPTIMIZERS
-from nntrain.run.runner import run_training
+from nntrain.run import run_training
 from nntrain.training.schedules import SCHEDULES
 from conftest import CONFIGS, assert_user_error, run_cli
 

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_info
 
 from nntrain.config import parse_config
 from nntrain.threads.machine import BlasThreads, Cores
-from nntrain.run.runner import run_training
+from nntrain.run import FitOptions, fit, run_training
 from nntrain.threads.picker import Schedule, ThreadPicker, step_seconds_estimate
 from nntrain.threads.policy import (
     InferenceThreads, RunThreads, ThreadRequest, candidate_counts, parse_threads, requested_threads, total_steps,
@@ -274,7 +273,9 @@ def test_inference_uses_one_thread_for_small_inputs_and_measures_large_ones():
 
 
 def blas_count() -> int | None:
-    counts = {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+    """The thread count of numpy's BLAS (the libraries nntrain controls; a BLAS another
+    package loaded later, scipy's, is not among them)."""
+    counts = set(BlasThreads().original)
     return counts.pop() if len(counts) == 1 else None
 
 
@@ -312,8 +313,8 @@ def test_a_measured_run_trains_at_the_counts_it_records(tmp_path):
 def test_a_fixed_count_gives_bit_identical_runs(tmp_path, count):
     config = parse_config({**DIGITS, "threads": count, "batch_size": 128, "optimizer": "adam",
                            "learning_rate": 0.01}, "t")
-    first = run_training(config, tmp_path / "a")
-    second = run_training(config, tmp_path / "b", threads=count)
+    first = fit(config)
+    second = fit(config, options=FitOptions(threads=count))
     assert first.network.parameters.tobytes() == second.network.parameters.tobytes()
     assert first.metrics["final_cost"] == second.metrics["final_cost"]
     assert second.metrics["threads_reason"] == f"--threads {count}, over config threads: {count}"
@@ -356,7 +357,7 @@ def test_a_limit_set_in_the_process_before_the_run_is_kept(tmp_path):
         pytest.skip("one core: there is nothing to limit")
     config = parse_config({**DIGITS, "epochs": 600}, "t")
     with threadpool_limits(limits=1, user_api="blas"):
-        summary = run_training(config, tmp_path / "run")
+        summary = fit(config)
         assert blas_count() == 1  # still the caller's limit after the run
         inference = InferenceThreads(ThreadRequest(None, "auto"))
         inference.choose(summary.network, np.zeros((65536, 64), np.float32))

@@ -7,7 +7,7 @@ import pytest
 
 from nntrain.config import parse_config
 from nntrain.training.optimizers import OPTIMIZERS, build_optimizer
-from nntrain.run.runner import run_training
+from nntrain.run import fit
 
 LR = 0.1
 W0 = np.array([[0.5, -1.0], [2.0, 0.25]])
@@ -165,10 +165,11 @@ def test_every_optimizer_solves_xor(name, tmp_path):
          "optimizer": name, "learning_rate": XOR_RATES[name], "epochs": 500},
         "test",
     )
-    summary = run_training(config, tmp_path)
-    h = summary.network.predict(summary.dataset.train.X)[:, 0]
-    np.testing.assert_array_equal(h > 0.5, summary.dataset.train.Y[:, 0] > 0.5)
-    assert summary.metrics["final_cost"] < 0.05
+    fitted = fit(config)
+    train = fitted.data.dataset.train
+    h = fitted.network.predict(train.X)[:, 0]
+    np.testing.assert_array_equal(h > 0.5, train.Y[:, 0] > 0.5)
+    assert fitted.metrics["final_cost"] < 0.05
 
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))

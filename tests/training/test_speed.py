@@ -19,7 +19,7 @@ from nntrain.model.initializers import Xavier
 from nntrain.kernels.reductions import column_sums, row_max, row_sums, sum_of_products
 from nntrain.model.network import Network
 from nntrain.training.optimizers import OPTIMIZERS, Adam
-from nntrain.training.loop import train
+from nntrain.training.loop import TrainingJob, train
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -101,7 +101,7 @@ def _trained_weights(X, y, seed=0):
     raw = RawData(X, y, [f"x{i}" for i in range(X.shape[1])], ["y"])
     data = prepare(raw, 3, np.random.default_rng(seed), dtype=np.float32)
     net = Network.build([X.shape[1], 8, 3], "relu", "softmax", "cross_entropy", Xavier(), np.random.default_rng(seed))
-    train(net, OPTIMIZERS["adam"](None, 0.01), data, epochs=2, batch_size=32, rng=np.random.default_rng(seed))
+    train(TrainingJob(net, OPTIMIZERS["adam"](None, 0.01), data, epochs=2, batch_size=32, rng=np.random.default_rng(seed)))
     return data, [p.copy() for p in net.params()]
 
 

@@ -13,9 +13,10 @@ from nntrain.data.preprocessing import Preprocessing
 from nntrain.model.initializers import He, Xavier
 from nntrain.model.network import Network
 from nntrain.training.optimizers import build_optimizer, OPTIMIZERS
-from nntrain.run.runner import run_training
+from nntrain.run import fit, run_training
+from nntrain.weights import checkpoint
 from nntrain.training.stopping import EarlyStopping
-from nntrain.training.loop import train
+from nntrain.training.loop import TrainingJob, train
 from nntrain.training.metrics import evaluate
 from conftest import CONFIGS, assert_user_error, run_cli
 
@@ -35,8 +36,8 @@ def test_early_stopping_stops_before_epochs_and_restores_the_best_weights():
     data = Dataset(split([0, 1, 1, 0]), split([1, 0, 0, 1]), None, Preprocessing(["a", "b"], ["y"], [0, 1]))
     net = xor_net()
     stopper = EarlyStopping("val_cost", patience=5)
-    result = train(net, build_optimizer(OPTIMIZERS["sgd"].Options(), 0.5), data, 1000, None, np.random.default_rng(0),
-                   early_stopping=stopper)
+    result = train(TrainingJob(net, build_optimizer(OPTIMIZERS["sgd"].Options(), 0.5), data, 1000, None,
+                               np.random.default_rng(0), early_stopping=stopper))
     val = result.history.column("val_cost")
     assert result.stop_reason == "early_stopping"
     assert result.epochs_run < 1000
@@ -53,8 +54,8 @@ def test_full_batch_early_stopping_on_cost_keeps_the_weights_that_scored_best():
     data = Dataset(split([0, 1, 1, 0]), None, None, Preprocessing(["a", "b"], ["y"], [0, 1]))
     net = xor_net()
     stopper = EarlyStopping("cost", patience=3)
-    result = train(net, build_optimizer(OPTIMIZERS["sgd"].Options(), 30.0), data, 500, None, np.random.default_rng(0),
-                   early_stopping=stopper)
+    result = train(TrainingJob(net, build_optimizer(OPTIMIZERS["sgd"].Options(), 30.0), data, 500, None,
+                               np.random.default_rng(0), early_stopping=stopper))
     assert result.stop_reason == "early_stopping"
     assert evaluate(net, data.train, True)["cost"] == result.best_value
 
@@ -166,8 +167,8 @@ def test_l2_penalty_is_half_l2_times_squared_weights_without_biases():
 
 def test_l2_from_the_config_shrinks_the_weights(tmp_path):
     base = {"dataset": "xor", "layers": [2, 3, 1], "cost": "cross_entropy", "learning_rate": 1.0, "epochs": 300, "dtype": "float64"}
-    free = run_training(parse_config(base, "t"), tmp_path / "a")
-    decayed = run_training(parse_config({**base, "l2": 0.05}, "t"), tmp_path / "b")
+    free = fit(parse_config(base, "t"))
+    decayed = fit(parse_config({**base, "l2": 0.05}, "t"))
     norm = lambda s: sum(np.sum(layer.W**2) for layer in s.network.layers)
     assert norm(decayed) < norm(free)
     assert decayed.metrics["final_cost"] >= decayed.network.l2_penalty() > 0
@@ -194,10 +195,10 @@ def test_a_divergence_in_the_first_epoch_restores_the_starting_weights(tmp_path)
     config = {"dataset": "xor", "layers": [2, 3, 1], "activation": "relu", "output_activation": "linear",
               "cost": "mse", "optimizer": "sgd", "learning_rate": 1e6, "batch_size": 1, "epochs": 5}
     summary = run_training(parse_config(config, "t"), tmp_path / "run")
-    assert summary.result.stop_reason == "diverged" and summary.result.last_epoch == 1
+    assert summary.metrics["stop_reason"] == "diverged" and summary.metrics["epochs_run"] == 1
     start = Network.build([2, 3, 1], "relu", "linear", "mse", He(), np.random.default_rng(
         np.random.SeedSequence(0).spawn(3)[0]), np.float32)
-    for saved, first in zip(summary.network.params(), start.params()):
+    for saved, first in zip(checkpoint.load(tmp_path / "run" / "weights.npz").network.params(), start.params()):
         np.testing.assert_array_equal(saved, first)
     proc = run_cli("predict", tmp_path / "run" / "weights.npz", "0,1")
     assert proc.returncode == 0, proc.stderr
@@ -207,7 +208,7 @@ def test_a_last_step_that_overflows_is_caught_after_the_loop():
     from nntrain.data.prepare import Dataset, Split
     from nntrain.data.preprocessing import Preprocessing
     from nntrain.training.optimizers import SGD
-    from nntrain.training.loop import train
+    from nntrain.training.loop import TrainingJob, train
 
     net = Network.build([2, 3, 1], "tanh", "sigmoid", "cross_entropy", Xavier(), np.random.default_rng(0), np.float32)
     X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
@@ -215,7 +216,7 @@ def test_a_last_step_that_overflows_is_caught_after_the_loop():
     data = Dataset(Split(X, Y), None, None, Preprocessing(["a", "b"], ["y"]))
     # the epoch's cost is finite (computed before the step); the step itself overflows float32
     with np.errstate(over="ignore", invalid="ignore"):
-        result = train(net, SGD(learning_rate=1e300), data, 1, None, np.random.default_rng(0))
+        result = train(TrainingJob(net, SGD(learning_rate=1e300), data, 1, None, np.random.default_rng(0)))
     assert result.stop_reason == "diverged"
     assert all(np.all(np.isfinite(p)) for p in net.params())
 

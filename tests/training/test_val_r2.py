@@ -11,7 +11,7 @@ from nntrain.config import parse_config
 from nntrain.data.builtin import BUILTIN_DATASETS
 from nntrain.data.table import RawData
 from nntrain.errors import UserError
-from nntrain.run.fit import fit
+from nntrain.run import fit
 
 
 def _regression(rows=300, seed=0) -> RawData:
@@ -30,7 +30,7 @@ def _config(**extra):
 def test_val_r2_is_r2_score_on_the_validation_rows():
     r2_score = pytest.importorskip("sklearn.metrics").r2_score
     fitted = fit(_config(), _regression())
-    history = fitted.result.history
+    history = fitted.history
     r2 = history.column("val_r2")
     assert r2.shape == (40,) and r2[-1] > r2[0] and r2[-1] > 0.8
     val, scaling = fitted.data.dataset.val, fitted.preprocessing
@@ -42,7 +42,7 @@ def test_val_r2_is_r2_score_on_the_validation_rows():
 
 def test_no_validation_split_no_val_r2():
     config = parse_config({"dataset": "memory", "layers": ["auto", 4, "auto"], "epochs": 2}, "test", default_name="r2")
-    assert "val_r2" not in fit(config, _regression()).result.history.columns()
+    assert "val_r2" not in fit(config, _regression()).history.columns()
 
 
 def test_early_stopping_on_val_r2_needs_regression():

@@ -13,7 +13,7 @@ from nntrain.config import parse_config
 from nntrain.data import weights
 from nntrain.errors import UserError
 from nntrain.weights import checkpoint
-from nntrain.run.runner import run_training
+from nntrain.run import fit, run_training
 from conftest import assert_user_error, run_cli
 
 
@@ -49,8 +49,8 @@ def test_whole_number_row_weights_in_full_batch_train_exactly_as_repeated_rows(t
     a, b = _arrays(tmp_path / "w/weights.npz"), _arrays(tmp_path / "r/weights.npz")
     for key in a:
         np.testing.assert_allclose(a[key], b[key], rtol=1e-10, atol=1e-13, err_msg=key)
-    np.testing.assert_allclose(weighted.result.history.column("cost"), repeated.result.history.column("cost"), rtol=1e-11)
-    assert weighted.result.history.column("cost")[-1] < 0.5 * weighted.result.history.column("cost")[0]  # it learned
+    np.testing.assert_allclose(weighted.history.column("cost"), repeated.history.column("cost"), rtol=1e-11)
+    assert weighted.history.column("cost")[-1] < 0.5 * weighted.history.column("cost")[0]  # it learned
 
 
 def test_class_weights_are_the_same_weights_given_as_a_column(tmp_path):
@@ -63,11 +63,12 @@ def test_class_weights_are_the_same_weights_given_as_a_column(tmp_path):
     _table(tmp_path / "d.csv", X, labels, column)
     common = {"layers": ["auto", 4, "auto"], "epochs": 5, "batch_size": 16, "learning_rate": 0.01}
     data = {"name": str(tmp_path / "d.csv"), "target": "label", "standardize": False}
-    by_class = run_training(parse_config({**common, "dataset": {**data, "drop": ["w"]}, "class_weight": {"b": 3.5}}, "t"), tmp_path / "c")
-    by_column = run_training(parse_config({**common, "dataset": {**data, "weight": "w"}}, "t"), tmp_path / "w")
-    a, b = _arrays(tmp_path / "c/weights.npz"), _arrays(tmp_path / "w/weights.npz")
+    by_class = fit(parse_config({**common, "dataset": {**data, "drop": ["w"]}, "class_weight": {"b": 3.5}}, "t"))
+    by_column = fit(parse_config({**common, "dataset": {**data, "weight": "w"}}, "t"))
+    assert by_class.network.parameters.tobytes() == by_column.network.parameters.tobytes()
+    a, b = by_class.optimizer_state, by_column.optimizer_state
     assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
-    assert "class_weight given: a x1, b x3.5" in by_class.dataset.notes
+    assert "class_weight given: a x1, b x3.5" in by_class.data.dataset.notes
     assert by_class.metrics["final_cost"] == by_column.metrics["final_cost"]
 
 
@@ -129,17 +130,17 @@ def test_weight_errors_name_the_field_or_the_row(tmp_path, config, fragment):
 
 def test_a_row_without_a_weight_is_left_out_with_a_note_and_the_weight_column_is_no_input(tmp_path):
     (tmp_path / "d.csv").write_text("x,label,w\n1,yes,1\n2,no,\n3,yes,2\n4,no,1\n")
-    summary = run_training(parse_config({"dataset": {"name": str(tmp_path / "d.csv"), "target": "label", "weight": "w"},
-                                         "layers": ["auto", "auto"], "epochs": 2}, "t"), tmp_path / "o")
-    assert summary.dataset.preprocessing.feature_names == ["x"]
-    np.testing.assert_array_equal(summary.dataset.train.w, [1.0, 2.0, 1.0])
-    assert any("left out 1 row(s) without a weight in 'w'" in note for note in summary.dataset.notes)
-    assert [c.kind for c in summary.dataset.columns] == ["number", "weight", "target"]
+    fitted = fit(parse_config({"dataset": {"name": str(tmp_path / "d.csv"), "target": "label", "weight": "w"},
+                               "layers": ["auto", "auto"], "epochs": 2}, "t"))
+    dataset = fitted.data.dataset
+    assert dataset.preprocessing.feature_names == ["x"]
+    np.testing.assert_array_equal(dataset.train.w, [1.0, 2.0, 1.0])
+    assert any("left out 1 row(s) without a weight in 'w'" in note for note in dataset.notes)
+    assert [c.kind for c in dataset.columns] == ["number", "weight", "target"]
     with pytest.raises(UserError, match="missing value"):
         run_training(parse_config({"dataset": {"name": str(tmp_path / "d.csv"), "target": "label", "weight": "w", "missing": "error"},
                                    "layers": ["auto", "auto"], "epochs": 2}, "t"), tmp_path / "e")
-    ckpt = checkpoint.load(tmp_path / "o/weights.npz")  # predict reads the features only
-    assert ckpt.preprocessing.feature_names == ["x"]
+    assert fitted.checkpoint().preprocessing.feature_names == ["x"]  # predict reads the features only
 
 
 def test_a_weighted_mini_batch_epochs_cost_is_the_weighted_mean_over_its_rows():
