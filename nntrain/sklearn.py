@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils import check_array, check_consistent_length
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from nntrain.api.frames import as_table
 from nntrain.api.model import Model
@@ -107,7 +107,7 @@ class _NNEstimator(BaseEstimator):
     def _fit(self, X: Any, y: np.ndarray, classes: list | None, sample_weight=None):
         raw = self._raw(X, y, classes)
         if sample_weight is not None:
-            _weigh_rows(raw, _check_sample_weight(sample_weight, y, dtype=np.float64, ensure_non_negative=True))
+            _weigh_rows(raw, _sample_weights(sample_weight, len(y)))
         fitted = fit(parse_config(self._config(), "estimator"), raw)
         ckpt = Checkpoint(fitted.network, fitted.resolved, fitted.preprocessing, fitted.result.last_epoch)
         self.model_ = Model(ckpt)
@@ -182,12 +182,23 @@ class NNRegressor(RegressorMixin, _NNEstimator):
         return self.model_.predict(X)
 
 
+def _sample_weights(sample_weight: Any, rows: int) -> np.ndarray:
+    """`fit`'s sample_weight as float64 (rows,): one number for every row, or one per row,
+    finite and >= 0; a ValueError saying which rule it breaks."""
+    w = np.asarray(sample_weight, dtype=np.float64) if not np.isscalar(sample_weight) else np.full(rows, float(sample_weight))
+    if w.ndim != 1 or w.shape[0] != rows:
+        raise ValueError(f"sample_weight: has shape {w.shape}; give one weight per row, ({rows},)")
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError("sample_weight: every weight must be a finite number >= 0 (negative values are not allowed)")
+    return w
+
+
 def _weigh_rows(raw: RawData, w: np.ndarray) -> None:
     """Row weights (m,) >= 0 into `raw`; a row of weight 0 counts for nothing, so it is left
     out (as scikit-learn expects: the same fit as without the row)."""
     kept = w > 0
     if not kept.any():
-        raise ValueError("sample_weight: every weight is 0; at least one row must count")
+        raise ValueError("sample_weight: every weight is zero; at least one row must count")
     if not kept.all():
         raw.X, raw.y, w = np.asfortranarray(raw.X[kept]), raw.y[kept], w[kept]
     raw.w = w

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ast
 
+import pytest
+
 from conftest import REPO
 
 PACKAGE = REPO / "nntrain"
@@ -80,3 +82,74 @@ def test_no_import_circle():
     for module in sorted(graph):
         if module not in state:
             visit(module, [module])
+
+
+#: What the repository's root holds; anything else is a stray file.
+TOP_LEVEL = {".ci", ".gitignore", "README.md", "bench", "configs", "docs", "nntrain", "pyproject.toml", "tests"}
+
+
+def tracked_files() -> list[tuple[str, str]]:
+    """(git mode, path) of every file git tracks in this checkout (skipped outside one)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None or not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    out = subprocess.run(["git", "ls-files", "-s", "-z"], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    entries = [entry.split("\t", 1) for entry in out.split("\0") if entry]
+    return [(meta.split()[0], path) for meta, path in entries]
+
+
+def stray_files(entries: list[tuple[str, str]]) -> list[str]:
+    """Tracked symlinks, and paths outside the known top-level set."""
+    problems = [f"{path}: a symlink" for mode, path in entries if mode == "120000"]
+    problems += [f"{path}: not part of the project's top level" for _, path in entries if path.split("/")[0] not in TOP_LEVEL]
+    return problems
+
+
+def test_the_tree_holds_no_symlink_and_nothing_outside_the_top_level_set():
+    assert not stray_files(tracked_files())
+
+
+def test_stray_files_finds_a_symlink_and_a_stray_root_file():
+    entries = [("100644", "README.md"), ("120000", "docs/link.md"), ("100644", "d/history.csv")]
+    assert stray_files(entries) == ["docs/link.md: a symlink", "d/history.csv: not part of the project's top level"]
+
+
+#: The only modules outside nntrain/run/ that may import it: what trains.
+TRAINING_CALLERS = {"nntrain.cli.run", "nntrain.cli.gradcheck", "nntrain.api.runs", "nntrain.sklearn", "nntrain.tune.objective"}
+
+
+def _run_imports(tree) -> list[str]:
+    """The modules of nntrain.run a module's code imports (`from nntrain.run import fit` is the face)."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and (node.module == "nntrain.run" or node.module.startswith("nntrain.run.")):
+            found.append(node.module)
+        elif isinstance(node, ast.Import):
+            found += [a.name for a in node.names if a.name == "nntrain.run" or a.name.startswith("nntrain.run.")]
+    return found
+
+
+def test_only_what_trains_imports_run_and_only_its_public_face():
+    offenders = []
+    for path in SOURCES:
+        module = _module_name(path)
+        if module == "nntrain.run" or module.startswith("nntrain.run."):
+            continue
+        for dep in _run_imports(ast.parse(path.read_text(encoding="utf-8"))):
+            if module not in TRAINING_CALLERS or dep != "nntrain.run":
+                offenders.append(f"{module} imports {dep}")
+    assert not offenders, offenders
+
+
+def test_the_training_loop_is_called_in_one_place():
+    """`training.loop.train` is called by `run.fit` alone: one pipeline trains for everyone."""
+    callers = []
+    for path in SOURCES:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = any(isinstance(n, ast.ImportFrom) and n.module == "nntrain.training.loop" and any(a.name == "train" for a in n.names)
+                       for n in ast.walk(tree))
+        if imported and any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "train" for n in ast.walk(tree)):
+            callers.append(_module_name(path))
+    assert callers == ["nntrain.run.fit"]

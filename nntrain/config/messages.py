@@ -151,7 +151,7 @@ def _describe(e: dict, field: FieldInfo | None, holder: type[BaseModel] | None) 
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         named = field is not None and any("name" in m.model_fields for m in _models_in(field.annotation))
         what = "a name, or a mapping with a 'name' key" if named else "a mapping of keys"
-        if tuple(e["loc"][:1]) == ("early_stopping",):  # also a switch (see RunConfig._early_stopping_flag)
+        if tuple(e["loc"][:1]) == ("early_stopping",):  # also a switch (see RunConfig._true_means_the_defaults)
             what = "true, false, or a mapping of keys (patience, monitor, ...)"
         elif tuple(e["loc"][:1]) == ("batch_norm",):  # likewise
             what = "true, false, or a mapping of keys (momentum, eps)"

@@ -260,7 +260,7 @@ class RunConfig(Strict):
     _lines: dict = PrivateAttr(default_factory=dict)
     _overrides: list = PrivateAttr(default_factory=list)
 
-    _dataset_str = field_validator("dataset", "optimizer", "lr_schedule", mode="before")(lambda v: _name_to_mapping(v))
+    _bare_name_as_mapping = field_validator("dataset", "optimizer", "lr_schedule", mode="before")(lambda v: _name_to_mapping(v))
 
     @field_validator("name")
     @classmethod
@@ -277,7 +277,7 @@ class RunConfig(Strict):
 
     @field_validator("early_stopping", "batch_norm", mode="before")
     @classmethod
-    def _early_stopping_flag(cls, value):
+    def _true_means_the_defaults(cls, value):
         """`early_stopping: true` (or `batch_norm: true`) means the defaults, `false` means off."""
         if value is True:
             return {}

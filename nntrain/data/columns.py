@@ -1,6 +1,6 @@
 """A table with named columns (an Arrow table from CSV or Parquet) -> `RawData`.
 
-    roles       the target column(s), the feature columns (all others by default), `drop`, and
+    roles       (names stripped of surrounding spaces) the target column(s), the feature columns (all others by default), `drop`, and
                 `weight`, a column of row weights (numbers > 0; not a feature)
     kinds       numbers (and booleans, as 0/1) stay numbers; text, and the columns listed in
                 `categorical`, are categories; a text column whose cells are nearly all numbers
@@ -36,7 +36,8 @@ MOSTLY_NUMBERS = 0.5
 def from_arrow(at: ArrowTable, options: ReadOptions, missing: str = "impute") -> RawData:
     """The feature matrix, target and column kinds of `at` under `options` (see the module
     docstring); `missing` is the config's policy for missing cells."""
-    targets, features = roles(at, options)
+    strip_column_names(at)
+    targets, features = roles(at.table.column_names, at.source, options)
     X = np.empty((at.table.num_rows, len(features)), dtype=np.float64, order="F")  # filled column by column
     kinds, problems = [], {}
     for j, name in enumerate(features):  # every column is checked: one line per column with a problem
@@ -59,11 +60,15 @@ def from_arrow(at: ArrowTable, options: ReadOptions, missing: str = "impute") ->
     return _without_missing_rows(raw, missing, bool(targets))
 
 
-def roles(at: ArrowTable, options: ReadOptions) -> tuple[list[str], list[str]]:
-    """(target columns, feature columns): the target is `options.target` or the last column,
-    the features `options.features` or every column but the targets and `drop`."""
-    names = [name.strip() for name in at.table.column_names]
-    at.table = at.table.rename_columns(names)
+def strip_column_names(at: ArrowTable) -> None:
+    """Rename `at`'s columns in place to their names without surrounding spaces (`" age"` is `age`)."""
+    at.table = at.table.rename_columns([name.strip() for name in at.table.column_names])
+
+
+def roles(names: list[str], source: str, options: ReadOptions) -> tuple[list[str], list[str]]:
+    """(target columns, feature columns) among the column `names` of `source`: the target is
+    `options.target` or the last column, the features `options.features` or every column but
+    the targets and `drop`; a FieldError for a name the table lacks."""
     wanted = options.target if options.target is not None else ([names[-1]] if options.need_target else [])
     targets = [wanted] if isinstance(wanted, str) else list(wanted)
     weight = [options.weight] if options.weight is not None else []
@@ -71,7 +76,7 @@ def roles(at: ArrowTable, options: ReadOptions) -> tuple[list[str], list[str]]:
                           ("dataset.drop", options.drop), ("dataset.categorical", options.categorical),
                           ("dataset.weight", weight)):
         for name in listed:
-            _check_column(at, names, field, name)
+            _check_column(source, names, field, name)
     if set(weight) & set(targets):
         raise FieldError("dataset.weight", f"'{weight[0]}' is also the target; a column is the target or the row weights, not both")
     left_out = set(targets) | set(options.drop) | set(weight)
@@ -82,23 +87,23 @@ def roles(at: ArrowTable, options: ReadOptions) -> tuple[list[str], list[str]]:
     if set(weight) & set(features):
         raise FieldError("dataset.features", f"'{weight[0]}' is also dataset.weight; a column is a feature or the row weights, not both")
     if not features:
-        raise UserError(_no_features(at, names, targets))
+        raise UserError(_no_features(source, names, targets))
     return targets, features
 
 
-def _check_column(at: ArrowTable, names: list[str], field: str, name: str) -> None:
+def _check_column(source: str, names: list[str], field: str, name: str) -> None:
     if name not in names:
         close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise FieldError(field, f"no column '{name}' in {at.source}{hint}; columns: {some_names(names, 12)}")
+        raise FieldError(field, f"no column '{name}' in {source}{hint}; columns: {some_names(names, 12)}")
 
 
-def _no_features(at: ArrowTable, names: list[str], targets: list[str]) -> str:
+def _no_features(source: str, names: list[str], targets: list[str]) -> str:
     if len(names) == 1:
         other = next((word for sep, word in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")) if sep in names[0]), None)
         hint = f"; its values seem separated by {other}: set dataset.delimiter" if other else ""
-        return f"{at.source}: has only the target column '{names[0]}'; it needs at least one feature column{hint}"
-    return f"{at.source}: no feature columns are left once {some_names(targets)} and dataset.drop are taken out"
+        return f"{source}: has only the target column '{names[0]}'; it needs at least one feature column{hint}"
+    return f"{source}: no feature columns are left once {some_names(targets)} and dataset.drop are taken out"
 
 
 # -- feature columns ---------------------------------------------------------------

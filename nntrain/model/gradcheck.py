@@ -1,48 +1,12 @@
-"""Finite-difference gradient checks: backpropagation against central differences.
+"""Finite-difference gradient checks: backpropagation against central differences, in float64.
 
-For every parameter entry p, the numerical derivative n is a 6th-order central
-difference of the batch cost C (the network's own `cost_value`, so it includes
-the L2 term when the network has one):
-    n = sum_k w_k (C(p + k eps) - C(p - k eps)) / eps,  k = 1, 2, 3
-and is compared with the analytic gradient a from `Network.backward`. The figure
-reported per tensor is the largest relative error |a - n| / max(|a|, |n|) over
-its checked entries (other than the small ones, below).
-
-Accuracy, in float64 (the check always runs in float64): the rounding noise of
-n is about 1e-16 |C| / eps, and its truncation error is of order eps^6. With
-eps = 2e-3 both stay near 1e-13 absolute for a cost near 1. A plain two-point
-difference cannot reach the 1e-7 relative threshold: at its best step (about
-1e-5) its noise is about 1e-11, i.e. above 1e-7 relative for every entry below
-1e-4, which random sigmoid and leaky-ReLU networks have plenty of.
-
-Two refinements keep the check honest:
-- Small entries: n cannot be trusted closer than its rounding noise,
-      noise = NOISE_FACTOR * 2.2e-16 * max(|C|, 1) / eps
-  (|C| the batch cost at the unperturbed point; below 1 the terms inside C, not
-  C itself, set the rounding; NOISE_FACTOR = 30 leaves a wide margin over the
-  ~2x measured). An entry whose threshold * max(|a|, |n|) is below the noise is
-  *small*: it passes when |a - n| <= noise, instead of by a relative error that
-  would measure the noise, not the code. Every other entry passes when its
-  relative error is below the threshold. A broken derivative still shows: it
-  is wrong on the larger entries (typically 1e-3 to 1e-1) of the same tensors,
-  and wrong by far more than the noise on the small ones. (A saturated network,
-  such as tutorial 002's with uniform [0, 1) weights and a cost near 4, has many
-  entries near 1e-6, where 1e-7 relative is below its noise.)
-- Kinks: ReLU and leaky ReLU have a kink at z = 0 where a difference quotient
-  straddles two slopes (ELU's second derivative jumps there, which spoils the
-  6th-order difference as well). For every perturbation the check records on
-  which side of 0 each pre-activation of a kinked layer lies (after batch norm:
-  the network keeps them, `keep_inputs`); an entry whose perturbation (up to
-  +-3 eps) moves any of them across 0 is *skipped* (counted, not compared)
-  rather than failed.
-
-The check runs the training-mode network: batch norm normalises with the batch's
-own statistics (so every row's output depends on every row), and dropout's masks
-are drawn once and then kept for every perturbed pass (`Network.fixed_masks`), so
-the cost is a smooth function of the parameters.
-
-Large tensors are checked on a sample of `max_entries` entries drawn from each
-tensor separately, so every W and b is covered. Nothing here prints.
+For each checked entry of every W and b (at most `max_entries` per tensor, sampled), the
+analytic derivative a (`Network.backward`) is compared with a 6th-order central difference n
+of the network's own batch cost (L2 term included). An entry passes when |a - n| /
+max(|a|, |n|) is below the threshold, or, for entries too small to measure relatively, when
+|a - n| is within the differences' rounding noise; a perturbation that crosses a kink at 0
+(relu, leaky_relu, elu) is skipped. The network runs in training mode with dropout's masks
+held fixed. Why these rules: docs/design.md#the-gradient-check. Nothing here prints.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from nntrain.runfiles.names import RunFiles
-from nntrain.runfiles.history_csv import read_history as read_history_rows
+from nntrain.runfiles.history_csv import read_history
 from nntrain.safety.atomic import atomic_open
 from nntrain.errors import UserError
 from nntrain.training.history import HISTORY_COLUMNS
@@ -22,12 +22,12 @@ COST_COLUMNS = ("cost", "val_cost")
 ACCURACY_COLUMNS = ("train_accuracy", "val_accuracy")
 
 
-def read_history(path: Path) -> dict[str, np.ndarray]:
-    """history.csv, parsed by `history_file.read_history` -> {column: float array (epochs,)}; empty cells are NaN."""
+def history_columns(path: Path) -> dict[str, np.ndarray]:
+    """history.csv, parsed by `runfiles.history_csv.read_history` -> {column: float array (epochs,)}; empty cells are NaN."""
     if not path.exists():
         raise UserError(f"{path}: no such file; give the folder of a finished run (nntrain run writes history.csv)")
     try:
-        rows = read_history_rows(path, cut_last_line_ok=True)  # a live run's last line may be half written
+        rows = read_history(path, cut_last_line_ok=True)  # a live run's last line may be half written
     except UserError as err:
         raise UserError(f"{err.message}; plot needs a history.csv as nntrain run writes it") from None
     if not rows or "epoch" not in rows[0] or "cost" not in rows[0]:
@@ -84,7 +84,7 @@ def _run_name(run_dir: Path) -> str:
 
 def plot_history(run_dir: Path, out: Path | None = None) -> Path:
     """Draw RUN_DIR/history.csv into `out` (default RUN_DIR/history.png); returns the path written."""
-    history = read_history(run_dir / "history.csv")
+    history = history_columns(run_dir / "history.csv")
     out = out if out is not None else RunFiles(run_dir).plot
     if out.suffix.lower() != ".png":
         raise UserError(f"{out}: the plot is written as PNG; give a file name ending in .png")

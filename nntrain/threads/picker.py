@@ -1,32 +1,11 @@
-"""`ThreadPicker`: the BLAS thread count of a `threads: auto` run, chosen by timing its own
-training steps (a `StepHook` the epoch runner tells of every step).
+"""`ThreadPicker`: the BLAS thread count of a `threads: auto` run, chosen by timing the run's
+own training steps (a `StepHook` the epoch runner tells of every step).
 
-    the trial, at the start:  `warmup` steps at 1 thread, untimed; then for each candidate count
-                              c (1, 2, 4, ..., cores) in turn: `settle` steps at c,
-                              untimed, then `block` steps at c, timed; a count whose steps
-                              (the untimed ones too) already took longer than a whole
-                              block of a faster count stops there: it lost
-    choose:                   the count with the least time per training row; a smaller
-                              count within 3% of the best is taken instead (it leaves a
-                              core free and suffers least when load arrives)
-    re-check:                 after `recheck` steps at the chosen count (the last `block`
-                              of them timed), each other count gets `settle` + `block`
-                              steps again, and the choice is made afresh; while it holds,
-                              the wait before the next re-check doubles (up to 64x); above
-                              1 thread, a block's worth of steps 1.5x slower than at the
-                              choice ends the wait at once (load has arrived)
-
-Every length is a number of steps fixed before training (`Schedule.for_steps`, from the
-step's size: about 20 ms of warm-up, 40 ms of work per timed block, a re-check after about
-2 s), so which steps run at which count depends only on the choices made, on the blocks
-cut short and on the waits ended early.
-OpenBLAS's float32 products can differ in the last bits between counts, so two `auto`
-runs of a config give the same numbers only when they ran the same steps at the same
-counts (metrics.json's `threads_steps` counts them); `threads: N` gives the same numbers
-every time.
-
-The trial's steps train like any other: the cost of measuring is only the time the slower
-counts took over the faster one, a few percent of a run.
+A trial times a block of steps at each candidate count after a short warm-up, keeps the count
+with the least time per row (a smaller count within 3% wins), and re-checks after a wait that
+doubles while the choice holds, sooner when the chosen count slows down 1.5x. Every length is
+a number of steps fixed before training (`Schedule.for_steps`), so which steps run at which
+count depends only on the choices made. The rule and its figures: docs/threads.md.
 """
 
 from __future__ import annotations
