@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+from unittest import mock
 from pathlib import Path
 
 import numpy as np
@@ -73,6 +74,19 @@ def run_cli_process(
         [sys.executable, "-m", "nntrain", *map(str, args)],
         cwd=cwd, input=input, capture_output=True, text=True, timeout=timeout, env=full_env,
     )
+
+
+def read_csv_chunks(stream, source, features, targets, chunk_rows=None, note=None):
+    """predict's raw chunks of a CSV text stream, for a network of number inputs `features`
+    (`chunk_rows` rows a chunk, instead of CHUNK_ROWS, while the chunks are read)."""
+    from nntrain.data.formats import common
+    from nntrain.data.formats.csv import read_batches
+    from nntrain.data.preprocessing import Preprocessing
+    from nntrain.inference.inputs import table_chunks
+
+    with mock.patch.object(common, "CHUNK_ROWS", chunk_rows or common.CHUNK_ROWS):
+        batches = read_batches(io.BytesIO(stream.getvalue().encode()), source)
+        yield from table_chunks(batches, Preprocessing(list(features), list(targets)), source, note)
 
 
 def hide_module(monkeypatch, name: str) -> None:

@@ -24,7 +24,7 @@ from nntrain.runfiles.names import RUN_FILES
 from nntrain.runfiles.history_csv import read_history
 from nntrain.run.folder import prepare_out_dir
 from nntrain.run import run_training
-from conftest import CONFIGS, REPO, assert_user_error, run_cli
+from conftest import CONFIGS, REPO, assert_user_error, read_csv_chunks, run_cli
 
 XOR_CSV = "a,b,y\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n"
 TOO_LONG = "y" * 300  # longer than any file name the OS allows (255)
@@ -39,22 +39,6 @@ def xor_run(tmp_path_factory):
     run_training(parse_config({"dataset": "xor", "layers": [2, 3, 1], "cost": "cross_entropy", "epochs": 20}, "xor"), out)
     return out
 
-
-
-def read_csv_chunks(stream, source, features, targets, chunk_rows=None, note=None):
-    """predict's raw chunks of a CSV text stream, for a network of number inputs `features`."""
-    from nntrain.data.formats import common
-    from nntrain.data.formats.csv import read_batches
-    from nntrain.data.preprocessing import Preprocessing
-    from nntrain.inference.inputs import table_chunks
-
-    if chunk_rows is not None:
-        common.CHUNK_ROWS = chunk_rows
-    try:
-        batches = read_batches(io.BytesIO(stream.getvalue().encode()), source)
-        yield from table_chunks(batches, Preprocessing(list(features), list(targets)), source, note)
-    finally:
-        common.CHUNK_ROWS = 65536
 
 
 def _env() -> dict:

@@ -153,7 +153,7 @@ def test_non_finite_inputs_are_refused_from_npz_as_from_rows(standardised_regres
 
 
 def test_chunked_csv_reading_keeps_every_row_in_order(standardised_regression, tmp_path, monkeypatch):
-    from inference.test_predict_properties import read_csv_chunks
+    from conftest import read_csv_chunks
 
     X = np.random.default_rng(0).normal(size=(1000, 2))
     text = "x0,x1\n" + "\n".join(f"{a},{b}" for a, b in X) + "\n"

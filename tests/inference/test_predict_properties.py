@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from nntrain.errors import UserError
 from nntrain.inference.inputs import parse_rows
 
+from conftest import read_csv_chunks
+
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FEATURES = ["a", "b"]
 
@@ -23,22 +25,6 @@ cells = st.one_of(
 )
 rows = st.lists(cells, min_size=0, max_size=4).map(",".join)
 
-
-
-def read_csv_chunks(stream, source, features, targets, chunk_rows=None, note=None):
-    """predict's raw chunks of a CSV text stream, for a network of number inputs `features`."""
-    from nntrain.data.formats import common
-    from nntrain.data.formats.csv import read_batches
-    from nntrain.data.preprocessing import Preprocessing
-    from nntrain.inference.inputs import table_chunks
-
-    if chunk_rows is not None:
-        common.CHUNK_ROWS = chunk_rows
-    try:
-        batches = read_batches(io.BytesIO(stream.getvalue().encode()), source)
-        yield from table_chunks(batches, Preprocessing(list(features), list(targets)), source, note)
-    finally:
-        common.CHUNK_ROWS = 65536
 
 
 def _parsed_or_user_error(fn, missing_allowed: bool = False):

@@ -52,12 +52,18 @@ def _rows(history: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
-def test_ctrl_c_saves_the_run_and_exits_130(tmp_path):
+def _signal_a_run(tmp_path, signum) -> tuple[subprocess.Popen, str, str, Path]:
+    """A run started, sent `signum` once it trains; (process, stdout, stderr, run folder) once it ended."""
     proc = _start_run(tmp_path)
     out = tmp_path / "out"
     _wait_for_history_rows(proc, out / "history.csv")
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     stdout, stderr = proc.communicate(timeout=60)
+    return proc, stdout, stderr, out
+
+
+def test_ctrl_c_saves_the_run_and_exits_130(tmp_path):
+    proc, stdout, stderr, out = _signal_a_run(tmp_path, signal.SIGINT)
     assert proc.returncode == 130, stdout + stderr
     assert "Traceback" not in stdout + stderr
     assert "interrupted" in stderr
@@ -252,11 +258,7 @@ def test_the_summary_says_when_the_last_epoch_was_cut_short(metrics, said):
 
 
 def test_sigterm_saves_the_run_and_exits_143(tmp_path):
-    proc = _start_run(tmp_path)
-    out = tmp_path / "out"
-    _wait_for_history_rows(proc, out / "history.csv")
-    proc.send_signal(signal.SIGTERM)
-    stdout, stderr = proc.communicate(timeout=60)
+    proc, stdout, stderr, out = _signal_a_run(tmp_path, signal.SIGTERM)
     assert proc.returncode == 143, stdout + stderr
     assert "Traceback" not in stdout + stderr and "terminated: saved the" in stderr
     metrics = json.loads((out / "metrics.json").read_text())

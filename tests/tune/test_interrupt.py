@@ -53,12 +53,18 @@ def _continue_and_check(tmp_path: Path, interrupted: int) -> None:
     assert [t["state"] for t in trials[interrupted:]] == ["complete", "complete"]
 
 
-def test_ctrl_c_fails_the_running_trial_and_the_study_continues(tmp_path):
+def _signal_a_study(tmp_path, signum, *args: str, training: int = 1) -> tuple[subprocess.Popen, str, str]:
+    """A study started (with `args`), sent `signum` once `training` trials train; (process, stdout, stderr)."""
     write_config(tmp_path, epochs=100000, pruner="none")
-    proc = _start(tmp_path)
-    _wait_for_training(proc, tmp_path / "runs" / "study-tune" / "trials", 1)
-    proc.send_signal(signal.SIGINT)
+    proc = _start(tmp_path, *args)
+    _wait_for_training(proc, tmp_path / "runs" / "study-tune" / "trials", training)
+    proc.send_signal(signum)  # to the parent only, as a terminal's Ctrl-C reaches its process group
     stdout, stderr = proc.communicate(timeout=120)
+    return proc, stdout, stderr
+
+
+def test_ctrl_c_fails_the_running_trial_and_the_study_continues(tmp_path):
+    proc, stdout, stderr = _signal_a_study(tmp_path, signal.SIGINT)
     assert proc.returncode == 130, stdout + stderr
     assert "Traceback" not in stderr and "the running trial is recorded as failed" in stderr
     assert "trial 0: interrupted" in stdout and "stopped by Ctrl-C" in stdout
@@ -68,11 +74,7 @@ def test_ctrl_c_fails_the_running_trial_and_the_study_continues(tmp_path):
 
 
 def test_ctrl_c_reaches_every_local_worker(tmp_path):
-    write_config(tmp_path, epochs=100000, pruner="none")
-    proc = _start(tmp_path, "--workers", "2", "--trials", "4")
-    _wait_for_training(proc, tmp_path / "runs" / "study-tune" / "trials", 2)
-    proc.send_signal(signal.SIGINT)  # to the parent only, as a terminal's Ctrl-C reaches its process group
-    stdout, stderr = proc.communicate(timeout=120)
+    proc, stdout, stderr = _signal_a_study(tmp_path, signal.SIGINT, "--workers", "2", "--trials", "4", training=2)
     assert proc.returncode == 130, stdout + stderr
     assert "Traceback" not in stderr
     trials = read_trials(tmp_path / "runs" / "study-tune" / "trials.csv")
@@ -81,11 +83,7 @@ def test_ctrl_c_reaches_every_local_worker(tmp_path):
 
 
 def test_sigterm_exits_143_and_fails_the_trial(tmp_path):
-    write_config(tmp_path, epochs=100000, pruner="none")
-    proc = _start(tmp_path)
-    _wait_for_training(proc, tmp_path / "runs" / "study-tune" / "trials", 1)
-    proc.send_signal(signal.SIGTERM)
-    stdout, stderr = proc.communicate(timeout=120)
+    proc, stdout, stderr = _signal_a_study(tmp_path, signal.SIGTERM)
     assert proc.returncode == 143, stdout + stderr
     assert "stopped by SIGTERM" in stdout
     assert [t["state"] for t in read_trials(tmp_path / "runs" / "study-tune" / "trials.csv")] == ["fail"]
