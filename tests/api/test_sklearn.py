@@ -21,6 +21,7 @@ from nntrain.sklearn import NNClassifier, NNRegressor  # noqa: E402
 
 
 @pytest.mark.parametrize("estimator", [NNClassifier(random_state=0), NNRegressor(random_state=0)], ids=lambda e: type(e).__name__)
+@pytest.mark.slow
 def test_scikit_learns_estimator_checks_pass(estimator):
     results = check_estimator(estimator, on_fail=None)
     failed = [r for r in results if r["status"] == "failed"]
@@ -44,6 +45,7 @@ def test_dropout_batch_norm_and_balanced_class_weight_reach_the_network():
     np.testing.assert_array_equal(weighted.predict_proba(X), weighted.predict_proba(X))  # dropout is off at inference
 
 
+@pytest.mark.slow
 def test_a_pipeline_under_grid_search_with_two_jobs_scores_above_09_on_iris():
     X, y = load_iris(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, random_state=0, stratify=y)

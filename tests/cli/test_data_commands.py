@@ -106,6 +106,7 @@ def test_bad_csv_through_run(tmp_path):
     assert_user_error(proc, "line 3", "column 'y'", "missing value")
 
 
+@pytest.mark.slow
 def test_plot_writes_a_png(blobs_run):
     folder, _ = blobs_run
     proc = run_cli("plot", folder / "run", "-o", folder / "curves.png")
@@ -167,6 +168,7 @@ def run_digits_config(tmp_path, monkeypatch, name: str, seed: int) -> dict:
     return json.loads((tmp_path / "run" / "metrics.json").read_text())
 
 
+@pytest.mark.slow
 def test_digits_reproduces_seed_002(tmp_path, monkeypatch):
     config = load_config(CONFIGS / "digits.yaml")
     assert config.layers == [64, 30, 10] and config.epochs == 3000 and config.batch_size == "full"
@@ -175,6 +177,7 @@ def test_digits_reproduces_seed_002(tmp_path, monkeypatch):
     assert metrics["test_accuracy"] >= 0.85 and metrics["epochs_run"] == 3000
 
 
+@pytest.mark.slow
 def test_digits_best_beats_the_peers(tmp_path, monkeypatch):
     metrics = run_digits_config(tmp_path, monkeypatch, "digits_best", seed=1)
     assert metrics["test_accuracy"] >= 0.975

@@ -21,6 +21,7 @@ def modern_run(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_digits_modern_reaches_a_test_accuracy_of_at_least_0_96(modern_run):
     metrics = json.loads((modern_run / "metrics.json").read_text())
     assert metrics["test_accuracy"] >= 0.96, metrics
@@ -29,6 +30,7 @@ def test_digits_modern_reaches_a_test_accuracy_of_at_least_0_96(modern_run):
     assert "test_split: 0.3" in config
 
 
+@pytest.mark.slow
 def test_gradcheck_on_digits_modern_passes():
     proc = run_cli("gradcheck", CONFIGS / "digits_modern.yaml")
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -50,6 +52,7 @@ def test_predicting_the_same_row_twice_gives_the_same_output(modern_run, tmp_pat
     assert outputs[0][1][0] == str(raw.y[7])
 
 
+@pytest.mark.slow
 def test_the_summary_and_the_plot_name_the_epoch_whose_weights_were_kept(tmp_path):
     config = tmp_path / "es.yaml"
     config.write_text(

@@ -37,6 +37,7 @@ def run_dir(tmp_path_factory):
     b"name: ok\nname: twice\n",
     b"",
 ], ids=["not-utf8", "deep", "alias-bomb", "list", "mapping", "sequence", "duplicate", "empty"])
+@pytest.mark.slow
 def test_plot_takes_the_folder_name_when_config_yaml_is_odd(run_dir, tmp_path, config):
     (run_dir / "config.yaml").write_bytes(config)
     proc = run_cli_process("plot", run_dir, "--output", tmp_path / "p.png", timeout=120)
@@ -45,6 +46,7 @@ def test_plot_takes_the_folder_name_when_config_yaml_is_odd(run_dir, tmp_path, c
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="FIFOs")
+@pytest.mark.slow
 def test_plot_never_blocks_on_a_fifo_config(run_dir, tmp_path):
     (run_dir / "config.yaml").unlink()
     os.mkfifo(run_dir / "config.yaml")
@@ -56,6 +58,7 @@ def test_plot_never_blocks_on_a_fifo_config(run_dir, tmp_path):
 
 
 @pytest.mark.skipif(not hasattr(resource, "RLIMIT_AS"), reason="needs RLIMIT_AS")
+@pytest.mark.slow
 def test_gradcheck_out_of_memory_is_the_clean_memory_message(tmp_path):
     """The layers fit the machine but not a 2 GB address-space limit: MemoryError inside the check."""
     (tmp_path / "big.yaml").write_text("dataset: xor\nlayers: [2, 12000, 12000, 1]\n")
@@ -81,6 +84,7 @@ def test_gradcheck_refuses_layers_too_big_for_the_machine_before_allocating(tmp_
     assert_user_error(proc, f"layers: [2, {width}, 1] need about", "GiB as float64 for the gradient check")
 
 
+@pytest.mark.slow
 def test_100000_bad_layers_print_21_lines(tmp_path):
     (tmp_path / "bad.yaml").write_text("dataset: xor\nlayers: [" + ", ".join(["x"] * 100_000) + "]\n")
     proc = run_cli("run", "bad.yaml", cwd=tmp_path)

@@ -104,12 +104,14 @@ def test_run_folder_name_too_long_names_the_folder(tmp_path):
 
 @needs_dev_full
 @pytest.mark.parametrize("fmt", ["csv", "json", "table"])
+@pytest.mark.slow
 def test_predict_to_a_full_stdout(xor_run, fmt):
     proc = run_to_full_disk("predict", xor_run / "weights.npz", "0,1", "--format", fmt)
     assert_user_error(proc, f"error: cannot write to standard output ({NO_SPACE})")
 
 
 @needs_dev_full
+@pytest.mark.slow
 def test_schema_and_evaluate_to_a_full_stdout(xor_run, tmp_path):
     assert_user_error(run_to_full_disk("schema"), f"cannot write to standard output ({NO_SPACE})")
     (tmp_path / "xor.csv").write_text(XOR_CSV)
@@ -118,6 +120,7 @@ def test_schema_and_evaluate_to_a_full_stdout(xor_run, tmp_path):
 
 
 @pytest.mark.parametrize("args", [["predict", "WEIGHTS", "0,1", "--format", "csv"], ["predict", "WEIGHTS", "0,1"], ["schema"]])
+@pytest.mark.slow
 def test_a_closed_pipe_exits_141_quietly(xor_run, args):
     args = [str(xor_run / "weights.npz") if a == "WEIGHTS" else a for a in args]
     proc = run_to_closed_pipe(*args)
@@ -132,6 +135,7 @@ def _assert_complete_run(out, epochs: int) -> None:
 
 
 @needs_dev_full
+@pytest.mark.slow
 def test_run_to_a_full_stdout_finishes_and_warns(tmp_path):
     proc = run_to_full_disk("run", CONFIGS / "xor.yaml", "--set", "epochs=5", "--out", "sf", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -141,6 +145,7 @@ def test_run_to_a_full_stdout_finishes_and_warns(tmp_path):
     _assert_complete_run(tmp_path / "sf", 5)
 
 
+@pytest.mark.slow
 def test_run_into_a_closed_pipe_finishes_and_warns(tmp_path):
     proc = run_to_closed_pipe("run", CONFIGS / "xor.yaml", "--set", "epochs=50", "--out", "pipe", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -227,6 +232,7 @@ def test_a_failed_plot_keeps_the_previous_png(xor_run, tmp_path, monkeypatch):
 # -- 7: history.csv while a resumed run is killed ---------------------------------------
 
 
+@pytest.mark.slow
 def test_killed_resume_keeps_the_earlier_history_rows(tmp_path):
     """history.csv parses and holds the 20 earlier rows at every moment of a resume, and after SIGKILL."""
     out = tmp_path / "R"

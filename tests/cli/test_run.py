@@ -25,6 +25,7 @@ def xor_run(tmp_path_factory):
     return proc, out
 
 
+@pytest.mark.slow
 def test_xor_trains_and_writes_every_file(xor_run):
     proc, out = xor_run
     assert proc.returncode == 0, proc.stderr
@@ -85,6 +86,7 @@ def test_resolved_config_is_complete_and_reloads(xor_run):
     assert checkpoint.load(out / "weights.npz").config == resolved
 
 
+@pytest.mark.slow
 def test_half_adder_reaches_the_seeds_cost(tmp_path):
     proc = run_cli("run", CONFIGS / "half_adder.yaml", "--out", tmp_path / "ha", "--quiet")
     assert proc.returncode == 0, proc.stderr
@@ -123,6 +125,7 @@ def test_layers_that_do_not_fit_the_data(tmp_path):
     assert_user_error(run_cli("run", cfg, "--out", tmp_path / "o2"), "layers", "2 target column(s)")
 
 
+@pytest.mark.slow
 def test_console_script_is_installed_when_packaged():
     exe = shutil.which("nntrain")
     if exe is None:

@@ -18,6 +18,7 @@ REFUSED = "is not a regular file"
 
 @pytest.mark.parametrize("command", ["run", "gradcheck"])
 @pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+@pytest.mark.slow
 def test_a_device_as_the_config(command, device):
     assert_user_error(run_cli_process(command, device, timeout=60), f"{device}: {REFUSED} (it is a character device)")
 
@@ -30,6 +31,7 @@ def xor_weights(tmp_path_factory):
     return out / "weights.npz"
 
 
+@pytest.mark.slow
 def test_a_fifo_as_the_config_or_the_data_file(tmp_path):
     os.mkfifo(tmp_path / "config.yaml")
     assert_user_error(run_cli_process("run", "config.yaml", cwd=tmp_path, timeout=60), f"config.yaml: {REFUSED} (it is a FIFO")
@@ -42,6 +44,7 @@ def test_a_fifo_as_the_config_or_the_data_file(tmp_path):
     assert_user_error(run_cli_process("run", "n.yaml", cwd=tmp_path, timeout=60), f"data.npz: {REFUSED}")
 
 
+@pytest.mark.slow
 def test_weights_inputs_and_labelled_data_that_are_not_regular_files(tmp_path, xor_weights):
     assert_user_error(run_cli_process("predict", "/dev/zero", "0,1", timeout=60), f"/dev/zero: {REFUSED}")
     assert_user_error(run_cli_process("evaluate", "/dev/urandom", "xor", timeout=60), f"/dev/urandom: {REFUSED}")
@@ -54,12 +57,14 @@ def test_weights_inputs_and_labelled_data_that_are_not_regular_files(tmp_path, x
     assert_user_error(proc, f"/dev/zero: {REFUSED}")
 
 
+@pytest.mark.slow
 def test_standard_input_stays_allowed(xor_weights):
     proc = run_cli_process("predict", xor_weights, "--input", "-", "--format", "csv", input="a,b\n0,1\n", timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("prediction,")
 
 
+@pytest.mark.slow
 def test_plot_refuses_a_fifo_history_and_reads_a_fifo_config_never(tmp_path):
     run_dir = tmp_path / "r"
     run_dir.mkdir()

@@ -37,6 +37,7 @@ def test_run_says_which_count_it_measured_in_one_line_and_records_it(tmp_path):
         assert " ms/step, 2 threads " in metrics["threads_reason"]
 
 
+@pytest.mark.slow
 def test_quiet_hides_the_line_but_metrics_keep_the_count(tmp_path):
     proc = run_cli("run", CONFIGS / "xor.yaml", "--out", tmp_path / "run", "--quiet", "--threads", "1")
     assert proc.returncode == 0, proc.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -48,6 +49,7 @@ def _loads_or_user_error(fn, *args) -> None:
 
 @SETTINGS
 @given(configs)
+@pytest.mark.slow
 def test_parse_config_mapping(data):
     _loads_or_user_error(parse_config, data, "c.yaml")
 
@@ -60,6 +62,7 @@ def test_parse_config_anything(data):
 
 @SETTINGS
 @given(st.one_of(st.text(max_size=200), configs.map(lambda d: yaml.safe_dump(d, default_flow_style=None))))
+@pytest.mark.slow
 def test_yaml_text_round_trip_through_files(text):
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "c.yaml"
@@ -70,6 +73,7 @@ def test_yaml_text_round_trip_through_files(text):
 
 @SETTINGS
 @given(st.binary(max_size=200))
+@pytest.mark.slow
 def test_arbitrary_bytes(blob):
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "c.yaml"

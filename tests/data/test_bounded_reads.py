@@ -59,6 +59,7 @@ def _weights_with(tmp_path, arrays: dict, extra: list, drop=()) -> str:
     return path
 
 
+@pytest.mark.slow
 def test_an_unused_2_gib_member_is_never_read(tmp_path, xor_arrays):
     path = _weights_with(tmp_path, xor_arrays, [bombs.zeros_member("junk", TWO_GIB)])
     proc, peak = run_measured("predict", path, "0,1", "--format", "csv", cwd=tmp_path)
@@ -68,6 +69,7 @@ def test_an_unused_2_gib_member_is_never_read(tmp_path, xor_arrays):
     assert proc.returncode == 0 and peak < LIMIT_MB, proc.stderr
 
 
+@pytest.mark.slow
 def test_optimizer_state_is_read_only_to_resume_and_within_the_budget(tmp_path, xor_arrays):
     path = _weights_with(tmp_path, xor_arrays, [bombs.zeros_member("opt.m.0", TWO_GIB)], drop=("opt.t",))
     proc, peak = run_measured("predict", path, "0,1", cwd=tmp_path)
@@ -78,6 +80,7 @@ def test_optimizer_state_is_read_only_to_resume_and_within_the_budget(tmp_path, 
 
 
 @pytest.mark.parametrize("case", ["excess", "declared"])
+@pytest.mark.slow
 def test_a_gzipped_idx_bomb_is_refused_from_its_header(tmp_path, case):
     folder = tmp_path / "idx"
     folder.mkdir()
@@ -97,6 +100,7 @@ def test_a_gzipped_idx_bomb_is_refused_from_its_header(tmp_path, case):
 
 
 @pytest.mark.parametrize("y", ["short", "consistent"])
+@pytest.mark.slow
 def test_an_npz_dataset_bomb_is_refused_before_decompression(tmp_path, y):
     X = bombs.zeros_member("X", (137_500_000, 2))  # 2.2 GB of float64
     y_member = bombs.npy_member("y", np.array([0, 1, 0])) if y == "short" else bombs.zeros_member("y", (137_500_000,), "<i8")
@@ -108,6 +112,7 @@ def test_an_npz_dataset_bomb_is_refused_before_decompression(tmp_path, y):
     assert peak < LIMIT_MB
 
 
+@pytest.mark.slow
 def test_predict_input_npz_bomb(tmp_path, xor_arrays):
     weights = _weights_with(tmp_path, xor_arrays, [])
     (tmp_path / "in.npz").write_bytes(bombs.zip_archive([bombs.zeros_member("X", (137_500_000, 2))]))
@@ -116,6 +121,7 @@ def test_predict_input_npz_bomb(tmp_path, xor_arrays):
     assert peak < LIMIT_MB
 
 
+@pytest.mark.slow
 def test_the_budget_allows_real_archives(tmp_path, monkeypatch):
     """MNIST-like pixels (80% zeros), compressed, expand far less than 32 times, so an archive of
     them is read however large (without the free 64 MiB here)."""
@@ -213,6 +219,7 @@ def test_an_archive_reads_fortran_big_endian_and_text_members(tmp_path):
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS as Linux counts it")
+@pytest.mark.slow
 def test_an_idx_file_too_large_for_a_memory_limit_names_the_file_not_layers(tmp_path):
     """A consistent 705 MB IDX file (sparse on disk) under a 600 MB address-space limit."""
     import resource

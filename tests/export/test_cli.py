@@ -83,6 +83,7 @@ def test_the_serving_snippet_in_docs_export_md_runs_and_matches_predict(penguins
     assert str(labels[0]) in printed.getvalue()
 
 
+@pytest.mark.slow
 def test_digits_exports_and_matches_predict(tmp_path):
     proc = run_cli("run", CONFIGS / "digits.yaml", "--set", "epochs=1000", "--out", tmp_path / "run", "--quiet")
     assert proc.returncode == 0, proc.stderr
@@ -159,6 +160,7 @@ def test_an_activation_without_nodes_is_named(penguins_export, monkeypatch):
         to_onnx(checkpoint.load(folder / "runs/penguins/weights.npz"))
 
 
+@pytest.mark.slow
 def test_only_the_export_command_imports_the_export_and_onnx_is_imported_lazily():
     for path in sorted((REPO / "nntrain").rglob("*.py")):
         if path.parent.name == "export" or path.relative_to(REPO).as_posix() == "nntrain/cli/export.py":

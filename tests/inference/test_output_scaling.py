@@ -52,6 +52,7 @@ def test_csv_and_json_text_match_the_standard_writers(shape, classes):
             assert objects[i]["prediction"] == cols.classes[index[i]]
 
 
+@pytest.mark.slow
 def test_a_wide_chunk_is_formatted_in_bounded_pieces():
     h = np.random.default_rng(0).random((3000, 300))
     cols = _columns(300, True)
@@ -89,6 +90,7 @@ def test_a_report_on_100000_classes_needs_no_classes_squared_memory():
     assert small.confusion.shape == (MAX_CONFUSION_CLASSES,) * 2
 
 
+@pytest.mark.slow
 def test_evaluate_with_more_classes_than_a_confusion_matrix_shows(tmp_path):
     k, rng = 2 * MAX_CONFUSION_CLASSES, np.random.default_rng(0)
     W = [rng.standard_normal((2, k)).astype(np.float32)]

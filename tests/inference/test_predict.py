@@ -43,6 +43,7 @@ def _csv_rows(text: str) -> list[dict]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
+@pytest.mark.slow
 def test_xor_predicts_its_truth_table_as_csv(xor_weights):
     proc = run_cli("predict", xor_weights, "0,0", "0,1", "1,0", "1,1", "--format", "csv")
     assert proc.returncode == 0, proc.stderr
@@ -279,6 +280,7 @@ def test_output_dash_is_standard_output_not_a_file_named_dash(xor_weights, tmp_p
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_a_very_wide_csv_gets_a_short_message(xor_weights, tmp_path):
     """200,000 columns used to be listed in full: a 1.7 MB error line."""
     wide = tmp_path / "wide.csv"

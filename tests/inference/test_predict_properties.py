@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -41,6 +42,7 @@ def _parsed_or_user_error(fn, missing_allowed: bool = False):
 
 @SETTINGS
 @given(st.lists(rows, min_size=1, max_size=5))
+@pytest.mark.slow
 def test_command_line_rows(row_list):
     X = _parsed_or_user_error(lambda: parse_rows(row_list, FEATURES))
     if X is not None:
@@ -53,6 +55,7 @@ def test_command_line_rows(row_list):
     st.lists(rows, max_size=6),
     st.integers(1, 3),
 )
+@pytest.mark.slow
 def test_csv_text(header, body, chunk_rows):
     text = "\n".join([header, *body]) + "\n"
 

@@ -42,6 +42,7 @@ def test_cases_cover_every_activation_and_every_valid_output_cost_pair():
     assert any(c.l2 > 0 for c in cases)
 
 
+@pytest.mark.slow
 def test_self_check_passes_below_threshold_for_every_tensor():
     cases = {c.label: c for c in gc.self_check_cases()}
     results = gc.check_implementation(seed=0)
@@ -129,6 +130,7 @@ def test_a_broken_derivative_is_reported():
     assert all(r.passed for r in by_case["sigmoid -> sigmoid + mse"])
 
 
+@pytest.mark.slow
 def test_cli_exits_1_and_names_the_failing_rows_when_a_derivative_is_broken(monkeypatch):
     monkeypatch.setattr(activations.Sigmoid, "backward", lambda self, g, a: g * a)  # drops the (1 - a) factor
     result = CliRunner().invoke(app, ["gradcheck"], env={"COLUMNS": "200"})
@@ -158,6 +160,7 @@ def test_max_entries_samples_every_tensor():
     assert all(r.passed for r in results)
 
 
+@pytest.mark.slow
 def test_cli_self_check_exits_0():
     proc = run_cli("gradcheck")
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -165,6 +168,7 @@ def test_cli_self_check_exits_0():
 
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in CONFIGS.glob("*.yaml")))
+@pytest.mark.slow
 def test_cli_checks_every_shipped_config(name):
     """Every config in configs/ passes, tutorial 002's saturated digits network (cost ~4.5,
     many gradient entries near 1e-6) included."""

@@ -67,6 +67,7 @@ def test_truncated(tmp_path, good_weights, fraction):
     assert "not a complete .npz file" in _load_error(tmp_path / "w.npz")
 
 
+@pytest.mark.slow
 def test_every_truncation_is_a_user_error(tmp_path, good_weights):
     data = good_weights.read_bytes()
     path = tmp_path / "w.npz"

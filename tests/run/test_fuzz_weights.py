@@ -60,6 +60,7 @@ def test_truncations(tmp_path, weights, kind, fraction):
 
 @FUZZ
 @given(kind=st.sampled_from(["stored", "deflated"]), flips=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 7)), min_size=1, max_size=4))
+@pytest.mark.slow
 def test_bit_flips(tmp_path, weights, kind, flips):
     data = bytearray(weights[kind])
     for where, bit in flips:
@@ -71,6 +72,7 @@ def test_bit_flips(tmp_path, weights, kind, flips):
 
 @FUZZ
 @given(kind=st.sampled_from(["stored", "deflated"]), pair=st.permutations(range(12)).map(lambda p: p[:2]))
+@pytest.mark.slow
 def test_member_swaps(tmp_path, weights, kind, pair):
     """Two members' contents exchanged under their names: a mismatch is refused, a swap of alike
     arrays (two biases of one shape) loads what the file now says."""

@@ -62,6 +62,7 @@ def _signal_a_run(tmp_path, signum) -> tuple[subprocess.Popen, str, str, Path]:
     return proc, stdout, stderr, out
 
 
+@pytest.mark.slow
 def test_ctrl_c_saves_the_run_and_exits_130(tmp_path):
     proc, stdout, stderr, out = _signal_a_run(tmp_path, signal.SIGINT)
     assert proc.returncode == 130, stdout + stderr
@@ -82,6 +83,7 @@ def test_ctrl_c_saves_the_run_and_exits_130(tmp_path):
     assert outputs.shape == (4, 1) and np.all(np.isfinite(outputs))
 
 
+@pytest.mark.slow
 def test_two_ctrl_c_exit_130_without_traceback_or_half_files(tmp_path):
     proc = _start_run(tmp_path)
     out = tmp_path / "out"
@@ -95,6 +97,7 @@ def test_two_ctrl_c_exit_130_without_traceback_or_half_files(tmp_path):
         checkpoint.load(out / "weights.npz")
 
 
+@pytest.mark.slow
 def test_kill_9_leaves_history_so_far_and_no_half_weights(tmp_path):
     proc = _start_run(tmp_path)
     out = tmp_path / "out"
@@ -257,6 +260,7 @@ def test_the_summary_says_when_the_last_epoch_was_cut_short(metrics, said):
 # -- SIGTERM is treated as Ctrl-C; a second signal always exits with its status ----------------
 
 
+@pytest.mark.slow
 def test_sigterm_saves_the_run_and_exits_143(tmp_path):
     proc, stdout, stderr, out = _signal_a_run(tmp_path, signal.SIGTERM)
     assert proc.returncode == 143, stdout + stderr
@@ -273,6 +277,7 @@ def test_sigterm_saves_the_run_and_exits_143(tmp_path):
     (signal.SIGINT, signal.SIGINT, 130, 0.02), (signal.SIGTERM, signal.SIGTERM, 143, 0.0),
     (signal.SIGINT, signal.SIGTERM, 143, 0.002),
 ])
+@pytest.mark.slow
 def test_a_second_signal_always_exits_with_its_status(tmp_path, first, second, status, gap):
     """Never killed by the signal itself (exit -2 or -15), whenever the second one comes."""
     proc = _start_run(tmp_path)
@@ -290,6 +295,7 @@ def test_a_second_signal_always_exits_with_its_status(tmp_path, first, second, s
         checkpoint.load(out / "weights.npz")
 
 
+@pytest.mark.slow
 def test_sigterm_outside_training_stops_at_once_with_143(tmp_path):
     proc = _start_run(tmp_path)
     _wait_for_history_rows(proc, tmp_path / "out" / "history.csv")

@@ -75,6 +75,7 @@ def test_resume_with_dropout_and_batch_norm_equals_straight_training(tmp_path, b
     assert history_rows(tmp_path / "split/history.csv") == history_rows(tmp_path / "straight/history.csv")
 
 
+@pytest.mark.slow
 def test_early_stopping_keeps_the_best_epochs_running_statistics_and_resumes_from_the_last(tmp_path):
     stopping = {"monitor": "val_cost", "patience": 100}
     best = _run(tmp_path, "es", epochs=12, learning_rate=0.3, early_stopping=stopping)
@@ -151,6 +152,7 @@ def test_a_training_batch_of_one_row_is_an_error_that_says_why(tmp_path, batch_s
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_gradcheck_handles_a_config_with_every_new_layer(tmp_path):
     config = tmp_path / "g.yaml"
     config.write_text(

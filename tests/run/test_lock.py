@@ -77,6 +77,7 @@ def _start(tmp_path, out, *options) -> subprocess.Popen:
 
 
 @pytest.mark.parametrize("force", [False, True])
+@pytest.mark.slow
 def test_two_runs_started_together_into_one_folder(tmp_path, force):
     """Exactly one succeeds; the other exits 2 naming the folder and the winner's pid; every
     file in the folder comes from the winner's run."""
@@ -99,6 +100,7 @@ def test_two_runs_started_together_into_one_folder(tmp_path, force):
     assert sorted(p.name for p in out.iterdir()) == ["config.yaml", "history.csv", "metrics.json", "weights.npz"]
 
 
+@pytest.mark.slow
 def test_a_run_refused_by_the_lock_leaves_the_running_ones_files_alone(tmp_path):
     (tmp_path / "c.yaml").write_text("dataset: xor\nlayers: [2, 3, 1]\nepochs: 100000000\n")
     out = tmp_path / "out"

@@ -58,6 +58,7 @@ def _wait_for_live_history(folder, proc, timeout=60):
     pytest.fail("no live history")
 
 
+@pytest.mark.slow
 def test_force_keeps_the_old_run_until_the_new_one_is_complete(tmp_path, old_run):
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "nntrain", "run", "c.yaml", "--out", "out", "-q", "--force",
@@ -186,6 +187,7 @@ def test_stale_temp_files_go_and_held_ones_stay(tmp_path):
     assert not held.exists() and (out / "notes.tmp").exists()
 
 
+@pytest.mark.slow
 def test_a_killed_predict_outputs_temp_file_is_cleaned_by_the_next_one(tmp_path, old_run):
     weights = tmp_path / "out" / "weights.npz"
     proc = subprocess.Popen([sys.executable, "-m", "nntrain", "predict", str(weights), "--input", "-", "--format", "csv",

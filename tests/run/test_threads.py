@@ -295,6 +295,7 @@ def test_the_limits_are_in_force_while_the_run_trains_and_put_back_after(tmp_pat
     assert summary.metrics["threads"] == count and summary.metrics["threads_reason"] == f"config threads: {count}"
 
 
+@pytest.mark.slow
 def test_a_measured_run_trains_at_the_counts_it_records(tmp_path):
     if not BlasThreads().controllable:
         pytest.skip("numpy's BLAS has no thread control here")
@@ -345,6 +346,7 @@ def test_predict_and_evaluate_run_at_the_chosen_count(tmp_path):
     counted.restore()
 
 
+@pytest.mark.slow
 def test_a_limit_set_in_the_process_before_the_run_is_kept(tmp_path):
     """threadpoolctl's threadpool_limits around nntrain.train (or fit, or predict) is a choice."""
     if not BlasThreads().controllable:

@@ -193,6 +193,7 @@ def test_gather_rows_reads_only_the_batch_from_a_strided_mapped_file(tmp_path):
     assert peak < 1_000_000, f"gathered 3 rows but allocated {peak} bytes (the source is 40 MB)"
 
 
+@pytest.mark.slow
 def test_mmap_bench_runs_the_real_cli_and_cleans_up(tmp_path):
     """bench/mmap_bench.py on a tiny file: trains through `nntrain run`, reports memory, deletes what it wrote."""
     proc = subprocess.run(

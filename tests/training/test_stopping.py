@@ -79,6 +79,7 @@ def test_early_stopping_on_val_cost_needs_a_validation_split(tmp_path):
     assert_user_error(proc, "early_stopping.monitor: val_cost needs a validation split", "val_split")
 
 
+@pytest.mark.slow
 def test_tolerance_stops_on_a_flat_cost(tmp_path):
     proc = run_cli("run", CONFIGS / "xor.yaml", "--out", tmp_path, "-q", "--set", "tolerance=1e-5")
     assert proc.returncode == 0, proc.stderr

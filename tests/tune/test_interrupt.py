@@ -63,6 +63,7 @@ def _signal_a_study(tmp_path, signum, *args: str, training: int = 1) -> tuple[su
     return proc, stdout, stderr
 
 
+@pytest.mark.slow
 def test_ctrl_c_fails_the_running_trial_and_the_study_continues(tmp_path):
     proc, stdout, stderr = _signal_a_study(tmp_path, signal.SIGINT)
     assert proc.returncode == 130, stdout + stderr
@@ -73,6 +74,7 @@ def test_ctrl_c_fails_the_running_trial_and_the_study_continues(tmp_path):
     _continue_and_check(tmp_path, 1)
 
 
+@pytest.mark.slow
 def test_ctrl_c_reaches_every_local_worker(tmp_path):
     proc, stdout, stderr = _signal_a_study(tmp_path, signal.SIGINT, "--workers", "2", "--trials", "4", training=2)
     assert proc.returncode == 130, stdout + stderr
@@ -82,6 +84,7 @@ def test_ctrl_c_reaches_every_local_worker(tmp_path):
     _continue_and_check(tmp_path, 2)
 
 
+@pytest.mark.slow
 def test_sigterm_exits_143_and_fails_the_trial(tmp_path):
     proc, stdout, stderr = _signal_a_study(tmp_path, signal.SIGTERM)
     assert proc.returncode == 143, stdout + stderr

@@ -29,6 +29,7 @@ def storage():
         yield url
 
 
+@pytest.mark.slow
 def test_two_machines_share_one_study(tmp_path, storage):
     write_config(tmp_path, pruner="none")
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
@@ -54,6 +55,7 @@ def test_two_machines_share_one_study(tmp_path, storage):
         assert "name: study-best" in (out / "best.yaml").read_text()
 
 
+@pytest.mark.slow
 def test_a_server_that_is_not_there_is_a_clear_error(tmp_path, storage):
     write_config(tmp_path)
     url = storage.replace("host=", "host=/nonexistent")

@@ -20,6 +20,7 @@ from nntrain.threads.machine import threads_per_worker  # noqa: E402
 from tune.studies import read_trials, write_config  # noqa: E402
 
 
+@pytest.mark.slow
 def test_study_writes_trials_and_best_then_continues(tmp_path):
     config = write_config(tmp_path, trials=10)
     first = run_cli("tune", config.name, cwd=tmp_path)
@@ -40,6 +41,7 @@ def test_study_writes_trials_and_best_then_continues(tmp_path):
     assert trials == read_trials(folder / "trials.csv")[:10]  # the first ten are as they were
 
 
+@pytest.mark.slow
 def test_best_yaml_reproduces_the_best_value(tmp_path):
     config = write_config(tmp_path, trials=6)
     assert run_cli("tune", config.name, cwd=tmp_path).returncode == 0
@@ -57,6 +59,7 @@ def test_best_yaml_reproduces_the_best_value(tmp_path):
     assert metrics["final_val_cost"] == float(best["value"])  # exactly: same seed, same split, same arithmetic
 
 
+@pytest.mark.slow
 def test_two_processes_share_one_sqlite_study(tmp_path):
     config = write_config(tmp_path, pruner="none")
     command = [sys.executable, "-m", "nntrain", "tune", config.name, "--trials", "3"]
@@ -73,6 +76,7 @@ def test_two_processes_share_one_sqlite_study(tmp_path):
     assert len(tried) == 6  # the processes' samplers draw different values
 
 
+@pytest.mark.slow
 def test_workers_split_the_trials(tmp_path):
     config = write_config(tmp_path, pruner="none")
     proc = run_cli("tune", config.name, "--trials", "4", "--workers", "2", cwd=tmp_path)
@@ -86,6 +90,7 @@ def test_workers_split_the_trials(tmp_path):
         assert metrics["threads"] in shares and metrics["threads_reason"] == f"OPENBLAS_NUM_THREADS={metrics['threads']}"
 
 
+@pytest.mark.slow
 def test_median_pruner_stops_lagging_trials(tmp_path):
     # a learning rate that cannot learn in 20 epochs lags the median from the first epochs on
     search = "    learning_rate: [0.05, 1.0e-7]\n"
@@ -103,6 +108,7 @@ def test_median_pruner_stops_lagging_trials(tmp_path):
         assert json.loads((run / "metrics.json").read_text())["stop_reason"] == "pruned"
 
 
+@pytest.mark.slow
 def test_diverged_trial_is_failed_and_the_study_goes_on(tmp_path):
     search = "    learning_rate: [1.0e+6, 0.01]\n    optimizer.name: [sgd]\n"
     config = write_config(tmp_path, trials=8, sampler="random", seed=5, pruner="none", search=search)
