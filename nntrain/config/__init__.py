@@ -1,7 +1,9 @@
 """The run config: `load_config(path, overrides) -> RunConfig`, validated, with every
 problem a line naming the file, the line of the key, the field, and what is allowed.
 
-    schema.py     the pydantic models, built from the registries
+    schema.py     RunConfig, built from the registries (dataset_schema.py: dataset:;
+                  layers_schema.py: the hidden layers, class weights, early stopping;
+                  fields.py: what the models share; tune_schema.py: tune:)
     yaml_io.py    YAML 1.2 reading with key lines
     messages.py   pydantic errors as plain lines
     overrides.py  --set KEY=VALUE

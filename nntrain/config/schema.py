@@ -7,26 +7,22 @@ the schema, the error messages and the docs' tables to follow.
 
 from __future__ import annotations
 
-import difflib
-from typing import Annotated, Any, Callable, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import (
-    BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationInfo, WithJsonSchema, field_validator,
-    model_validator,
-)
+from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
+from nntrain.config.dataset_schema import DatasetConfig
+from nntrain.config.fields import AUTO, BatchSize, LayerSize, Strict, name_as_mapping
+from nntrain.config.layers_schema import BatchNormConfig, ClassWeight, DropoutRate, EarlyStoppingConfig, HiddenActivation
 from nntrain.config.messages import show_value
 from nntrain.config.placement import override_for
 from nntrain.config.tune_schema import TuneConfig
-from nntrain.data.table import ReadOptions
-from nntrain.model.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS
+from nntrain.model.activations import OUTPUT_ACTIVATIONS
 from nntrain.model.costs import COSTS
 from nntrain.model.initializers import INITIALIZERS, REFUSED_INITIALIZERS, default_initializer
 from nntrain.training.optimizers import OPTIMIZERS
 from nntrain.training.schedules import SCHEDULES
-from nntrain.training.stopping import MONITORS
 
-ActivationName = Literal[tuple(ACTIVATIONS)]  # type: ignore[valid-type]
 OutputActivationName = Literal[tuple(OUTPUT_ACTIVATIONS)]  # type: ignore[valid-type]
 CostName = Literal[tuple(COSTS)]  # type: ignore[valid-type]
 
@@ -35,177 +31,9 @@ OptimizerConfig = Annotated[
     Union[tuple(cls.Options for cls in OPTIMIZERS.values())], Field(discriminator="name")
 ]
 ScheduleConfig = Annotated[Union[tuple(SCHEDULES.values())], Field(discriminator="name")]
-MonitorName = Literal[tuple(MONITORS)]  # type: ignore[valid-type]
 
 #: Fields that take a bare name for a mapping holding only that name, with the registry of names.
 NAMED_FIELDS = {"optimizer": OPTIMIZERS, "init": INITIALIZERS, "lr_schedule": SCHEDULES}
-
-
-def _name_to_mapping(value: Any) -> Any:
-    """Let a bare name stand for a mapping with only that name: `adam` == {name: adam}."""
-    return {"name": value} if isinstance(value, str) else value
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
-
-
-AUTO = "auto"
-
-
-def _whole_number_or(words: tuple[str, ...], minimum: int = 1) -> Callable[[Any], Any]:
-    """A validator taking a whole number >= `minimum` or one of `words`, with the config's messages."""
-    allowed = f"a whole number > {minimum - 1}" + "".join(f" or {w}" for w in words)
-
-    def check(value: Any) -> Any:
-        if isinstance(value, str) and value in words:
-            return value
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"{show_value(value)} is not a whole number; allowed: {allowed}")
-        if isinstance(value, float):
-            hint = f" (write {int(value)})" if value.is_integer() else ""
-            raise ValueError(f"{show_value(value)} is not a whole number{hint}; allowed: {allowed}")
-        if value < minimum:
-            raise ValueError(f"{value} is out of range; allowed: {allowed}")
-        return value
-
-    return check
-
-
-#: A layer size: a whole number > 0, or `auto` (first and last entry only: from the data).
-LayerSize = Annotated[
-    Union[int, str], BeforeValidator(_whole_number_or((AUTO,))),
-    WithJsonSchema({"anyOf": [{"type": "integer", "exclusiveMinimum": 0}, {"const": AUTO}]}),
-]
-#: Rows per step: a whole number > 0, `auto` (min(200, training rows)) or `full` (every row: gradient descent).
-BatchSize = Annotated[
-    Union[int, str], BeforeValidator(_whole_number_or((AUTO, "full"))),
-    WithJsonSchema({"anyOf": [{"type": "integer", "exclusiveMinimum": 0}, {"enum": [AUTO, "full"]}]}),
-]
-#: A column name, or a list of them (several target columns: multi-output regression).
-ColumnNames = Union[str, list[str]]
-
-
-class DatasetConfig(Strict):
-    name: str = Field(description="a built-in dataset name, or a path to a data file")
-    target: ColumnNames | None = Field(None, description="the target column, or a list (multi-output regression); default: the last column")
-    features: list[str] | None = Field(None, description="the feature columns; default: every column but the target and drop")
-    drop: list[str] = Field(default_factory=list, description="columns left out, such as ids and leaks")
-    categorical: list[str] = Field(default_factory=list, description="numeric columns read as categories (one-hot)")
-    missing: Literal["impute", "drop_rows", "error"] = Field(
-        "impute", description="missing cells: impute (median, most frequent), drop_rows, or error"
-    )
-    max_categories: int = Field(50, gt=0, description="the most levels a category column may have")
-    delimiter: str | None = Field(None, min_length=1, max_length=1, description="the CSV delimiter (default , or tab for .tsv)")
-    test_split: float = Field(0.0, ge=0, lt=1, description="fraction held out for testing")
-    val_split: float = Field(0.0, ge=0, lt=1, description="fraction held out for validation")
-    standardize: bool = Field(True, description="z-score number inputs with training-split statistics")
-    standardize_target: bool = Field(True, description="regression: z-score the targets for training; predictions are in their units")
-    weight: str | None = Field(None, description="a column of row weights (numbers > 0) for the training cost; not a feature")
-
-    def read_options(self) -> ReadOptions:
-        """The column roles, as the data readers take them."""
-        return ReadOptions(
-            target=self.target, features=self.features, drop=tuple(self.drop), categorical=tuple(self.categorical),
-            max_categories=self.max_categories, delimiter=self.delimiter, weight=self.weight,
-        )
-
-
-# -- the hidden layers: activations, dropout, batch norm; class weights (see docs/config.md) --------
-
-
-def _one_per_layer(check: Callable[[Any], str | None], allowed: str) -> Callable[[Any], Any]:
-    """A validator taking one value for every hidden layer or a list with one per hidden layer;
-    `check(value)` says what is wrong with one value (None: nothing)."""
-
-    def validate(value: Any) -> Any:
-        if isinstance(value, list):
-            for i, item in enumerate(value):
-                problem = check(item)
-                if problem:
-                    raise ValueError(f"entry {i}: {problem}; allowed: {allowed}, or a list of them (one per hidden layer)")
-            return value
-        problem = check(value)
-        if problem:
-            raise ValueError(f"{problem}; allowed: {allowed}, or a list of them (one per hidden layer)")
-        return value
-
-    return validate
-
-
-def _activation_problem(value: Any) -> str | None:
-    if isinstance(value, str) and value in ACTIVATIONS:
-        return None
-    close = difflib.get_close_matches(str(value), list(ACTIVATIONS), n=1, cutoff=0.6)
-    return f"{show_value(value)} is not allowed" + (f" (did you mean '{close[0]}'?)" if close else "")
-
-
-def _rate_problem(value: Any) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return f"{show_value(value)} is not a number"
-    if not (0 <= value < 1):  # NaN fails too
-        return f"{show_value(value)} is out of range"
-    return None
-
-
-_NAMES = {"enum": list(ACTIVATIONS)}
-#: A hidden activation: one name for every hidden layer, or a list with one name per hidden layer.
-HiddenActivation = Annotated[
-    Union[ActivationName, list[ActivationName]],
-    BeforeValidator(_one_per_layer(_activation_problem, ", ".join(ACTIVATIONS))),
-    WithJsonSchema({"anyOf": [_NAMES, {"type": "array", "items": _NAMES}]}),
-]
-_RATE = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
-#: A dropout rate in [0, 1) for every hidden layer, or a list with one per hidden layer.
-DropoutRate = Annotated[
-    Union[float, list[float]],
-    BeforeValidator(_one_per_layer(_rate_problem, "a number >= 0 and < 1")),
-    WithJsonSchema({"anyOf": [_RATE, {"type": "array", "items": _RATE}]}),
-]
-
-
-class BatchNormConfig(Strict):
-    momentum: float = Field(0.1, gt=0, le=1, description="weight of each batch in the running statistics (PyTorch's convention)")
-    eps: float = Field(1e-5, gt=0, description="added to the variance before its square root")
-
-
-def label_key(label: Any) -> str:
-    """A class label as a class_weight key: text as it is, true/false, numbers as written (1, 2.5)."""
-    if isinstance(label, bool):
-        return "true" if label else "false"
-    if isinstance(label, float) and label.is_integer():
-        return str(int(label))
-    return str(label)
-
-
-def _class_weights(value: Any) -> Any:
-    """`balanced`, or a mapping of class labels to weights > 0 (keys kept as text: see `label_key`)."""
-    if value is None or value == "balanced":
-        return value
-    if not isinstance(value, dict) or not value:
-        raise ValueError(f"{show_value(value)} is not allowed; allowed: balanced, or a mapping of class labels to weights, "
-                         f"e.g. {{0: 1, 1: 10}}")
-    weights = {}
-    for label, weight in value.items():
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not (0 < weight < float("inf")):
-            raise ValueError(f"class {label_key(label)}: {show_value(weight)} is not allowed; allowed: a weight > 0")
-        weights[label_key(label)] = float(weight)
-    return weights
-
-
-ClassWeight = Annotated[
-    Union[Literal["balanced"], dict[str, float], None],
-    BeforeValidator(_class_weights),
-    WithJsonSchema({"anyOf": [{"const": "balanced"}, {"type": "object", "additionalProperties": {"type": "number", "exclusiveMinimum": 0}},
-                              {"type": "null"}]}),
-]
-
-
-class EarlyStoppingConfig(Strict):
-    patience: int = Field(20, gt=0, description="epochs without improvement before stopping")
-    min_delta: float = Field(0.0, ge=0, description="smallest change that counts as improvement")
-    monitor: MonitorName = Field("val_cost", description="the history column watched")
-    restore_best: bool = Field(True, description="keep the weights of the best epoch, not the last")
 
 
 MAX_NAME_BYTES = 200  # a folder name; most file systems allow 255
@@ -260,7 +88,7 @@ class RunConfig(Strict):
     _lines: dict = PrivateAttr(default_factory=dict)
     _overrides: list = PrivateAttr(default_factory=list)
 
-    _bare_name_as_mapping = field_validator("dataset", "optimizer", "lr_schedule", mode="before")(lambda v: _name_to_mapping(v))
+    _bare_name_as_mapping = field_validator("dataset", "optimizer", "lr_schedule", mode="before")(lambda v: name_as_mapping(v))
 
     @field_validator("name")
     @classmethod
@@ -302,7 +130,7 @@ class RunConfig(Strict):
     @field_validator("init", mode="before")
     @classmethod
     def _init_name(cls, value):
-        value = _name_to_mapping(value)
+        value = name_as_mapping(value)
         if isinstance(value, dict) and isinstance(value.get("name"), str) and value["name"] in REFUSED_INITIALIZERS:
             raise ValueError(REFUSED_INITIALIZERS[value["name"]])
         return value

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nntrain.config import RunConfig
-from nntrain.config.schema import AUTO
+from nntrain.config.fields import AUTO
 from nntrain.data.prepare import Dataset
 from nntrain.data.targets import Targets
 from nntrain.errors import FieldError

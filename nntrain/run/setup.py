@@ -15,7 +15,8 @@ from typing import Iterator
 import numpy as np
 
 from nntrain.config import RunConfig
-from nntrain.config.schema import AUTO, label_key
+from nntrain.config.fields import AUTO
+from nntrain.config.layers_schema import label_key
 from nntrain.data import weights as class_weights
 from nntrain.data.prepare import Dataset, prepare
 from nntrain.data.targets import class_codes, encode_targets
