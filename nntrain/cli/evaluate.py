@@ -10,7 +10,6 @@ import typer
 
 from nntrain.cli.app import app
 from nntrain.cli.common import check_stdout, console, stdout, threads_option, user_errors
-from nntrain.cli.render import render_report
 from nntrain.data.formats import allowed_formats
 
 
@@ -36,6 +35,7 @@ def evaluate(
 
 
 def evaluate_and_report(weights: Path, data: str, output_format: ReportFormat, threads: int | str | None = None) -> None:
+    from nntrain.cli.render import render_report
     from nntrain.inference.evaluation import evaluate_file
     from nntrain.jsontext import json_text
     from nntrain.threads.policy import InferenceThreads, requested_threads

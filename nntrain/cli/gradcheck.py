@@ -9,7 +9,6 @@ import typer
 
 from nntrain.cli.app import app
 from nntrain.cli.common import check_stdout, console, user_errors
-from nntrain.cli.render import gradcheck_table
 
 
 @app.command()
@@ -30,6 +29,8 @@ def gradcheck(
 
 def check_and_report(config_path: Path | None, max_entries: int, samples: int, threshold: float, seed: int) -> int:
     """Run the check, print its table and verdict; the exit status."""
+    from nntrain.cli.render import gradcheck_table
+
     with user_errors():
         results = _results(config_path, max_entries, samples, threshold, seed)
     console.print(gradcheck_table(results))

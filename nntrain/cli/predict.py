@@ -5,16 +5,17 @@ from __future__ import annotations
 import difflib
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Iterator, Optional
+from typing import TYPE_CHECKING, Annotated, Iterator, Optional
 
-import numpy as np
 import typer
 
 from nntrain.cli.app import app
 from nntrain.cli.common import check_stdout, file_or_stdout, note, stdout, threads_option, user_errors, write_file
-from nntrain.cli.render import print_prediction_table
 from nntrain.data.formats import file_kinds
 from nntrain.errors import UserError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class PredictFormat(str, Enum):
@@ -54,6 +55,7 @@ def predict_and_write(
 ) -> None:
     """Read the inputs, predict chunk by chunk, write in `fmt` to `output` (None: standard output),
     on the BLAS threads `threads` (N, auto or None; see `nntrain.threads.policy`) asks for."""
+    from nntrain.cli.render import print_prediction_table
     from nntrain.inference import outputs as out_fmt
     from nntrain.inference.inputs import input_chunks, row_chunks
     from nntrain.inference.predict import predict_chunks

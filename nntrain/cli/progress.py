@@ -6,8 +6,12 @@ import time
 
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from typing import TYPE_CHECKING
+
 from nntrain.cli.common import console
-from nntrain.training.loop import EpochReport
+
+if TYPE_CHECKING:
+    from nntrain.training.loop import EpochReport
 
 
 class EpochPrinter:

@@ -12,7 +12,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from nntrain.cli.common import console, err_console, make_console, note
-from nntrain.inference.outputs import table_rows
 from nntrain.inference.report import MAX_CONFUSION_CLASSES, ClassificationReport
 
 
@@ -159,6 +158,8 @@ def gradcheck_table(results) -> Table:
 
 def print_prediction_table(out, cols, outputs) -> None:
     """A rich table per chunk of outputs (one for any ordinary input)."""
+    from nntrain.inference.outputs import table_rows
+
     target = make_console(file=out) if out is not None else console
     for i, h in enumerate(outputs):
         table = Table(box=box.SIMPLE_HEAD, show_header=i == 0)

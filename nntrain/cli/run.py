@@ -13,10 +13,6 @@ from nntrain.cli.common import (
     EXIT_DIVERGED, FIRST_CTRL_C, FIRST_SIGTERM, console, err_console, exit_130_on_ctrl_c, threads_option, user_errors,
     warn_if_stdout_failed,
 )
-from nntrain.cli.progress import EpochPrinter
-from nntrain.cli.render import (
-    epochs_done, print_data, print_small_predictions, print_summary, print_test_report, report_divergence,
-)
 from nntrain.safety.interrupt import EXIT_INTERRUPTED, EXIT_TERMINATED, StopOnSignals
 
 
@@ -51,6 +47,8 @@ def train_and_report(
     threads: str | None = None,
 ) -> int:
     """Run the config with progress shown (unless `quiet`), print the summary; the exit status."""
+    from nntrain.cli.progress import EpochPrinter
+    from nntrain.cli.render import print_data, print_small_predictions, print_summary, print_test_report
     from nntrain.config import load_config
     from nntrain.run import run_training
 
@@ -76,6 +74,8 @@ def train_and_report(
 
 def _ending(summary, learning_rate: float) -> int:
     """The last lines for an interrupted or diverged run, and the exit status."""
+    from nntrain.cli.render import epochs_done, report_divergence
+
     stop_reason = summary.metrics.get("stop_reason")
     if stop_reason in ("interrupted", "terminated"):
         err_console.print(f"{stop_reason}: saved the {epochs_done(summary.metrics)} done to {summary.out_dir}/")

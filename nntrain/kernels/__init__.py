@@ -10,7 +10,10 @@ aside); numpy is the reference and the fallback.
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 #: The interface version of nntrain/kernels/_fused.c this code calls (its FUSED_VERSION).
 FUSED_VERSION = 1
@@ -45,6 +48,8 @@ def fusable(*arrays: np.ndarray) -> bool:
     aliasing would change its result)."""
     if fused is None:
         return False
+    import numpy as np  # (loaded by whoever made the arrays: the package itself stays light, for --version)
+
     dtype = arrays[0].dtype
     return (
         dtype in (np.float32, np.float64)

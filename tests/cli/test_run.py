@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from nntrain.weights import checkpoint
-from conftest import CONFIGS, assert_user_error, run_cli
+from conftest import CONFIGS, assert_user_error, run_cli, run_cli_process
 
 
 def _history(path):
@@ -174,3 +174,28 @@ def test_piped_tables_are_wider_than_80_columns(tmp_path):
     proc = run_cli("gradcheck", config, "--max-entries", "3", columns=None)
     assert proc.returncode == 0, proc.stderr
     assert "a_rather_long_config_name (4 samples)" in proc.stdout and " verdict" in proc.stdout
+
+
+def _imported(*args: str) -> set[str]:
+    """The modules a fresh `python -m nntrain ARGS` imports (from -X importtime)."""
+    proc = run_cli_process(*args, env={"PYTHONPROFILEIMPORTTIME": "1"})
+    return {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+
+
+HEAVY = ("numpy", "pyarrow", "nntrain.data.formats.csv", "nntrain.model", "nntrain.weights")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("args", [("--version",), ("--help",), ("predict", "--help")])
+def test_version_and_help_import_no_numpy_heavy_module(args):
+    imported = _imported(*args)
+    assert "nntrain.cli" in imported
+    assert not [m for m in imported if m.split(".")[0] in HEAVY or m.startswith(HEAVY)], sorted(imported)
+
+
+@pytest.mark.slow
+def test_run_imports_neither_predicts_nor_exports_modules(tmp_path):
+    imported = _imported("run", CONFIGS / "xor.yaml", "--out", tmp_path / "r", "-q", "--set", "epochs=2")
+    assert "nntrain.run.fit" in imported
+    unwanted = ("nntrain.inference.predict", "nntrain.inference.inputs", "nntrain.inference.outputs", "nntrain.export", "onnx")
+    assert not [m for m in imported if m.startswith(unwanted)], sorted(m for m in imported if m.startswith("nntrain"))

@@ -13,7 +13,10 @@ pytestmark = pytest.mark.auto_threads  # these tests are about nntrain's own thr
 
 
 def blas_counts() -> list[int]:
-    return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+    """The thread counts of numpy's BLAS libraries, as threadpoolctl reads them now (a BLAS
+    another package loads later, scipy's, is not one of them)."""
+    paths = {lib.filepath for lib in BlasThreads().libraries}
+    return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas" and lib["filepath"] in paths]
 
 
 def fake_cgroup(tmp_path, proc_line: str, files: dict[str, str]):

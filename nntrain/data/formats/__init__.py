@@ -11,38 +11,41 @@ one module and one entry here.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import importlib
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
-from typing import Callable
+from types import ModuleType
+from typing import TYPE_CHECKING, Iterator, Literal
 
-import numpy as np
-from nntrain.data.formats import csv, idx, npy, npz, parquet
-from nntrain.data.formats.common import ArrowTable, TableBatches
-from nntrain.data.table import RawData
 from nntrain.safety.special_files import refuse_special_file
+
+if TYPE_CHECKING:  # the readers import pyarrow and numpy: only when a file is read
+    import numpy as np
+
+    from nntrain.data.formats.common import ArrowTable, TableBatches
+    from nntrain.data.table import RawData
 
 
 @dataclass(frozen=True)
 class Format:
+    """A data format: how it is recognised (`suffixes`, or a folder) and the module that reads
+    it (`nntrain.data.formats.<module>`, imported at the first read). A table format (named,
+    typed columns) has `read`, `file_batches` (predict) and `header`; an array format has `read`
+    (-> RawData) and, when predict can read it, `read_chunks`."""
+
     name: str
     suffixes: tuple[str, ...]  # lower-case file suffixes; () for a folder format
     description: str  # for "allowed:" messages
-    #: table formats: read(path, delimiter) -> ArrowTable, batches(path, delimiter) for predict, header(path, delimiter)
-    table: Callable[[Path, str | None], ArrowTable] | None = None
-    batches: Callable[[Path, str | None], TableBatches] | None = None
-    header: Callable[[Path, str | None], list[str]] | None = None
-    #: array formats: read(path) -> RawData, and chunks(path, feature_names) of float64 rows for predict
-    arrays: Callable[[Path], RawData] | None = None
-    chunks: Callable[[Path, list[str]], Iterator[np.ndarray]] | None = None
+    module: str
+    kind: Literal["table", "array"]
     folder: bool = False
-    delimiter: str | None = None  # a text table's default delimiter
+    delimiter: str | None = None  # a text table's default delimiter (None: not a text format)
+    predicts: bool = True  # predict can read it
 
     @property
     def named_columns(self) -> bool:
         """Columns have names: `target` picks one, predict and evaluate match by name."""
-        return self.table is not None
+        return self.kind == "table"
 
     def reads(self, path: Path) -> bool:
         """True when `path` is data of this format (by suffix, or a folder for a folder format)."""
@@ -50,29 +53,40 @@ class Format:
             return path.is_dir()
         return not path.is_dir() and path.suffix.lower() in self.suffixes
 
+    def _reader(self) -> ModuleType:
+        return importlib.import_module(f"nntrain.data.formats.{self.module}")
 
-def _text(delimiter: str, path: Path, given: str | None) -> ArrowTable:
-    return csv.read(path, given or delimiter)
+    def _text(self, delimiter: str | None) -> tuple:
+        return () if self.delimiter is None else (delimiter or self.delimiter,)
 
+    def table(self, path: Path, delimiter: str | None = None) -> "ArrowTable":
+        """A table format's whole file as an Arrow table (`delimiter` overrides a text format's)."""
+        return self._reader().read(path, *self._text(delimiter))
 
-def _text_batches(delimiter: str, path: Path, given: str | None) -> TableBatches:
-    return csv.file_batches(path, given or delimiter)
+    def batches(self, path: Path, delimiter: str | None = None) -> "TableBatches":
+        """A table format's file in tables of at most CHUNK_ROWS rows, for predict."""
+        return self._reader().file_batches(path, *self._text(delimiter))
 
+    def header(self, path: Path, delimiter: str | None = None) -> list[str]:
+        """A table format's column names, read without its rows."""
+        return self._reader().header(path, *self._text(delimiter))
 
-def _text_header(delimiter: str, path: Path, given: str | None) -> list[str]:
-    return csv.header(path, given or delimiter)
+    def arrays(self, path: Path) -> "RawData":
+        """An array format's data as read."""
+        return self._reader().read(path)
+
+    def chunks(self, path: Path, feature_names: list[str]) -> Iterator["np.ndarray"]:
+        """An array format's feature rows for predict, float64 (rows, n_features), in chunks."""
+        return self._reader().read_chunks(path, feature_names)
 
 
 FORMATS: dict[str, Format] = {
-    "csv": Format("csv", (".csv",), "a .csv file", *(partial(f, ",") for f in (_text, _text_batches, _text_header))),
-    "tsv": Format("tsv", (".tsv", ".tab"), "a .tsv file", *(partial(f, "\t") for f in (_text, _text_batches, _text_header))),
-    "parquet": Format(
-        "parquet", (".parquet", ".pq"), "a .parquet file", lambda p, d=None: parquet.read(p),
-        lambda p, d=None: parquet.read_batches(p), lambda p, d=None: parquet.header(p),
-    ),
-    "npz": Format("npz", (".npz",), "a .npz file", arrays=npz.read, chunks=npz.read_chunks),
-    "npy": Format("npy", (".npy",), "a .npy file", arrays=npy.read, chunks=npy.read_chunks),
-    "idx": Format("idx", (), "a folder of MNIST IDX files", arrays=idx.read, folder=True),
+    "csv": Format("csv", (".csv",), "a .csv file", "csv", "table", delimiter=","),
+    "tsv": Format("tsv", (".tsv", ".tab"), "a .tsv file", "csv", "table", delimiter="\t"),
+    "parquet": Format("parquet", (".parquet", ".pq"), "a .parquet file", "parquet", "table"),
+    "npz": Format("npz", (".npz",), "a .npz file", "npz", "array"),
+    "npy": Format("npy", (".npy",), "a .npy file", "npy", "array"),
+    "idx": Format("idx", (), "a folder of MNIST IDX files", "idx", "array", folder=True, predicts=False),
 }
 
 #: The format `predict` reads from standard input (`--input -`) and from a file of any other suffix.
@@ -89,7 +103,7 @@ def allowed_formats() -> str:
 
 def file_kinds() -> str:
     """`.csv, .tsv, .parquet, .npz, .npy`: the suffixes of the file formats predict can read."""
-    return ", ".join(f.suffixes[0] for f in FORMATS.values() if f.batches is not None or f.chunks is not None)
+    return ", ".join(f.suffixes[0] for f in FORMATS.values() if f.predicts)
 
 
 def format_of(path: Path) -> Format | None:

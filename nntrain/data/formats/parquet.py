@@ -38,7 +38,7 @@ def header(path: Path) -> list[str]:
     return names
 
 
-def read_batches(path: Path) -> TableBatches:
+def file_batches(path: Path) -> TableBatches:
     """The Parquet file at `path` in tables of at most CHUNK_ROWS rows, for predict."""
     try:
         parquet = pq.ParquetFile(path)
