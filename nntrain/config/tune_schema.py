@@ -5,6 +5,7 @@
       monitor: val_cost          # a history figure; minimised for costs, maximised otherwise
       sampler: tpe               # tpe | random
       pruner: median             # median | none
+      report_every: auto         # epochs between reports to the pruner (auto: about 20 a trial)
       search:
         learning_rate: {low: 1.0e-4, high: 1.0e-1, log: true}
         layers.1: [16, 32, 64]   # a list is a choice
@@ -82,6 +83,10 @@ class TuneConfig(_Strict):
         None, description="the sampler's seed, for a study that tries the same values each time; none: fresh entropy",
     )
     pruner: Literal["median", "none"] = Field("median", description="median: stop a trial whose figure lags the others'")
+    report_every: Union[Annotated[int, Field(gt=0)], Literal["auto"]] = Field(
+        "auto", description="epochs between a trial's reports to the pruner (each a write to the study's storage); "
+                            "auto: about 20 reports a trial",
+    )
     search: dict[str, SearchSpec] = Field(
         min_length=1, description="dotted config path -> a {low, high, log} range or a list of choices",
     )
@@ -97,3 +102,18 @@ class TuneConfig(_Strict):
     @property
     def maximise(self) -> bool:
         return MONITORS[self.monitor]
+
+    def reports_at(self, epochs: int) -> int:
+        """Every how many epochs a trial of `epochs` epochs reports (its last epoch always does)."""
+        return max(1, epochs // REPORTS) if self.report_every == "auto" else self.report_every
+
+
+#: The reports a trial makes to the pruner with `report_every: auto`.
+REPORTS = 20
+#: The median pruner stops no trial before this many trials completed ...
+PRUNER_STARTUP_TRIALS = 5
+
+
+def pruner_warmup(epochs: int) -> int:
+    """... nor before a tenth of its epochs."""
+    return epochs // 10

@@ -13,6 +13,7 @@ from typing import Callable
 
 import numpy as np
 
+from nntrain.data.array_splits import Rows, scaled_split, training_rows
 from nntrain.data.preprocessing import RESCALE_HINT, Preprocessing, check_fits, fit_inputs, fit_targets
 from nntrain.data.splits import check_split_rows, group_sizes, split_indices
 from nntrain.data.summary import ColumnSummary, summarize
@@ -100,7 +101,7 @@ def prepare(
         Y = (Y - target_mean) / target_std
     if target_check is not None:
         check_targets(raw, Y, target_check)
-    X_train = raw.X[train_idx] if standardize and raw.columns is None else None  # gathered once, used twice
+    X_train = training_rows(raw, train_idx, spec.dtype) if raw.columns is None else None  # gathered once, used twice
     columns, mean, std = fit_inputs(raw, train_idx, standardize, X_train)
     pre = Preprocessing(list(raw.feature_names), targets.names, targets.classes, mean, std, columns, target_mean, target_std)
 
@@ -164,10 +165,9 @@ def _split_of(
         if pre.columns is not None:  # a table: encoded column by column from the rows of its raw matrix
             split = Split(pre.transform(X, dtype, rows=idx), np.ascontiguousarray(Y[idx], dtype=dtype))
             check_fits(split.X, lambda: pre.transform(X, np.float64, rows=idx), row, pre.input_names, "feature", RESCALE_HINT)
-        else:
-            part = X[idx] if rows is None else rows
-            split = Split(np.ascontiguousarray(pre.transform(part, dtype)), np.ascontiguousarray(Y[idx], dtype=dtype))
-            check_fits(split.X, lambda: np.asarray(part, dtype=np.float64), row, raw.feature_names, "feature", RESCALE_HINT)
+        else:  # an array: gathered once into the split's array, scaled there block by block
+            inputs = scaled_split(raw, pre, idx, Rows(X, idx) if rows is None else rows, dtype, row, RESCALE_HINT)
+            split = Split(inputs, np.ascontiguousarray(Y[idx], dtype=dtype))
     check_fits(split.Y, Y[idx], row, pre.target_names, "target", RESCALE_HINT)
     split.w = _weights_of(raw, idx)
     return split

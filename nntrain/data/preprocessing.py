@@ -113,7 +113,7 @@ def fit_inputs(
     raw: RawData, train_rows: np.ndarray, standardize: bool, X_train: np.ndarray | None = None
 ) -> tuple[list | None, np.ndarray | None, np.ndarray | None]:
     """(columns, mean, std) for `raw`'s inputs, from its training rows (`X_train`: those rows of
-    an array's X, when gathered already): a table's column encodings (see `encoding`; category
+    an array's X, gathered already or as an `array_splits.Rows` view): a table's column encodings (see `encoding`; category
     codes in raw.X are rewritten to the levels kept), and the standardisation statistics per
     input unit (or the input scale, or none). Rows count by their weights (`raw.w`), as
     repeating them would."""

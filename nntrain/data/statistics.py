@@ -1,10 +1,10 @@
-"""Column statistics in one blocked pass, float64 accumulation over blocks of any dtype.
+"""Column statistics in float64 over blocks of rows: no float64 copy of the whole matrix.
 
-No float64 copy of the whole matrix is made: each block of rows is converted on its own, and
-blocks are combined with Chan et al.'s pairwise update of the mean and the sum of squared
-deviations. A column of extreme magnitudes is kept in units of a power of two near its largest
-one, so values near the float64 limit do not overflow their squares and tiny ones do not
-underflow them.
+`column_stats` gives exactly numpy's `X.mean(axis=0, dtype=float64)` and `X.std(axis=0,
+dtype=float64)` (the same additions in the same order: each block's sum is added row after row
+to what came before), reading X one block at a time: a pass for the means, a pass for the
+squared deviations. Columns whose squares would overflow or underflow float64 are computed in
+units of their largest magnitude instead.
 """
 
 from __future__ import annotations
@@ -13,77 +13,74 @@ import numpy as np
 
 #: Cells converted to float64 at a time (about 16 MB).
 BLOCK_CELLS = 1 << 21
+#: Magnitudes below TINY square to less than float64 can hold (about 1e-308).
+TINY = 2.0**-480
 
 
-#: A column whose magnitudes stay within 2^-LIMIT .. 2^LIMIT is summed in its own units;
-#: beyond, in units of a power of two near its largest magnitude (exact: no rounding changes).
-LIMIT = 480
-
-
-def _unit(largest: np.ndarray) -> np.ndarray:
-    """1 for columns of ordinary magnitudes, else the power of two of their largest one."""
-    exponent = np.frexp(np.where(np.isfinite(largest) & (largest > 0), largest, 1.0))[1] - 1
-    return np.where(np.abs(exponent) > LIMIT, np.ldexp(1.0, exponent), 1.0)  # largest / unit in [1, 2)
-
-
-class RunningStats:
-    """Per-column weighted mean and variance over blocks of rows added one at a time.
-
-    `add(B, w)` takes a block B (b, n) and its row weights (b,) or None (each row once). The
-    mean is sum_i w_i x_i / W and the variance sum_i w_i (x_i - mean)^2 / W, W = sum_i w_i (a
-    whole-number weight counts a row as repeating it would). NaN or inf in a column make its
-    figures NaN (the callers report the cell)."""
-
-    def __init__(self, n: int):
-        self.total = 0.0
-        self.largest = np.zeros(n)  # each column's largest magnitude so far
-        self.unit = np.ones(n)  # the units `mean` and `m2` are kept in (see `_unit`)
-        self.mean = np.zeros(n)
-        self.m2 = np.zeros(n)  # the sum of squared deviations
-
-    def add(self, B: np.ndarray, w: np.ndarray | None = None) -> None:
-        if B.shape[0] == 0:
-            return
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            B = np.array(B, dtype=np.float64)  # this block only
-            self.largest = np.maximum(self.largest, np.maximum(np.abs(B.max(axis=0)), np.abs(B.min(axis=0))))
-            unit = _unit(self.largest)
-            if np.any(unit != self.unit):
-                ratio = self.unit / unit
-                self.mean *= ratio
-                self.m2 *= ratio  # (ratio * ratio could overflow)
-                self.m2 *= ratio
-                self.unit = unit
-            if np.any(unit != 1.0):
-                B /= unit
-            weight = float(B.shape[0]) if w is None else float(np.sum(w))
-            mean = (B.sum(axis=0) if w is None else w @ B) / weight
-            B -= mean
-            np.multiply(B, B, out=B)
-            m2 = B.sum(axis=0) if w is None else w @ B
-            delta = mean - self.mean
-            total = self.total + weight
-            self.mean += delta * (weight / total)
-            self.m2 += m2 + delta * delta * (self.total * weight / total)
-            self.total = total
-
-    def result(self) -> tuple[np.ndarray, np.ndarray]:
-        """(mean, std) per column, in the data's units."""
-        with np.errstate(over="ignore", invalid="ignore"):
-            return self.mean * self.unit, np.sqrt(np.maximum(self.m2, 0.0) / self.total) * self.unit
-
-
-def column_stats(X: np.ndarray, w: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard deviation of each column of X (m, n) in float64, in one blocked pass
-    (see `RunningStats`; with row weights `w` (m,), the weighted ones)."""
-    n = X.shape[1]
-    stats = RunningStats(n)
+def _blocks(X, n: int):
+    """(start, block) over the rows of X (an array, or anything sliced by rows), BLOCK_CELLS cells a block."""
     step = max(1, BLOCK_CELLS // max(1, n))
     for start in range(0, X.shape[0], step):
-        stats.add(X[start : start + step], None if w is None else np.asarray(w[start : start + step], dtype=np.float64))
-    if stats.total == 0:
-        return np.full(n, np.nan), np.full(n, np.nan)
-    return stats.result()
+        yield start, X[start : start + step]
+
+
+def _sequential_sums(X, n: int, centre: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per column: the sum of the rows (of the squared deviations from `centre`, when given),
+    added in row order as numpy's axis-0 sum adds them; and each column's least and greatest value."""
+    total, low, high = np.zeros(n), np.full(n, np.inf), np.full(n, -np.inf)
+    buffer = None
+    for _, block in _blocks(X, n):
+        block = np.asarray(block)
+        rows = len(block)
+        if buffer is None or len(buffer) < rows + 1:
+            buffer = np.empty((rows + 1, n))
+        buffer[0] = total  # the sum so far comes first: ((total + r0) + r1) + ...
+        part = buffer[1 : rows + 1]
+        if centre is None:
+            part[...] = block
+            low, high = np.fmin(low, block.min(axis=0)), np.fmax(high, block.max(axis=0))
+        else:
+            np.subtract(block, centre, out=part)
+            np.multiply(part, part, out=part)
+        total = buffer[: rows + 1].sum(axis=0)
+    return total, low, high
+
+
+def column_stats(X, w: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of each column of X (m, n) in float64 (X an array, or rows
+    sliced a block at a time). With row weights `w` (m,), the weighted ones: mean =
+    sum_i w_i x_i / sum_i w_i, std^2 = sum_i w_i (x_i - mean)^2 / sum_i w_i (a whole-number
+    weight counts a row as often as repeating it would). NaN in a column gives NaN figures (the
+    callers report the cell)."""
+    m, n = X.shape
+    if w is not None:
+        return _weighted_stats(np.asarray(X[0:m], dtype=np.float64), np.asarray(w, dtype=np.float64))
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        sums, low, high = _sequential_sums(X, n)
+        mean = sums / m
+        std = np.sqrt(_sequential_sums(X, n, mean)[0] / m)
+        largest = np.fmax(np.abs(low), np.abs(high))
+    extreme = ~(np.isfinite(mean) & np.isfinite(std)) | ((largest < TINY) & (high > low))
+    if extreme.any():
+        columns = np.concatenate([np.asarray(block, dtype=np.float64)[:, extreme] for _, block in _blocks(X, n)])
+        scale = np.abs(columns).max(axis=0)
+        with np.errstate(over="ignore", invalid="ignore"):  # NaN or inf in the data: reported by the caller
+            scaled = columns / scale
+            mean[extreme] = scaled.mean(axis=0) * scale
+            std[extreme] = scaled.std(axis=0) * scale
+    return mean, std
+
+
+def _weighted_stats(X: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`column_stats` with row weights: every column divided by its largest magnitude first."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # NaN or inf: reported by the caller
+        scale = np.abs(X).max(axis=0) if len(X) else np.ones(X.shape[1])
+        scale = np.where((scale > 0) & np.isfinite(scale), scale, 1.0)
+        scaled = X / scale
+        total = float(w.sum())
+        mean = (w @ scaled) / total
+        var = (w @ (scaled - mean) ** 2) / total
+    return mean * scale, np.sqrt(var) * scale
 
 
 def weighted_median(values: np.ndarray, w: np.ndarray) -> float:

@@ -65,6 +65,7 @@ class RawData:
     input_scale: float | None = None  # X is divided by this before use (IDX byte pixels: 255); saved for predict
     columns: list[Column] | None = None
     row_name: Callable[[int], str] | None = None  # how a message names row i (a CSV's file line)
+    owned: bool = False  # X is an array nntrain read itself and no one else holds: preparing may scale it in place
     notes: list[str] = field(default_factory=list)  # what reading decided, for the user (rows left out, ...)
     w: np.ndarray | None = None  # (m,) float64 row weights (> 0) from the `weight` column; None: every row counts once
     weight_name: str | None = None  # the column w came from
@@ -88,10 +89,17 @@ class RawData:
 
 def first_non_finite(values: np.ndarray, chunk_rows: int = 65536) -> tuple[int, int] | None:
     """(row, column) of the first NaN or inf in `values` (axis 0 is rows, later axes are
-    flattened into columns), scanning in chunks so a memory-mapped file is never copied
-    whole (np.isfinite of all of it would allocate a mask its size)."""
+    flattened into columns), scanning in chunks so a memory-mapped file is never copied whole.
+    A chunk whose row sums are finite holds no NaN or inf (either would make its row's sum
+    non-finite), so only a chunk with a non-finite sum is searched cell by cell; whole numbers
+    are always finite."""
+    if values.dtype.kind in "biu":
+        return None
     for start in range(0, len(values), chunk_rows):
         block = np.asarray(values[start : start + chunk_rows]).reshape(min(chunk_rows, len(values) - start), -1)
+        with np.errstate(over="ignore", invalid="ignore"):
+            if np.isfinite(block.sum(axis=1)).all():
+                continue
         bad = np.argwhere(~np.isfinite(block))
         if len(bad):
             return start + int(bad[0, 0]), int(bad[0, 1])

@@ -1,5 +1,7 @@
 """One trial of a study: a full nntrain run of the config with the trial's values, in
-`DIR/trials/NNNN/`, reporting the monitored figure every epoch so that the pruner can stop it.
+`DIR/trials/NNNN/`, reporting the monitored figure every `tune.report_every` epochs (about 20
+times a trial by default: each report is a write to the study's storage) so that the pruner can
+stop it.
 
 The trial's value is the monitored figure of the weights the run keeps: with early stopping on
 the same figure, its best epoch's; else the last epoch's.
@@ -18,6 +20,7 @@ from nntrain.config import RunConfig, parse_config
 from nntrain.errors import UserError
 from nntrain.run import RunSummary, run_training
 from nntrain.training.loop import EpochReport
+from nntrain.tune.reports import TrialReports
 from nntrain.tune.space import sample, trial_data
 
 
@@ -41,31 +44,36 @@ def run_trial(trial, config: RunConfig, base: dict, folder: Path, should_stop: C
     """Run the Optuna `trial` of `config`'s search into `folder`; a config the trial's values make
     invalid, a diverged run, or any user error is a failed trial, not the end of the study."""
     values = sample(trial, config)
-    monitor = config.tune.monitor
     try:
         trial_config = parse_config(trial_data(base, values), str(folder / "config.yaml"), default_name=f"{config.name}-trial")
+        reports = TrialReports(trial, config)
+        report, stop = _reports(config, trial_config.epochs, reports, should_stop)
+        try:
+            summary = run_training(trial_config, folder, force=True, on_epoch=report, should_stop=stop, config_dir=config_dir)
+        finally:
+            reports.write()
     except UserError as err:
         return TrialOutcome("failed", None, values, err.message)
-    pruned = []
+    outcome = _outcome(summary, config.tune.monitor, values)
+    outcome.config = yaml.safe_load(summary.files.config.read_text(encoding="utf-8"))
+    return outcome
+
+
+def _reports(config: RunConfig, epochs: int, reports: TrialReports, should_stop):
+    """The run's (on_epoch, should_stop): every `report_every`-th epoch and the last report the
+    monitored value; a pruned trial stops after its step."""
+    monitor, every = config.tune.monitor, config.tune.reports_at(epochs)
 
     def report(epoch: EpochReport) -> None:
         value = epoch.values.get(monitor)
-        if value is None or not math.isfinite(value):
+        if (epoch.epoch % every and epoch.epoch != epoch.epochs) or value is None or not math.isfinite(value):
             return
-        trial.report(value, epoch.epoch)
-        if config.tune.pruner != "none" and trial.should_prune():
-            pruned.append(epoch.epoch)
+        reports.report(value, epoch.epoch)
 
     def stop() -> bool | str:
-        return should_stop() or ("pruned" if pruned else False)
+        return should_stop() or ("pruned" if reports.pruned_at is not None else False)
 
-    try:
-        summary = run_training(trial_config, folder, force=True, on_epoch=report, should_stop=stop, config_dir=config_dir)
-    except UserError as err:
-        return TrialOutcome("failed", None, values, err.message)
-    outcome = _outcome(summary, monitor, values)
-    outcome.config = yaml.safe_load(summary.files.config.read_text(encoding="utf-8"))
-    return outcome
+    return report, stop
 
 
 def _outcome(summary: RunSummary, monitor: str, values: dict) -> TrialOutcome:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from nntrain.config import RunConfig
+from nntrain.config.tune_schema import PRUNER_STARTUP_TRIALS, pruner_warmup
 from nntrain.errors import UserError
 from nntrain.tune.objective import TrialOutcome, run_trial
 
@@ -40,8 +41,7 @@ def open_study(config: RunConfig, storage: str, name: str, worker: int = 0):
     the local worker process (0 for a process of its own), for its sampler's seed."""
     optuna = optuna_module()
     tune = config.tune
-    # the median pruner waits for 5 finished trials, and for a tenth of each trial's epochs
-    pruner = (optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=config.epochs // 10)
+    pruner = (optuna.pruners.MedianPruner(n_startup_trials=PRUNER_STARTUP_TRIALS, n_warmup_steps=pruner_warmup(config.epochs))
               if tune.pruner == "median" else optuna.pruners.NopPruner())
     direction = "maximize" if tune.maximise else "minimize"
     study = _create_or_load(optuna, storage, name, pruner, direction)
@@ -60,9 +60,7 @@ def _create_or_load(optuna, storage: str, name: str, pruner, direction: str, att
     done, so each error is tried again a few times before it is the user's."""
     for attempt in range(attempts):
         try:
-            backend = storage
-            if storage.startswith("sqlite:"):  # several processes on one file: wait for the lock, do not fail
-                backend = optuna.storages.RDBStorage(storage, engine_kwargs={"connect_args": {"timeout": 120}})
+            backend = _sqlite_storage(optuna, storage) if storage.startswith("sqlite:") else storage
             return optuna.create_study(storage=backend, study_name=name, pruner=pruner, direction=direction, load_if_exists=True)
         except (ImportError, ModuleNotFoundError) as err:
             raise UserError(f"--storage {_shown(storage)}: its database driver is missing ({err}); pip install 'nntrain[tune]'") from None
@@ -70,6 +68,33 @@ def _create_or_load(optuna, storage: str, name: str, pruner, direction: str, att
             if attempt == attempts - 1 or not _may_pass(err):
                 raise UserError(f"--storage {_shown(storage)}: cannot open the study ({' '.join(str(err).split())[:300]})") from None
             time.sleep(0.2 * (attempt + 1) + random.random() * 0.2)
+
+
+#: Seconds a process waits for another's lock on an SQLite study before it fails.
+SQLITE_WAIT = 120
+
+
+def _sqlite_storage(optuna, url: str):
+    """Optuna's storage on an SQLite file, shared by several processes (each waits for the
+    others' locks). The file is in WAL mode with synchronous=NORMAL: a commit (every report of a
+    trial is one) appends to the log without waiting for the disk, and the database stays
+    consistent through a crash (a power cut may lose the last commits). WAL needs a local
+    disk: not a network file system."""
+    import sqlite3
+
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    if not database or database == ":memory:":
+        return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": SQLITE_WAIT}})
+
+    def connect():
+        connection = sqlite3.connect(database, timeout=SQLITE_WAIT, check_same_thread=False)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        return connection
+
+    return optuna.storages.RDBStorage(url, engine_kwargs={"creator": connect})
 
 
 def _may_pass(err: Exception) -> bool:

@@ -109,6 +109,25 @@ def test_median_pruner_stops_lagging_trials(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("report_every, steps", [("auto", list(range(3, 60, 3)) + [60]), (25, [25, 50, 60])])
+def test_a_trial_reports_at_fixed_epochs_only(tmp_path, report_every, steps):
+    """About 20 reports a trial (or every report_every epochs), each one write to the storage,
+    all of them at the same epochs in every trial; the last epoch always reports."""
+    optuna = pytest.importorskip("optuna")
+    config = write_config(tmp_path, epochs=60, trials=3, pruner="none", search="    learning_rate: [0.01, 0.05]\n")
+    config.write_text(config.read_text().replace("  pruner: none\n", f"  pruner: none\n  report_every: {report_every}\n"))
+    proc = run_cli("tune", config.name, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    study = optuna.load_study(study_name="study", storage=f"sqlite:///{tmp_path / 'runs/study-tune/study.db'}")
+    for trial in study.get_trials():
+        assert sorted(trial.intermediate_values) == steps
+        history = (tmp_path / "runs/study-tune/trials" / f"{trial.number:04d}" / "history.csv").read_text().splitlines()
+        val_cost = {int(row.split(",")[0]): float(row.split(",")[header.index("val_cost")]) for header in [history[0].split(",")]
+                    for row in history[1:]}
+        assert all(trial.intermediate_values[s] == val_cost[s] for s in steps)
+
+
+@pytest.mark.slow
 def test_diverged_trial_is_failed_and_the_study_goes_on(tmp_path):
     search = "    learning_rate: [1.0e+6, 0.01]\n    optimizer.name: [sgd]\n"
     config = write_config(tmp_path, trials=8, sampler="random", seed=5, pruner="none", search=search)

@@ -52,7 +52,7 @@ def read(path: Path) -> RawData:
     check_numeric(path, "X", X, (2,))
     check_numeric(path, "y", y, (1, 2))
     target_names = ["y"] if y.ndim == 1 else [f"y{j}" for j in range(y.shape[1])]
-    return RawData(X, numeric_target(y), [f"x{j}" for j in range(X.shape[1])], target_names, source=str(path))
+    return RawData(X, numeric_target(y), [f"x{j}" for j in range(X.shape[1])], target_names, source=str(path), owned=True)
 
 
 def _read_features(path: Path, feature_names: list[str]) -> np.ndarray:
