@@ -1,0 +1,69 @@
+"""A run's figures as TensorBoard event files in RUN_DIR/tensorboard/ (the `tensorboard` extra,
+tensorboardX, imported only when `tracking.tensorboard` is on): every epoch's figures as
+scalars with step = epoch (the same names as history.csv), and the test figures at the last
+epoch. `tensorboard --logdir runs` shows every run side by side.
+
+The writer opens at the first epoch, so a run refused before training leaves no event file.
+A run that replaces an earlier one (--force) removes the earlier run's event files once it is
+complete; a --resume in the run's own folder adds a file, its steps continuing the epochs.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from nntrain.errors import UserError
+from nntrain.runfiles.names import RunFiles
+from nntrain.tracking.base import RunContext, Tracker
+from nntrain.training.loop import EpochReport
+
+log = logging.getLogger("nntrain")
+
+EVENT_FILES = "events.out.tfevents.*"
+
+
+def summary_writer_class(where: str):
+    """tensorboardX's SummaryWriter, or a UserError at `where` saying how to install it."""
+    try:
+        from tensorboardX import SummaryWriter
+    except ImportError:
+        raise UserError(f"{where}: tensorboardX is not installed; pip install 'nntrain[tensorboard]'") from None
+    return SummaryWriter
+
+
+class TensorBoardRun(Tracker):
+    def __init__(self, context: RunContext):
+        self.writer_class = summary_writer_class(context.config.where("tracking.tensorboard"))
+        self.folder = RunFiles(Path(context.folder)).tensorboard
+        # an earlier run's files, replaced once this run is complete (a resume in place keeps them)
+        self.earlier = [] if context.same_folder else sorted(self.folder.glob(EVENT_FILES))
+        self.writer = None
+        self.last_epoch = 0
+
+    def epoch(self, report: EpochReport) -> None:
+        try:
+            if self.writer is None:
+                self.writer = self.writer_class(logdir=str(self.folder), flush_secs=10)
+            for name, value in report.values.items():
+                self.writer.add_scalar(name, float(value), report.epoch)
+            self.last_epoch = report.epoch
+        except OSError as err:
+            log.warning("warning: %s: cannot write TensorBoard events (%s)", self.folder, err.strerror or err)
+
+    def finish(self, metrics: dict, files: list[Path]) -> None:
+        if self.writer is not None:
+            for name in ("test_cost", "test_accuracy", "test_r2", "test_rmse", "test_mae"):
+                if isinstance(metrics.get(name), (int, float)):
+                    self.writer.add_scalar(name, float(metrics[name]), self.last_epoch)
+        self._close()
+        for path in self.earlier:
+            path.unlink(missing_ok=True)
+
+    def abort(self, status: str) -> None:
+        self._close()
+
+    def _close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
