@@ -31,15 +31,16 @@ def tune(
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="The tune folder (default: runs/<name>-tune).")] = None,
     timeout: Annotated[Optional[float], typer.Option("--timeout", min=0.0, help="Seconds after which no new trial starts.")] = None,
     worker: Annotated[Optional[int], typer.Option("--worker", hidden=True, help="(a worker --workers started)")] = None,
+    parent_run: Annotated[Optional[str], typer.Option("--parent-run", hidden=True, help="(a worker's: the study's MLflow run)")] = None,
 ) -> None:
     """Tune a config's search space: each trial a full run; trials.csv and best.yaml at the end.
 
     Exit status: 0 done, 2 bad input, 130 interrupted (the study stays consistent; run again to continue).
     """
-    raise typer.Exit(tune_and_report(config_path, trials, workers, storage, study, out, timeout, worker))
+    raise typer.Exit(tune_and_report(config_path, trials, workers, storage, study, out, timeout, worker, parent_run))
 
 
-def tune_and_report(config_path, trials, workers, storage, study, out, timeout, worker) -> int:
+def tune_and_report(config_path, trials, workers, storage, study, out, timeout, worker, parent_run=None) -> int:
     """Run the study with a progress bar over the trials; the best trials and the files at the end."""
     import signal
 
@@ -51,7 +52,7 @@ def tune_and_report(config_path, trials, workers, storage, study, out, timeout, 
         config = load_config(config_path)
         total = trials if trials is not None else (config.tune.trials if config.tune is not None else 1)
         folder = out if out is not None else Path("runs") / f"{config.name}-tune"
-        request = TuneRequest(config_path, config, folder, total, workers, storage, study, timeout, worker)
+        request = TuneRequest(config_path, config, folder, total, workers, storage, study, timeout, worker, parent_run)
         notices = {} if worker is not None else {signal.SIGINT: STOP_NOTICE, signal.SIGTERM: STOP_NOTICE + " (SIGTERM)"}
         with StopOnSignals(notices) as stop, _bar(total, worker is not None) as bar:
             result = run_study(request, stop.requested, on_trial=bar.trial, on_poll=bar.finished)

@@ -17,6 +17,7 @@ import yaml
 from nntrain.config import RunConfig, parse_config
 from nntrain.errors import UserError
 from nntrain.run import RunSummary, run_training
+from nntrain.tracking import ParentRun
 from nntrain.training.loop import EpochReport
 from nntrain.tune.space import sample, trial_data
 
@@ -37,9 +38,11 @@ class TrialOutcome:
     config: dict | None = None  # the run's resolved config (its config.yaml), for best.yaml on any machine
 
 
-def run_trial(trial, config: RunConfig, base: dict, folder: Path, should_stop: Callable[[], bool | str], config_dir) -> TrialOutcome:
-    """Run the Optuna `trial` of `config`'s search into `folder`; a config the trial's values make
-    invalid, a diverged run, or any user error is a failed trial, not the end of the study."""
+def run_trial(trial, config: RunConfig, base: dict, folder: Path, should_stop: Callable[[], bool | str], config_dir,
+              tracking_parent: ParentRun | None = None) -> TrialOutcome:
+    """Run the Optuna `trial` of `config`'s search into `folder` (its MLflow run, if tracked,
+    under `tracking_parent`); a config the trial's values make invalid, a diverged run, or any
+    user error is a failed trial, not the end of the study."""
     values = sample(trial, config)
     monitor = config.tune.monitor
     try:
@@ -60,7 +63,8 @@ def run_trial(trial, config: RunConfig, base: dict, folder: Path, should_stop: C
         return should_stop() or ("pruned" if pruned else False)
 
     try:
-        summary = run_training(trial_config, folder, force=True, on_epoch=report, should_stop=stop, config_dir=config_dir)
+        summary = run_training(trial_config, folder, force=True, on_epoch=report, should_stop=stop, config_dir=config_dir,
+                               tracking_parent=tracking_parent)
     except UserError as err:
         return TrialOutcome("failed", None, values, err.message)
     outcome = _outcome(summary, monitor, values)
