@@ -46,7 +46,10 @@ def mlflow_client(uri: str, where: str):
         raise UserError(f"{where}: mlflow is not installed; pip install 'nntrain[mlflow]'") from None
     for name in ("mlflow", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    return MlflowClient(tracking_uri=uri)
+    try:
+        return MlflowClient(tracking_uri=uri)
+    except Exception as err:  # a scheme MLflow has no store for
+        raise UserError(f"{where}: cannot log to MLflow at {uri} ({shown_error(err)})") from None
 
 
 def default_uri(folder: Path) -> str:

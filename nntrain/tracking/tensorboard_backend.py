@@ -11,6 +11,7 @@ complete; a --resume in the run's own folder adds a file, its steps continuing t
 from __future__ import annotations
 
 import logging
+import uuid
 from pathlib import Path
 
 from nntrain.errors import UserError
@@ -44,7 +45,8 @@ class TensorBoardRun(Tracker):
     def epoch(self, report: EpochReport) -> None:
         try:
             if self.writer is None:
-                self.writer = self.writer_class(logdir=str(self.folder), flush_secs=10)
+                # a name of its own: two runs within one second would otherwise share one file
+                self.writer = self.writer_class(logdir=str(self.folder), flush_secs=10, filename_suffix=f".{uuid.uuid4().hex[:12]}")
             for name, value in report.values.items():
                 self.writer.add_scalar(name, float(value), report.epoch)
             self.last_epoch = report.epoch
