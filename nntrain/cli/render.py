@@ -51,6 +51,8 @@ def print_summary(summary, threads: bool = False) -> None:
         count = "left to the BLAS" if m["threads"] is None else m["threads"]
         console.print(f"threads: {count} ({escape(m['threads_reason'])})", soft_wrap=True)
     console.print(f"wrote {', '.join(p.name for p in summary.files)} to {summary.out_dir}/", soft_wrap=True)
+    for line in summary.tracked:
+        console.print(escape(line), soft_wrap=True)
 
 
 def kept_weights(metrics: dict) -> str:

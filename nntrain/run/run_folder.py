@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -52,6 +52,7 @@ class RunSummary:
     test_report: ClassificationReport | None
     training_rows: TrainingRows | None
     diverged_cost: float | None
+    tracked: list[str] = field(default_factory=list)  # where tracking recorded the run, one line each
 
 
 def run_training(
@@ -101,6 +102,7 @@ def run_training(
                 fitted = fit(config, None, options)
             summary = _write(files, mode, fitted, History.concat(History.from_rows(history.earlier), fitted.history))
             tracker.finish(summary.metrics, [*summary.files, files.tensorboard])
+            summary.tracked = tracker.shown()
         return summary
 
 

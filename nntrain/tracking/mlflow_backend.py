@@ -87,8 +87,8 @@ def shown_error(err: Exception) -> str:
 class MlflowRun(Tracker):
     """One nntrain run as an MLflow run (see the module docstring)."""
 
-    def __init__(self, client, run_id: str, config: dict):
-        self.client, self.run_id = client, run_id
+    def __init__(self, client, run_id: str, config: dict | None, uri: str = ""):
+        self.client, self.run_id, self.uri = client, run_id, uri
         self.config = config  # the config as given, for the params of a run that fails before training
         self.pending: list = []
         self.sent_at = time.monotonic()
@@ -110,7 +110,7 @@ class MlflowRun(Tracker):
             experiment = parent.experiment_id if parent is not None else experiment_id(
                 client, config.tracking.mlflow.experiment or config.name, uri)
             run = client.create_run(experiment, run_name=Path(context.folder).name, tags=tags)
-            tracked = cls(client, run.info.run_id, config.resolved())
+            tracked = cls(client, run.info.run_id, config.resolved(), uri)
         except Exception as err:
             raise UserError(f"{where}: cannot log to MLflow at {uri} ({shown_error(err)})") from None
         return tracked
@@ -162,6 +162,9 @@ class MlflowRun(Tracker):
             self._log_params(self.config)
         self._send()
         self._end(status)
+
+    def shown(self) -> str:
+        return f"tracked: MLflow run {self.run_id} at {self.uri}"
 
     def _end(self, status: str) -> None:
         self.broken = False  # the status is worth one more try

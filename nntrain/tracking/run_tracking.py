@@ -38,6 +38,10 @@ class RunTracking:
             tracker.finish(metrics, files)
         self.finished = True
 
+    def shown(self) -> list[str]:
+        """One line per tracker: where the run is recorded."""
+        return [line for line in (t.shown() for t in self.trackers) if line]
+
     def abort(self, status: str) -> None:
         for tracker in self.trackers:
             try:

@@ -65,6 +65,9 @@ class TensorBoardRun(Tracker):
     def abort(self, status: str) -> None:
         self._close()
 
+    def shown(self) -> str:
+        return f"tracked: TensorBoard events in {self.folder}/"
+
     def _close(self) -> None:
         if self.writer is not None:
             self.writer.close()

@@ -75,7 +75,7 @@ def test_a_tracked_run_has_its_final_metrics_tags_and_files(tracked_run):
     assert tags["nntrain.version"] == __version__ and tags["nntrain.stop_reason"] == "completed"
     assert tags["nntrain.data"] == str((folder / "penguins.csv").resolve())
     assert tags["nntrain.data_sha256"] == hashlib.sha256((folder / "penguins.csv").read_bytes()).hexdigest()
-    names = {a.path for a in client.list_artifacts(run.info.run_id)}
+    names = {a.path for a in client.list_artifacts(run.info.run_id)} - {"model.onnx"}  # (the export test's)
     assert names == {"weights.npz", "history.csv", "config.yaml", "metrics.json"}
     local = client.download_artifacts(run.info.run_id, "metrics.json", str(folder))
     assert json.loads(open(local).read()) == metrics
@@ -127,6 +127,18 @@ def test_a_tune_study_is_a_parent_run_with_one_child_run_per_trial(tmp_path):
         assert child.info.status == "FINISHED"
         assert len(client.get_metric_history(child.info.run_id, "val_cost")) == 6
         assert "weights.npz" in {a.path for a in client.list_artifacts(child.info.run_id)}
+
+
+@pytest.mark.slow
+def test_export_beside_a_tracked_run_adds_the_onnx_file_to_its_artifacts(tracked_run):
+    pytest.importorskip("onnx")
+    folder, _, client, run = tracked_run
+    proc = run_cli("export", "runs/p/weights.npz", cwd=folder)
+    assert proc.returncode == 0, proc.stderr
+    assert f"tracked: logged model.onnx to MLflow run {run.info.run_id}" in proc.stdout
+    assert "model.onnx" in {a.path for a in client.list_artifacts(run.info.run_id)}
+    elsewhere = run_cli("export", "runs/p/weights.npz", "-o", "p.onnx", cwd=folder)  # not beside the run: not logged
+    assert elsewhere.returncode == 0 and "tracked" not in elsewhere.stdout + elsewhere.stderr
 
 
 def test_without_mlflow_a_tracked_run_says_what_to_install_at_the_config_line(tmp_path, monkeypatch):
