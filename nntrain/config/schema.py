@@ -165,6 +165,11 @@ class RunConfig(Strict):
         """Where this config came from: the config file's path as given, or a label."""
         return self._source
 
+    @property
+    def key_lines(self) -> dict:
+        """The config file's key lines (key path -> line), for a config derived from it (a tune trial's)."""
+        return dict(self._lines)
+
     def where(self, field: str) -> str:
         """`file: line N: field` for messages about a field found wrong after loading,
         or `--set KEY=VALUE: field` when that option set it (see `override_for`)."""

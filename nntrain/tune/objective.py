@@ -16,10 +16,10 @@ import yaml
 
 from nntrain.config import RunConfig, parse_config
 from nntrain.errors import UserError
-from nntrain.run import RunSummary, run_training
+from nntrain.run import RunSummary, check_data, run_training
 from nntrain.tracking import ParentRun
 from nntrain.training.loop import EpochReport
-from nntrain.tune.space import sample, trial_data
+from nntrain.tune.space import first_values, sample, trial_data
 
 
 #: What a run needs to have each monitored figure.
@@ -38,6 +38,22 @@ class TrialOutcome:
     config: dict | None = None  # the run's resolved config (its config.yaml), for best.yaml on any machine
 
 
+def check_base_data(config: RunConfig, base: dict, lines, config_dir) -> list[str]:
+    """The problems (one line each) of the config with its data, as a trial would meet them:
+    the config with each searched entry at its first value (a trial the search can run), read
+    with its data and the network built, its errors at the lines of the user's file. (First
+    values that make no valid config are the search space's problem: `check_space` says so.)"""
+    try:
+        first = parse_config(trial_data(base, first_values(config)), config.source, default_name=config.name, lines=lines)
+    except UserError:
+        return []
+    try:
+        check_data(first, config_dir)
+    except UserError as err:
+        return err.message.splitlines()
+    return []
+
+
 def run_trial(trial, config: RunConfig, base: dict, folder: Path, should_stop: Callable[[], bool | str], config_dir,
               tracking_parent: ParentRun | None = None) -> TrialOutcome:
     """Run the Optuna `trial` of `config`'s search into `folder` (its MLflow run, if tracked,
@@ -46,7 +62,8 @@ def run_trial(trial, config: RunConfig, base: dict, folder: Path, should_stop: C
     values = sample(trial, config)
     monitor = config.tune.monitor
     try:
-        trial_config = parse_config(trial_data(base, values), str(folder / "config.yaml"), default_name=f"{config.name}-trial")
+        # problems are placed in the user's config file, at the lines of the keys the trial kept
+        trial_config = parse_config(trial_data(base, values), config.source, default_name=f"{config.name}-trial", lines=config.key_lines)
     except UserError as err:
         return TrialOutcome("failed", None, values, err.message)
     pruned = []

@@ -20,7 +20,7 @@ from nntrain.threads.machine import threads_per_worker
 from nntrain.tracking import ParentRun
 from nntrain.tracking.study import study_figures, track_study
 from nntrain.safety.interrupt import EXIT_INTERRUPTED, EXIT_TERMINATED
-from nntrain.tune.objective import TrialOutcome
+from nntrain.tune.objective import TrialOutcome, check_base_data
 from nntrain.tune.results import write_best_config, write_trials_csv
 from nntrain.tune.space import check_space
 from nntrain.tune.study import default_storage, open_study, run_trials
@@ -57,16 +57,23 @@ class TuneResult:
 
 
 def check_request(request: TuneRequest) -> dict:
-    """The config's data (the base every trial changes), after every check a trial would fail:
-    a `tune:` section, a validation split for a `val_` monitor, each search path and value."""
+    """The config's data (the base every trial changes), after every check a trial would fail,
+    all problems at once (a UserError, one line each): a `tune:` section, a validation split
+    for a `val_` monitor, each search path and value (each choice, each range's ends), and the
+    config with its data (read, prepared, the network built: a missing `drop` column is found
+    here), placed at the lines of the user's config file."""
     config = request.config
     if config.tune is None:
         raise UserError(f"{config.source}: has no tune: section; add one with a search space (see docs/tune.md)")
-    base, _ = parse_yaml(read_text(request.config_path), str(request.config_path))
+    base, lines = parse_yaml(read_text(request.config_path), str(request.config_path))
     searched = set(config.tune.search)
+    problems = []
     if config.tune.monitor.startswith("val_") and config.dataset.val_split == 0 and "dataset.val_split" not in searched:
-        raise UserError(f"{config.where('tune.monitor')}: {config.tune.monitor} needs a validation split; set dataset.val_split (e.g. 0.2)")
-    check_space(config, base, lambda path: config.where_key(("tune", "search", path)))
+        problems.append(f"{config.where('tune.monitor')}: {config.tune.monitor} needs a validation split; set dataset.val_split (e.g. 0.2)")
+    problems += check_space(config, base, lambda path: config.where_key(("tune", "search", path)))
+    problems += check_base_data(config, base, lines, request.config_path.parent)
+    if problems:
+        raise UserError("\n".join(problems))
     return base
 
 
@@ -83,6 +90,7 @@ def tune(request: TuneRequest, should_stop: Callable[[], bool | str],
     with track_study(request.config, request.folder, request.study_name, request.parent_run) as tracking:
         parent = tracking.parent if tracking is not None else None
         study = open_study(request.config, request.storage_url, request.study_name, 0 if request.worker is None else request.worker + 1)
+        earlier = {t.number for t in study.get_trials(deepcopy=False)}
         if request.workers > 1:
             stop_reason = _run_workers(request, study, should_stop, on_poll, parent)
         else:
@@ -95,7 +103,20 @@ def tune(request: TuneRequest, should_stop: Callable[[], bool | str],
                             write_best_config(study, request.folder, request.config.name), stop_reason)
         if tracking is not None:
             tracking.finish(study_figures(study), [p for p in (result.trials_csv, result.best_yaml) if p is not None], stop_reason)
+    if not stop_reason:
+        refuse_all_failed(study, earlier, request.folder)
     return result
+
+
+def refuse_all_failed(study, earlier: set[int], folder: Path) -> None:
+    """When every trial this command ran failed (none complete, none pruned), a UserError with
+    the first failure's message: the study ran, but nothing in it could train."""
+    ran = sorted((t for t in study.get_trials(deepcopy=False) if t.number not in earlier), key=lambda t: t.number)
+    if ran and all(t.state.name == "FAIL" for t in ran):
+        first = ran[0]
+        note = first.user_attrs.get("note") or "no reason recorded"
+        raise UserError(f"every trial failed ({len(ran)} of {len(ran)}); the first, trial {first.number}: {note} "
+                        f"(every trial: {folder / 'trials.csv'})")
 
 
 def shares(trials: int, workers: int) -> list[int]:
