@@ -9,8 +9,8 @@ from typing import Annotated, Optional
 import typer
 
 from nntrain.cli.app import app
-from nntrain.cli.common import check_stdout, console, stdout, threads_option, user_errors
-from nntrain.cli.render import render_report
+from nntrain.cli.common import check_stdout, console, say, stdout, threads_option, user_errors
+from nntrain.cli.render import regression_figures, render_report
 from nntrain.data.formats import allowed_formats
 
 
@@ -51,8 +51,6 @@ def evaluate_and_report(weights: Path, data: str, output_format: ReportFormat, t
         render_report(result.report, console, data)
     else:
         e = result.errors
-        console.print(
-            f"[bold]{data}[/]: {result.rows} rows, cost {result.cost:.6g}, "
-            f"rmse {e['rmse']:.6g}, mae {e['mae']:.6g}, r2 {e['r2']:.4f}"
-        )
+        say(f"{result.rows} rows, cost {result.cost:.6g}, {regression_figures(e['rmse'], e['mae'], e['r2'])}",
+            console, f"{data}:", "bold")
     check_stdout()
