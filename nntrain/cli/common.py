@@ -12,7 +12,6 @@ import errno
 import os
 import re
 import sys
-import textwrap
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -92,17 +91,29 @@ err_console = make_console(stderr=True)
 
 def say(text: str, target: Console | None = None, label: str = "", style: str = "") -> None:
     """A line of prose (`label` first, in `style` on a terminal), wrapped at spaces to the
-    console's width with its continuation lines indented; a word longer than the width (a
-    path) is kept whole on a line of its own, never cut. No markup is read in `text`."""
+    console's width with its continuation lines indented. A word that could not fit on any line
+    (a long path) stays on the line it follows, whole: never cut, never alone. No markup is read
+    in `text`."""
     target = target or console
-    head = f"{label} " if label else ""
-    lines = textwrap.wrap(head + text, width=max(20, target.width), subsequent_indent="  ",
-                          break_long_words=False, break_on_hyphens=False) or [head]
-    for i, line in enumerate(lines):
+    for i, line in enumerate(wrapped(f"{label} {text}" if label else text, max(20, target.width))):
         shown = Text(line)
         if i == 0 and label and style:
             shown.stylize(style, 0, len(label))
         target.print(shown, soft_wrap=True)
+
+
+def wrapped(text: str, width: int, indent: str = "  ") -> list[str]:
+    """`text` in lines of at most `width` characters, broken at spaces (see `say`)."""
+    lines, line = [], ""
+    for word in text.split():
+        if not line:
+            line = (indent if lines else "") + word
+        elif len(line) + 1 + len(word) <= width or len(indent) + len(word) > width:
+            line += " " + word
+        else:
+            lines.append(line)
+            line = indent + word
+    return lines + [line] if line or not lines else lines
 
 
 def begin_command() -> None:
