@@ -10,7 +10,7 @@ import typer
 
 from nntrain.cli.app import app
 from nntrain.cli.common import check_stdout, console, say, stdout, threads_option, user_errors
-from nntrain.cli.render import regression_figures, render_report
+from nntrain.cli.render import r2_text, regression_figures, render_report
 from nntrain.data.formats import allowed_formats
 
 
@@ -51,6 +51,6 @@ def evaluate_and_report(weights: Path, data: str, output_format: ReportFormat, t
         render_report(result.report, console, data)
     else:
         e = result.errors
-        say(f"{result.rows} rows, cost {result.cost:.6g}, {regression_figures(e['rmse'], e['mae'], e['r2'])}",
+        say(f"{result.rows} rows, cost {result.cost:.6g}, {regression_figures(e['rmse'], e['mae'])}, r2 {r2_text(e['r2'])}",
             console, f"{data}:", "bold")
     check_stdout()

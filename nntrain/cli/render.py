@@ -37,11 +37,14 @@ def same_digits(*values: float, digits: int = 6) -> list[str]:
     return [f"{v:.{decimals}f}" if math.isfinite(v) else str(v) for v in values]
 
 
-def regression_figures(rmse: float, mae: float, r2: float | None) -> str:
-    """`rmse 10.1140, mae 8.3666, r2 0.9876`: rmse and mae in one format (they share units)."""
+def regression_figures(rmse: float, mae: float) -> str:
+    """`rmse 10.1140, mae 8.3666`: in one format (they share the target's units)."""
     shown_rmse, shown_mae = same_digits(rmse, mae)
-    r2_text = "" if r2 is None else f", r2 {'-' if not math.isfinite(r2) else f'{r2:.4f}'}"
-    return f"rmse {shown_rmse}, mae {shown_mae}{r2_text}"
+    return f"rmse {shown_rmse}, mae {shown_mae}"
+
+
+def r2_text(r2: float | None) -> str:
+    return "-" if r2 is None or not math.isfinite(r2) else f"{r2:.4f}"
 
 
 def print_summary(summary, threads: bool = False) -> None:
@@ -55,7 +58,7 @@ def print_summary(summary, threads: bool = False) -> None:
     if "test_accuracy" in m:
         line += f", test accuracy {m['test_accuracy']:.4f}"
     elif "test_r2" in m:
-        line += f", test {regression_figures(m['test_rmse'], m['test_mae'], m['test_r2'])}"
+        line += f", test r2 {r2_text(m['test_r2'])}, {regression_figures(m['test_rmse'], m['test_mae'])}"
     elif "test_cost" in m:
         line += f", test cost {m['test_cost']:.6g}"
     say(line, console, "done", "bold green")
@@ -87,11 +90,10 @@ SUMMARY_ROWS = 24
 
 
 def print_data(data, config, quiet: bool) -> None:
-    """Before training (before the progress bar starts): the warnings the data gave, and
-    unless `quiet` its notes and one line per column."""
-    if not quiet:
-        for line in data.notes(config):
-            note(line)
+    """Before training (before the progress bar starts): the notes and warnings the data gave,
+    and (unless `quiet`) one line per column."""
+    for line in data.notes(config):
+        note(line)
     for line in data.warnings:
         say(line, err_console, "warning:", "bold yellow")
     if not quiet and data.dataset.columns:
