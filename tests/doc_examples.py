@@ -8,8 +8,8 @@ after it run. Shown output matches the real output line by line, trailing spaces
 the ellipsis rules:
 - a line that is `...` alone stands for any number of lines (none too);
 - `...` inside a line stands for any text within that line (a timing, a measured figure);
-- a progress-bar line (one holding `━`, what a terminal shows) stands for the plain
-  `epoch N/M, ...` lines a pipe gets instead.
+- a progress-bar line (`NAME ━━━ epoch N/M cost ...`, what a terminal shows) stands for the
+  plain `epoch N/M, cost ...` lines a pipe gets instead.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 FENCE = re.compile(r"^(`{3,})(\S*)\s*$")
 FILE_HEADER = re.compile(r"^#\s*(\S+\.ya?ml)\s*$")
-BAR = "━"
+BAR = re.compile(r"━.* epoch \d+/\d+ cost ")
 EPOCH_LINE = re.compile(r"^epoch \d+/\d+, cost ")
 
 
@@ -82,8 +82,8 @@ def mismatch(expected: list[str], actual: str) -> str | None:
     what differs, for the test's message."""
     shown = [line.rstrip() for line in expected]
     got = [line.rstrip() for line in actual.splitlines()]
-    if any(BAR in line for line in shown):
-        shown = [line for line in shown if BAR not in line]
+    if any(BAR.search(line) for line in shown):
+        shown = [line for line in shown if not BAR.search(line)]
         got = [line for line in got if not EPOCH_LINE.match(line)]
     while shown and not shown[-1]:
         shown.pop()

@@ -71,9 +71,11 @@ done 5 epochs in ... s, final cost {cost}
 
 
 def test_the_checker_passes_a_true_example_and_fails_when_the_output_changes(tmp_path):
-    proc = run_cli("run", CONFIGS / "xor.yaml", "--set", "epochs=5", "--out", tmp_path / "probe", "-q")
+    (tmp_path / "tiny.yaml").write_text("dataset: xor\nlayers: [2, 3, 1]\nepochs: 5\n")
+    proc = run_cli("run", "tiny.yaml", "--out", "probe", "-q", cwd=tmp_path)
     cost = next(line for line in proc.stdout.splitlines() if line.startswith("done")).split("final cost ")[1]
-    assert run_page(XOR_PAGE.format(cost=cost), tmp_path / "true") == [] if (tmp_path / "true").mkdir() is None else False
+    (tmp_path / "true").mkdir()
+    assert run_page(XOR_PAGE.format(cost=cost), tmp_path / "true") == []
     changed = cost[:-1] + str((int(cost[-1]) + 1) % 10)  # one digit off
     (tmp_path / "changed").mkdir()
     problems = run_page(XOR_PAGE.format(cost=changed), tmp_path / "changed")
@@ -86,7 +88,8 @@ def test_the_checker_passes_a_true_example_and_fails_when_the_output_changes(tmp
     (["a", "...", "d"], "a\nd\n", True),
     (["a", "d"], "a\nb\nd\n", False),
     (["cost 0.0131547"], "cost 0.0131548\n", False),
-    (["x ━━━━ epoch 10/10", "done"], "epoch 5/10, cost 1\nepoch 10/10, cost 0.5\ndone\n", True),
+    (["x ━━━━ epoch 10/10 cost 0.5 0:00:00", "done"], "epoch 5/10, cost 1\nepoch 10/10, cost 0.5\ndone\n", True),
+    (["┏━━━┓", "done"], "epoch 5/10, cost 1\n┏━━━┓\ndone\n", False),  # a table's rule is no bar
     (["done"], "done   \n\n", True),
     (["a ... c"], "a b\nc\n", False),  # an inline ellipsis stays within its line
 ])
