@@ -58,6 +58,7 @@ Some prose.
 ```yaml
 # tiny.yaml
 dataset: xor
+task: classification
 layers: [2, 3, 1]
 epochs: 5
 ```
@@ -71,7 +72,7 @@ done 5 epochs in ... s, final cost {cost}
 
 
 def test_the_checker_passes_a_true_example_and_fails_when_the_output_changes(tmp_path):
-    (tmp_path / "tiny.yaml").write_text("dataset: xor\nlayers: [2, 3, 1]\nepochs: 5\n")
+    (tmp_path / "tiny.yaml").write_text("dataset: xor\ntask: classification\nlayers: [2, 3, 1]\nepochs: 5\n")
     proc = run_cli("run", "tiny.yaml", "--out", "probe", "-q", cwd=tmp_path)
     cost = next(line for line in proc.stdout.splitlines() if line.startswith("done")).split("final cost ")[1]
     (tmp_path / "true").mkdir()
