@@ -79,6 +79,17 @@ def experiment_id(client, name: str, uri: str) -> str:
         return found.experiment_id
 
 
+def shown_uri(uri: str) -> str:
+    """An SQLite store under the current folder by its relative URI (`sqlite:///runs/mlflow.db`,
+    which MLflow reads the same from here); any other as it is."""
+    if uri.startswith("sqlite:///"):
+        try:
+            return f"sqlite:///{Path(uri.removeprefix('sqlite:///')).resolve().relative_to(Path.cwd().resolve())}"
+        except ValueError:
+            pass
+    return uri
+
+
 def shown_error(err: Exception) -> str:
     """An MLflow or SQLAlchemy error as one short line."""
     return " ".join(str(err).split())[:300] or type(err).__name__
@@ -164,7 +175,7 @@ class MlflowRun(Tracker):
         self._end(status)
 
     def shown(self) -> str:
-        return f"tracked: MLflow run {self.run_id} at {self.uri}"
+        return f"tracked: MLflow run {self.run_id} at {shown_uri(self.uri)}"
 
     def _end(self, status: str) -> None:
         self.broken = False  # the status is worth one more try

@@ -40,17 +40,19 @@ class TrialOutcome:
 
 def check_base_data(config: RunConfig, base: dict, lines, config_dir) -> list[str]:
     """The problems (one line each) of the config with its data, as a trial would meet them:
-    the config with each searched entry at its first value (a trial the search can run), read
-    with its data and the network built, its errors at the lines of the user's file. (First
-    values that make no valid config are the search space's problem: `check_space` says so.)"""
-    try:
-        first = parse_config(trial_data(base, first_values(config)), config.source, default_name=config.name, lines=lines)
-    except UserError:
+    the config with each searched entry at its first value (a trial the search can run; the
+    config as written when those values make no valid config, which `check_space` reports),
+    read with its data and the network built, its errors at the lines of the user's file."""
+    for values in (first_values(config), {}):
+        try:
+            trial_config = parse_config(trial_data(base, values), config.source, default_name=config.name, lines=lines)
+        except UserError:
+            continue
+        try:
+            check_data(trial_config, config_dir)
+        except UserError as err:
+            return err.message.splitlines()
         return []
-    try:
-        check_data(first, config_dir)
-    except UserError as err:
-        return err.message.splitlines()
     return []
 
 

@@ -5,6 +5,7 @@ them), then write `trials.csv` and `best.yaml`."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -73,8 +74,13 @@ def check_request(request: TuneRequest) -> dict:
     problems += check_space(config, base, lambda path: config.where_key(("tune", "search", path)))
     problems += check_base_data(config, base, lines, request.config_path.parent)
     if problems:
-        raise UserError("\n".join(problems))
+        raise UserError("\n".join(sorted(problems, key=_line_number)))  # in file order, as a run's config
     return base
+
+
+def _line_number(problem: str) -> int:
+    found = re.search(r": line (\d+)", problem)
+    return int(found.group(1)) if found else 0
 
 
 def tune(request: TuneRequest, should_stop: Callable[[], bool | str],
