@@ -225,3 +225,17 @@ def render_report(report: ClassificationReport, target: Console, title: str) -> 
         return
     say("confusion matrix (rows: true class, columns: predicted)", target)
     target.print(matrix)
+
+
+def print_importance(importance, target: Console) -> None:
+    """Permutation importance per input column, the most important first: the drop of the
+    figure when the column is shuffled, and its spread (standard deviation) over the repeats."""
+    say(f"permutation importance: drop in {importance.metric} when a column is shuffled "
+        f"({importance.baseline:.4f} unshuffled, {importance.repeats} repeats)", target)
+    table = Table(box=box.SIMPLE_HEAD)
+    table.add_column("column", overflow="fold")
+    table.add_column(f"drop in {importance.metric}", justify="right", no_wrap=True)
+    table.add_column("std", justify="right", no_wrap=True)
+    for column, mean, std in importance.ranked():
+        table.add_row(escape(column), f"{mean:.4f}", f"{std:.4f}")
+    target.print(table)
