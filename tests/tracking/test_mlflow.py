@@ -107,7 +107,7 @@ def test_a_run_that_fails_after_its_start_is_failed_and_one_stopped_is_killed(tm
 @pytest.mark.slow
 def test_a_tune_study_is_a_parent_run_with_one_child_run_per_trial(tmp_path):
     config = write_config(tmp_path, trials=3, epochs=6, pruner="none")
-    config.write_text(config.read_text().replace("tune:\n", "tracking: {mlflow: true}\ntune:\n"))
+    config.write_text(config.read_text().replace("tune:\n", "tracking: {mlflow: true, tensorboard: true}\ntune:\n"))
     proc = run_cli("tune", config.name, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     client, runs = runs_of(tmp_path / "runs" / "mlflow.db", "study")
@@ -126,7 +126,12 @@ def test_a_tune_study_is_a_parent_run_with_one_child_run_per_trial(tmp_path):
     for child in children:
         assert child.info.status == "FINISHED"
         assert len(client.get_metric_history(child.info.run_id, "val_cost")) == 6
-        assert "weights.npz" in {a.path for a in client.list_artifacts(child.info.run_id)}
+        assert {"weights.npz", "tensorboard"} <= {a.path for a in client.list_artifacts(child.info.run_id)}
+    accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
+    for trial in trials:  # each trial's folder has its event files, read with TensorBoard's reader
+        reader = accumulator.EventAccumulator(str(tmp_path / "runs" / "study-tune" / "trials" / f"{int(trial['number']):04d}" / "tensorboard"))
+        reader.Reload()
+        assert [e.step for e in reader.Scalars("val_cost")] == list(range(1, 7))
 
 
 @pytest.mark.slow
