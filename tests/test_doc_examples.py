@@ -15,7 +15,7 @@ from doc_examples import Example, mismatch, read_page
 
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 RUNNABLE = [p for p in PAGES if read_page(p.read_text(encoding="utf-8")).examples]
-SLOW_PAGES = {"tune.md"}  # a study of several trials
+SLOW_PAGES = {"README.md", "cli.md", "tracking.md", "tune.md"}  # runs of seconds each (tune: a study; tracking: MLflow's import)
 COLUMNS = "100"  # the docs' examples are laid out for 100 columns
 
 

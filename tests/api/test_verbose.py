@@ -45,6 +45,7 @@ def test_on_a_terminal_the_progress_is_a_bar_that_ends_at_the_last_epoch():
     assert lines.index("note: layers") < lines.index("epoch 50/50") and "━" in lines and "cost 0.02" in lines
 
 
+@pytest.mark.slow
 def test_a_python_c_session_shows_progress():
     code = ("import nntrain; nntrain.train({'dataset': 'xor', 'layers': [2, 3, 1], 'epochs': 30}, verbose=True)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
@@ -52,6 +53,7 @@ def test_a_python_c_session_shows_progress():
     assert "epoch 30/30, cost" in proc.stdout and proc.stderr == ""
 
 
+@pytest.mark.slow
 def test_the_estimators_take_verbose(capsys):
     pytest.importorskip("sklearn")
     from nntrain.sklearn import NNClassifier, NNRegressor

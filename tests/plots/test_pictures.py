@@ -51,6 +51,7 @@ def bars(ax) -> list[Rectangle]:
     return [p for p in ax.patches if isinstance(p, Rectangle)]
 
 
+@pytest.mark.slow
 def test_plot_draws_every_figure_of_a_regression_history_with_val_r2_and_the_learning_rate(runs):
     fig = history_figure(runs / "runs" / "h")
     titles = [ax.get_title() for ax in fig.axes]
@@ -84,6 +85,7 @@ def test_evaluate_plot_draws_the_confusion_matrix_as_a_heatmap(runs):
     assert len(heatmap.texts) == 9  # every cell's count written in it
 
 
+@pytest.mark.slow
 def test_evaluate_plot_of_a_regression_draws_predicted_vs_actual_and_residuals(runs):
     labelled = read_labelled(runs / "runs" / "h" / "weights.npz", runs / "houses.csv")
     evaluation = evaluate_labelled(labelled)
