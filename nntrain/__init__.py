@@ -15,6 +15,11 @@ __all__ = ["Model", "RunResult", "UserError", "__version__", "load", "train"]
 _LAZY = {"load": "nntrain.api.model", "Model": "nntrain.api.model", "train": "nntrain.api.runs", "RunResult": "nntrain.api.runs"}
 
 
+def __dir__() -> list[str]:
+    """The API's names (tab completion lists `train` and `load` before their first use)."""
+    return sorted(set(__all__) | set(globals()))
+
+
 def __getattr__(name: str):
     if name in _LAZY:
         import importlib

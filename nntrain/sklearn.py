@@ -18,12 +18,13 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from nntrain.api.frames import as_table
 from nntrain.api.model import Model
+from nntrain.api.progress import TrainingProgress
 from nntrain.config import parse_config
 from nntrain.data.columns import from_arrow
 from nntrain.data.formats.common import ArrowTable
 from nntrain.data.table import Column, RawData, ReadOptions
 from nntrain.weights.checkpoint import Checkpoint
-from nntrain.run import fit
+from nntrain.run import FitOptions, fit
 
 
 class _NNEstimator(BaseEstimator):
@@ -33,15 +34,16 @@ class _NNEstimator(BaseEstimator):
     epochs without a better validation cost), `standardize` the inputs, `random_state` the
     config's seed (None: a fresh one each fit), `dtype` the training precision (float64 by
     default, as scikit-learn's MLP on float64 data), `dropout` (a rate, or one per hidden
-    layer), `batch_norm` (True, or {momentum, eps}). `fit(X, y, sample_weight=None)` weighs
-    each row's cost (the config's `dataset.weight`)."""
+    layer), `batch_norm` (True, or {momentum, eps}), `verbose` (a progress bar while fitting;
+    off: nothing printed). `fit(X, y, sample_weight=None)` weighs each row's cost (the config's
+    `dataset.weight`)."""
 
     _task = ""
 
     def __init__(
         self, hidden=(64,), activation="relu", optimizer="adam", learning_rate=1e-3, epochs=200, batch_size="auto",
         l2=0.0, early_stopping=False, validation_fraction=0.1, patience=10, standardize=True, random_state=None,
-        dtype="float64", dropout=0.0, batch_norm=False,
+        dtype="float64", dropout=0.0, batch_norm=False, verbose=False,
     ):
         self.hidden = hidden
         self.activation = activation
@@ -58,6 +60,7 @@ class _NNEstimator(BaseEstimator):
         self.dtype = dtype
         self.dropout = dropout
         self.batch_norm = batch_norm
+        self.verbose = verbose
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -108,7 +111,12 @@ class _NNEstimator(BaseEstimator):
         raw = self._raw(X, y, classes)
         if sample_weight is not None:
             _weigh_rows(raw, _sample_weights(sample_weight, len(y)))
-        fitted = fit(parse_config(self._config(), "estimator"), raw)
+        config = parse_config(self._config(), "estimator")
+        if self.verbose:
+            with TrainingProgress(type(self).__name__, config.epochs) as shown:
+                fitted = fit(config, raw, FitOptions(on_epoch=shown))
+        else:
+            fitted = fit(config, raw)
         ckpt = Checkpoint(fitted.network, fitted.resolved, fitted.preprocessing, fitted.result.last_epoch)
         self.model_ = Model(ckpt)
         self.loss_curve_ = fitted.history.column("cost").tolist()
@@ -133,10 +141,10 @@ class NNClassifier(ClassifierMixin, _NNEstimator):
     def __init__(
         self, hidden=(64,), activation="relu", optimizer="adam", learning_rate=1e-3, epochs=200, batch_size="auto",
         l2=0.0, early_stopping=False, validation_fraction=0.1, patience=10, standardize=True, random_state=None,
-        dtype="float64", dropout=0.0, batch_norm=False, class_weight=None,
+        dtype="float64", dropout=0.0, batch_norm=False, class_weight=None, verbose=False,
     ):
         super().__init__(hidden, activation, optimizer, learning_rate, epochs, batch_size, l2, early_stopping,
-                         validation_fraction, patience, standardize, random_state, dtype, dropout, batch_norm)
+                         validation_fraction, patience, standardize, random_state, dtype, dropout, batch_norm, verbose)
         self.class_weight = class_weight
 
     def _config(self) -> dict:

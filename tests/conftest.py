@@ -20,15 +20,17 @@ CONFIGS = REPO / "configs"
 
 def run_cli(
     *args: str, cwd: Path | None = None, input: str | None = None, columns: str | None = "200",
-    env: dict[str, str] | None = None,
+    env: dict[str, str] | None = None, merged: bool = False,
 ) -> subprocess.CompletedProcess:
     """`nntrain ARGS` through the real entry point (`nntrain.__main__.main`, what the console
     script runs) in this process: exit status, standard output and standard error as a user
     sees them. COLUMNS is `columns` unless the environment sets it (None: unset, nntrain's own
-    pipe width); `env` adds variables for this call; `input` is standard input."""
+    pipe width); `env` adds variables for this call; `input` is standard input. `merged` puts
+    both streams in `stdout`, in the order they were written (as a terminal shows them)."""
     from nntrain.__main__ import main
 
-    out, err = io.StringIO(), io.StringIO()
+    out = io.StringIO()
+    err = out if merged else io.StringIO()
     stdin = io.TextIOWrapper(io.BytesIO((input or "").encode("utf-8")), encoding="utf-8")
     saved_env, saved_cwd, saved_stdin = dict(os.environ), os.getcwd(), sys.stdin
     handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
@@ -54,7 +56,7 @@ def run_cli(
         os.environ.update(saved_env)
         for signum, handler in handlers.items():
             signal.signal(signum, handler)
-    return subprocess.CompletedProcess(["nntrain", *map(str, args)], status, out.getvalue(), err.getvalue())
+    return subprocess.CompletedProcess(["nntrain", *map(str, args)], status, out.getvalue(), "" if merged else err.getvalue())
 
 
 def run_cli_process(

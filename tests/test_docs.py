@@ -67,3 +67,13 @@ def test_relative_links_in_the_docs_resolve():
     for page in pages:
         for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text(encoding="utf-8")):
             assert (page.parent / target).exists(), f"{page.name} links to {target}, which does not exist"
+
+
+def test_the_missing_markers_are_the_same_in_the_reader_the_message_and_data_md():
+    from nntrain.data.columns import MARKERS_SHOWN
+    from nntrain.data.formats.common import MISSING_MARKERS
+
+    shown = [marker.strip() for marker in MARKERS_SHOWN.split(",")]
+    assert sorted(m.lower() for m in shown) == sorted(m for m in MISSING_MARKERS if m)
+    data_md = (DOCS / "data.md").read_text(encoding="utf-8")
+    assert ", ".join(f"`{m}`" for m in shown) in data_md

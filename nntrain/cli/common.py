@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import errno
 import os
+import re
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -17,6 +19,7 @@ from typing import Iterator
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.text import Text
 
 from nntrain.cli.streams import GuardedStdout
 from nntrain.errors import UserError, capped_lines
@@ -34,10 +37,44 @@ PIPE_WIDTH = 160  # rich's default for a pipe is 80 columns, which cuts tables a
 stdout = GuardedStdout()  # what `console` and the commands' plain output write to
 
 
-def make_console(**options) -> Console:
-    """A rich Console; writing to a pipe or file (not a terminal), lines wrap at
-    PIPE_WIDTH columns unless COLUMNS says otherwise."""
-    made = Console(highlight=False, **options)
+class TrimmedLines:
+    """A console's stream that, written to a pipe or file (not a terminal), drops the spaces
+    rich pads table cells and centred titles with at the end of each line."""
+
+    TRAILING = re.compile(r"[ \t]+(?=\n)")
+
+    def __init__(self, stream):
+        self.stream = stream  # a stream, or a function giving the stream as it is now (tests swap sys.stderr)
+
+    @property
+    def _target(self):
+        return self.stream() if callable(self.stream) else self.stream
+
+    def write(self, text: str) -> int:
+        target = self._target
+        target.write(text if target.isatty() else self.TRAILING.sub("", text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._target.flush()
+
+    def isatty(self) -> bool:
+        return self._target.isatty()
+
+    def fileno(self) -> int:
+        return self._target.fileno()
+
+    @property
+    def encoding(self) -> str:
+        return getattr(self._target, "encoding", None) or "utf-8"
+
+
+def make_console(file=None, stderr: bool = False, **options) -> Console:
+    """A rich Console on `file` (standard error with `stderr`, standard output otherwise);
+    writing to a pipe or file (not a terminal), lines wrap at PIPE_WIDTH columns unless
+    COLUMNS says otherwise, and carry no trailing spaces."""
+    stream = file if file is not None else (lambda: sys.stderr if stderr else sys.stdout)
+    made = Console(highlight=False, file=TrimmedLines(stream), **options)
     _set_width(made)
     return made
 
@@ -52,6 +89,33 @@ console = make_console(file=stdout)
 err_console = make_console(stderr=True)
 
 
+def say(text: str, target: Console | None = None, label: str = "", style: str = "") -> None:
+    """A line of prose (`label` first, in `style` on a terminal), wrapped at spaces to the
+    console's width with its continuation lines indented. A word that could not fit on any line
+    (a long path) stays on the line it follows, whole: never cut, never alone. No markup is read
+    in `text`."""
+    target = target or console
+    for i, line in enumerate(wrapped(f"{label} {text}" if label else text, max(20, target.width))):
+        shown = Text(line)
+        if i == 0 and label and style:
+            shown.stylize(style, 0, len(label))
+        target.print(shown, soft_wrap=True)
+
+
+def wrapped(text: str, width: int, indent: str = "  ") -> list[str]:
+    """`text` in lines of at most `width` characters, broken at spaces (see `say`)."""
+    lines, line = [], ""
+    for word in text.split():
+        if not line:
+            line = (indent if lines else "") + word
+        elif len(line) + 1 + len(word) <= width or len(indent) + len(word) > width:
+            line += " " + word
+        else:
+            lines.append(line)
+            line = indent + word
+    return lines + [line] if line or not lines else lines
+
+
 def begin_command() -> None:
     """Before each command line: the consoles sized for the streams and COLUMNS as they are now,
     standard output's earlier failure and earlier stops forgotten (one process may run several
@@ -62,9 +126,15 @@ def begin_command() -> None:
     forget_stops()
 
 
+def fits(renderable, target: Console | None = None) -> bool:
+    """Whether `renderable` (a table) fits the console's width at its natural width, no cell cut or folded."""
+    target = target or console
+    return target.measure(renderable, options=target.options.update_width(1_000_000)).maximum <= target.width
+
+
 def note(text: str) -> None:
-    """One `note:` line on stderr: information, not a problem."""
-    err_console.print(f"note: {escape(text)}", soft_wrap=True)
+    """A `note:` line on stderr (wrapped to the width): information, not a problem."""
+    say(text, err_console, "note:")
 
 
 def check_stdout() -> None:

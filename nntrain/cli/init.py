@@ -18,7 +18,7 @@ def init(
     output: Annotated[Optional[Path], typer.Option(
         "--output", "-o", metavar="FILE", help="Write the config here (default: DATA's name with .yaml; - prints it).",
     )] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists.")] = False,
+    force: Annotated[bool, typer.Option("--force", metavar="", help="Replace FILE if it exists.")] = False,
 ) -> None:
     """Inspect a table and write a commented config for it: roles, kinds, task, sizes, defaults."""
     with user_errors():

@@ -8,14 +8,15 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 
 from typing import TYPE_CHECKING
 
-from nntrain.cli.common import console
+from nntrain.cli.common import console, say
 
 if TYPE_CHECKING:
     from nntrain.training.loop import EpochReport
 
 
 class EpochPrinter:
-    """Shows training progress: a rich bar on a terminal, about 20 plain lines otherwise."""
+    """Shows training progress: a rich bar on a terminal, started at the first epoch (what the
+    data decided is printed before it, never beside it), about 20 plain lines otherwise."""
 
     def __init__(self, name: str, epochs: int, interactive: bool):
         self.epochs = epochs
@@ -39,17 +40,17 @@ class EpochPrinter:
             self.task = self.progress.add_task(name, total=epochs, cost="-")
 
     def __enter__(self):
-        if self.progress is not None:
-            self.progress.start()
         return self
 
     def __exit__(self, *exc):
-        if self.progress is not None:
+        if self.progress is not None and self.progress.live.is_started:
             self.progress.refresh()
             self.progress.stop()
 
     def __call__(self, report: EpochReport) -> None:
         if self.progress is not None:
+            if not self.progress.live.is_started:  # at the first epoch: the notes before it stay above the bar
+                self.progress.start()
             now = time.perf_counter()
             if now - self._last_draw > 0.1 or report.epoch == report.epochs:
                 self._last_draw = now
@@ -59,4 +60,4 @@ class EpochPrinter:
             extra = "".join(
                 f", {k} {v:.6g}" for k, v in report.values.items() if k in ("val_cost", "train_accuracy", "val_accuracy", "val_r2")
             )
-            console.print(f"epoch {report.epoch}/{report.epochs}, cost {report.cost:.6g}{extra}")
+            say(f"epoch {report.epoch}/{report.epochs}, cost {report.cost:.6g}{extra}")

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from nntrain.cli.common import console, err_console, make_console, note
+from nntrain.cli.common import console, err_console, fits, make_console, note, say
 from nntrain.inference.report import MAX_CONFUSION_CLASSES, ClassificationReport
 
 
@@ -27,29 +27,50 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
+def same_digits(*values: float, digits: int = 6) -> list[str]:
+    """`values` in one format: the same decimals for all, as many as `digits` significant digits
+    of the largest needs (rmse 10.1140, mae 8.3666); a non-finite value as Python writes it."""
+    finite = [abs(v) for v in values if math.isfinite(v)]
+    largest = max(finite, default=0.0)
+    decimals = max(0, digits - 1 - (math.floor(math.log10(largest)) if largest > 0 else 0))
+    return [f"{v:.{decimals}f}" if math.isfinite(v) else str(v) for v in values]
+
+
+def regression_figures(rmse: float, mae: float) -> str:
+    """`rmse 10.1140, mae 8.3666`: in one format (they share the target's units)."""
+    shown_rmse, shown_mae = same_digits(rmse, mae)
+    return f"rmse {shown_rmse}, mae {shown_mae}"
+
+
+def r2_text(r2: float | None) -> str:
+    return "-" if r2 is None or not math.isfinite(r2) else f"{r2:.4f}"
+
+
 def print_summary(summary, threads: bool = False) -> None:
     """The run's last lines: done, how it stopped, (with `threads`) the BLAS thread count, the files."""
     m = summary.metrics
     resumed = f" ({m['epochs_run'] - m['resumed_from_epoch']} after resuming)" if m.get("resumed_from_epoch") else ""
     epochs = epochs_done(m)
-    line = f"[bold green]done[/] {epochs}{resumed} in {m['train_seconds']:.2f} s, final cost {m['final_cost']:.6g}"
+    line = f"{epochs}{resumed} in {m['train_seconds']:.2f} s, final cost {m['final_cost']:.6g}"
     if m.get("last_epoch_partial"):
         line += " (over the part of the last epoch trained)"
     if "test_accuracy" in m:
         line += f", test accuracy {m['test_accuracy']:.4f}"
     elif "test_r2" in m:
-        line += f", test r2 {m['test_r2']:.4f}, rmse {m['test_rmse']:.6g}, mae {m['test_mae']:.6g}"
+        line += f", test r2 {r2_text(m['test_r2'])}, {regression_figures(m['test_rmse'], m['test_mae'])}"
     elif "test_cost" in m:
         line += f", test cost {m['test_cost']:.6g}"
-    console.print(line)
+    say(line, console, "done", "bold green")
     if m.get("stop_reason") not in (None, "completed"):
-        console.print(f"stopped early: {m['stop_reason']}")
+        say(f"stopped early: {m['stop_reason']}")
     if "best_epoch" in m:
-        console.print(kept_weights(m))
+        say(kept_weights(m))
     if threads and "threads_reason" in m:
         count = "left to the BLAS" if m["threads"] is None else m["threads"]
-        console.print(f"threads: {count} ({escape(m['threads_reason'])})", soft_wrap=True)
-    console.print(f"wrote {', '.join(p.name for p in summary.files)} to {summary.out_dir}/", soft_wrap=True)
+        say(f"threads: {count} ({m['threads_reason']})")
+    say(f"wrote {', '.join(p.name for p in summary.files)} to {summary.out_dir}/")
+    for line in summary.tracked:
+        say(line)
 
 
 def kept_weights(metrics: dict) -> str:
@@ -68,11 +89,12 @@ SUMMARY_ROWS = 24
 
 
 def print_data(data, config, quiet: bool) -> None:
-    """Before training: the notes and warnings the data gave, and (unless `quiet`) one line per column."""
+    """Before training (before the progress bar starts): the notes and warnings the data gave,
+    and (unless `quiet`) one line per column."""
     for line in data.notes(config):
         note(line)
     for line in data.warnings:
-        err_console.print(f"[bold yellow]warning:[/] {escape(line)}", markup=True, soft_wrap=True)
+        say(line, err_console, "warning:", "bold yellow")
     if not quiet and data.dataset.columns:
         console.print(columns_table(data.dataset.columns))
 
@@ -125,11 +147,7 @@ def report_divergence(summary, learning_rate: float) -> None:
             f"The cost is {kept_cost} even at those weights, so the data (or the starting weights) overflow "
             f"whatever the learning rate: check the data's scale (dataset.standardize: true) and dtype"
         )
-    err_console.print(
-        f"[bold red]error:[/] training diverged at epoch {epoch} (cost {cost}); kept the last finite weights. {advice}",
-        markup=True,
-        soft_wrap=True,
-    )
+    say(f"training diverged at epoch {epoch} (cost {cost}); kept the last finite weights. {advice}", err_console, "error:", "bold red")
 
 
 def gradcheck_table(results) -> Table:
@@ -181,25 +199,44 @@ def _pct(value: float) -> str:
 
 
 def render_report(report: ClassificationReport, target: Console, title: str) -> None:
-    """Accuracy line, a per-class precision/recall table and the confusion matrix."""
+    """Accuracy line, a per-class precision/recall table and the confusion matrix (when it fits
+    the console's width: a matrix cut short would show wrong counts)."""
     cost = "" if report.cost is None else f", cost {report.cost:.6g}"
-    target.print(f"[bold]{title}[/]: {report.rows} rows, accuracy {report.accuracy:.4f}{cost}")
+    say(f"{report.rows} rows, accuracy {report.accuracy:.4f}{cost}", target, f"{title}:", "bold")
     names = [str(c) for c in report.classes]
     per_class = Table(title="per class")
     for column in ("class", "precision", "recall", "support"):
-        per_class.add_column(column, justify="left" if column == "class" else "right")
+        per_class.add_column(column, justify="left" if column == "class" else "right", overflow="fold", no_wrap=column != "class")
     for name, p, r, n in zip(names, report.precision, report.recall, report.support):
         per_class.add_row(name, _pct(p), _pct(r), str(int(n)))
     target.print(per_class)
     if report.confusion is None:
         target.print(f"confusion matrix: not shown for {len(names):,} classes (at most {MAX_CONFUSION_CLASSES:,})")
         return
-    title = "confusion matrix (rows: true class, columns: predicted)"
-    matrix = Table(title=title, min_width=len(title))  # never narrower than its title: rich would wrap it
-    matrix.add_column("true \\ pred", justify="left")
+    matrix = Table()
+    matrix.add_column("true \\ pred", justify="left", no_wrap=True)  # as wide as its longest label
     for name in names:
-        matrix.add_column(name, justify="right")
+        matrix.add_column(name, justify="right", no_wrap=True)
     for i, name in enumerate(names):
         cells = [f"[bold]{v}[/]" if i == j and v else ("." if v == 0 else str(v)) for j, v in enumerate(report.confusion[i])]
-        matrix.add_row(name, *cells)
+        matrix.add_row(escape(name), *cells)
+    if not fits(matrix, target):
+        say(f"confusion matrix: {len(names)} classes do not fit in {target.width} columns "
+            f"(COLUMNS); --format json holds it", target)
+        return
+    say("confusion matrix (rows: true class, columns: predicted)", target)
     target.print(matrix)
+
+
+def print_importance(importance, target: Console) -> None:
+    """Permutation importance per input column, the most important first: the drop of the
+    figure when the column is shuffled, and its spread (standard deviation) over the repeats."""
+    say(f"permutation importance: drop in {importance.metric} when a column is shuffled "
+        f"({importance.baseline:.4f} unshuffled, {importance.repeats} repeats)", target)
+    table = Table(box=box.SIMPLE_HEAD)
+    table.add_column("column", overflow="fold")
+    table.add_column(f"drop in {importance.metric}", justify="right", no_wrap=True)
+    table.add_column("std", justify="right", no_wrap=True)
+    for column, mean, std in importance.ranked():
+        table.add_row(escape(column), f"{mean:.4f}", f"{std:.4f}")
+    target.print(table)

@@ -20,8 +20,8 @@ from nntrain.safety.interrupt import EXIT_INTERRUPTED, EXIT_TERMINATED, StopOnSi
 def run(
     config_path: Annotated[Path, typer.Argument(metavar="CONFIG", help="The YAML config file.")],
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Run folder (default: runs/<name>).")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite the files of an earlier run in the run folder.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the final summary.")] = False,
+    force: Annotated[bool, typer.Option("--force", metavar="", help="Overwrite the files of an earlier run in the run folder.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", metavar="", help="No progress and no tables: the notes, warnings and the final summary.")] = False,
     overrides: Annotated[Optional[list[str]], typer.Option(
         "--set", metavar="KEY=VALUE",
         help="Override a config value (dotted path, value parsed as YAML), e.g. --set optimizer.name=adam. Repeatable.",

@@ -145,7 +145,7 @@ def _describe(e: dict, field: FieldInfo | None, holder: type[BaseModel] | None) 
     if kind == "string_type":
         return f"{show_value(given)} is not allowed; allowed: text"
     if kind == "list_type":
-        return f"{show_value(given)} is not allowed; allowed: a list, e.g. [2, 3, 1]"
+        return f"{show_value(given)} is not allowed; allowed: {_list_example(e, given)}"
     if kind == "too_short":
         return f"has {ctx.get('actual_length')} item(s); allowed: at least {ctx.get('min_length')}"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
@@ -160,6 +160,18 @@ def _describe(e: dict, field: FieldInfo | None, holder: type[BaseModel] | None) 
     if kind != "value_error" and given is not None and not isinstance(given, (dict, list)):
         msg += f" (got {show_value(given)})"
     return msg
+
+
+#: Fields holding lists of column names: their example is a list of names, not of sizes.
+COLUMN_LISTS = ("drop", "categorical", "features", "target")
+
+
+def _list_example(e: dict, given) -> str:
+    """What a list field takes, with an example of its own kind (`drop: row_id` -> `[row_id]`)."""
+    if e["loc"] and e["loc"][0] == "dataset" and any(key in COLUMN_LISTS for key in e["loc"][1:]):
+        name = given if isinstance(given, str) and given else "row_id"
+        return f"a list of column names, e.g. [{name}] or [{name}, notes]"
+    return "a list, e.g. [2, 3, 1]"
 
 
 def _line_of(loc: list, lines: KeyLines) -> int | None:

@@ -16,6 +16,7 @@ from nntrain.config.fields import AUTO, BatchSize, LayerSize, Strict, name_as_ma
 from nntrain.config.layers_schema import BatchNormConfig, ClassWeight, DropoutRate, EarlyStoppingConfig, HiddenActivation
 from nntrain.config.messages import show_value
 from nntrain.config.placement import override_for
+from nntrain.config.tracking_schema import TrackingConfig
 from nntrain.config.tune_schema import TuneConfig
 from nntrain.model.activations import OUTPUT_ACTIVATIONS
 from nntrain.model.costs import COSTS
@@ -82,6 +83,7 @@ class RunConfig(Strict):
         "auto", description="BLAS threads: a whole number >= 1, or auto (measured while training; see docs/threads.md)"
     )
     tune: TuneConfig | None = Field(None, description="the search space of `nntrain tune` (run ignores it)")
+    tracking: TrackingConfig | None = Field(None, description="MLflow and TensorBoard logging (see docs/tracking.md); off by default")
 
     # where the config came from, to place errors found later (layers vs data): see `where`
     _source: str = PrivateAttr("config")
@@ -163,6 +165,11 @@ class RunConfig(Strict):
         """Where this config came from: the config file's path as given, or a label."""
         return self._source
 
+    @property
+    def key_lines(self) -> dict:
+        """The config file's key lines (key path -> line), for a config derived from it (a tune trial's)."""
+        return dict(self._lines)
+
     def where(self, field: str) -> str:
         """`file: line N: field` for messages about a field found wrong after loading,
         or `--set KEY=VALUE: field` when that option set it (see `override_for`)."""
@@ -195,6 +202,7 @@ def json_schema() -> dict:
     props["dataset"] = {"anyOf": [{"type": "string"}, props["dataset"]], **_keep_doc(props["dataset"])}
     props["early_stopping"]["anyOf"].insert(0, {"type": "boolean"})
     props["batch_norm"]["anyOf"].insert(0, {"type": "boolean"})
+    schema["$defs"]["TrackingConfig"]["properties"]["mlflow"]["anyOf"].insert(0, {"type": "boolean"})
     schema["title"] = "nntrain run config"
     return schema
 

@@ -286,9 +286,13 @@ def _finish_targets(raw: RawData) -> RawData:
     return raw
 
 
+#: The missing-cell markers as a message lists them (MISSING_MARKERS, as data.md writes them).
+MARKERS_SHOWN = "NA, N/A, NaN, null, None, ?"
+
+
 def _missing_message(where: str, column: str) -> str:
     return (
-        f"{where}, column '{column}': missing value (empty or a marker: NA, NaN, null, None, ?); "
+        f"{where}, column '{column}': missing value (empty or a marker: {MARKERS_SHOWN}); "
         f"with dataset.missing: error every cell needs a value: fill it in, drop the row, or set dataset.missing: impute"
     )
 

@@ -10,7 +10,7 @@ record the task, the classes, the feature and target names and the nntrain versi
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from nntrain import __version__
@@ -59,6 +59,7 @@ class Exported:
 
     path: Path
     model: object  # onnx.ModelProto
+    config: dict = field(default_factory=dict)  # the resolved config the network was trained with
 
     def summary(self) -> str:
         """`3 inputs (island: string, bill_length: float, ...); outputs label, probabilities`."""
@@ -87,4 +88,4 @@ def export(weights_path: str | Path, output_path: str | Path | None = None) -> E
             f.write(data)
     except OSError as err:
         raise UserError(f"{output}: cannot write the ONNX model ({err.strerror or err})") from None
-    return Exported(output, model)
+    return Exported(output, model, checkpoint.config)

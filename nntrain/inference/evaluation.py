@@ -35,11 +35,41 @@ class Evaluation:
     cost: float
     report: ClassificationReport | None  # None for regression targets
     errors: dict[str, float] | None = None  # regression: rmse, mae, r2 (see `regression_errors`)
+    predicted: np.ndarray | None = None  # regression: the outputs (m, k), in the targets' units
+    actual: np.ndarray | None = None  # regression: the targets (m, k), in their units
 
     def to_json(self) -> dict:
         if self.report is not None:
             return self.report.to_json()
         return {"rows": self.rows, "cost": self.cost, **(self.errors or {})}
+
+
+@dataclass
+class Labelled:
+    """Labelled data read for a saved network: the raw inputs (m, columns) before the saved
+    preprocessing (a category by its code, a missing cell NaN), the targets (m, outputs) as the
+    network was trained on them, and what turns inputs into outputs."""
+
+    X: np.ndarray
+    Y: np.ndarray
+    preprocessing: Preprocessing
+    network: object  # model.network.Network
+    row: object  # names row i in a message
+    cast: np.ndarray | None = None  # `inputs()` of this data's own rows, once made
+
+    @property
+    def classification(self) -> bool:
+        return self.preprocessing.classes is not None
+
+    def inputs(self, X: np.ndarray | None = None) -> np.ndarray:
+        """The network's inputs for raw inputs `X` (default: this data's), in its dtype."""
+        if X is None and self.cast is not None:
+            return self.cast
+        with np.errstate(over="ignore", invalid="ignore"):  # values that do not fit are reported by `read_labelled`
+            cast = np.ascontiguousarray(self.preprocessing.transform(self.X if X is None else X), dtype=self.network.layers[0].W.dtype)
+        if X is None:
+            self.cast = cast
+        return cast
 
 
 def _saved_target(path: Path, pre: Preprocessing, config: dict) -> str | list[str] | None:
@@ -79,11 +109,10 @@ def _targets(raw: RawData, pre: Preprocessing, n_outputs: int, path: Path) -> np
     return Y
 
 
-def evaluate_file(weights_path: Path, data: str | Path, threads=None) -> Evaluation:
-    """The network saved at `weights_path` on every row of the labelled dataset `data` (a
-    built-in name, or a data file or folder: see `nntrain.data.source`), with the saved
-    preprocessing applied. `threads` (a `run.threads.InferenceThreads`, optional) sets the
-    BLAS thread count from the first rows."""
+def read_labelled(weights_path: Path, data: str | Path) -> Labelled:
+    """The network saved at `weights_path` and every row of the labelled dataset `data` (a
+    built-in name, or a data file or folder: see `nntrain.data.source`), read as the network
+    reads it; inputs its preprocessing cannot take are a UserError."""
     ckpt = checkpoint.load(weights_path)
     pre, network = ckpt.preprocessing, ckpt.network
     data_path = Path(data)
@@ -95,24 +124,35 @@ def evaluate_file(weights_path: Path, data: str | Path, threads=None) -> Evaluat
         X = X / raw.input_scale
     Y = _targets(raw, pre, network.sizes[-1], data_path)
     check_targets(raw, Y, lambda Y: network.cost.target_problem(Y, network.output_activation))
-    dtype = network.layers[0].W.dtype
-    with np.errstate(over="ignore", invalid="ignore"):  # values that do not fit are reported next
-        inputs = pre.transform(np.asarray(X, dtype=np.float64))
-        X_cast = np.ascontiguousarray(inputs, dtype=dtype)
-    shown, names = (X, pre.feature_names) if pre.columns is None else (inputs, pre.input_names)
-    check_fits(X_cast, shown, raw.row, names, "feature", OUTSIDE_TRAINING_HINT)
-    Y = Y.astype(dtype)
-    classification = pre.classes is not None
+    labelled = Labelled(np.asarray(X, dtype=np.float64), Y.astype(network.layers[0].W.dtype), pre, network, raw.row)
+    with np.errstate(over="ignore", invalid="ignore"):
+        transformed = pre.transform(labelled.X)
+        labelled.cast = np.ascontiguousarray(transformed, dtype=labelled.Y.dtype)
+    shown, names = (labelled.X, pre.feature_names) if pre.columns is None else (transformed, pre.input_names)
+    check_fits(labelled.cast, shown, raw.row, names, "feature", OUTSIDE_TRAINING_HINT)
+    return labelled
+
+
+def evaluate_file(weights_path: Path, data: str | Path, threads=None) -> Evaluation:
+    """The network saved at `weights_path` on every row of the labelled dataset `data` (see
+    `read_labelled`), with the saved preprocessing applied. `threads` (a
+    `run.threads.InferenceThreads`, optional) sets the BLAS thread count from the first rows."""
+    return evaluate_labelled(read_labelled(weights_path, data), threads)
+
+
+def evaluate_labelled(labelled: Labelled, threads=None) -> Evaluation:
+    """The figures of `labelled`'s network on its rows (the cost as `nntrain run` reports
+    test_cost, including the L2 penalty)."""
+    X_cast, network, pre = labelled.inputs(), labelled.network, labelled.preprocessing
     if threads is not None:
         threads.choose(network, X_cast[:CHUNK_ROWS])
-    # the cost exactly as `nntrain run` reports test_cost (including the L2 penalty)
-    result = evaluate(network, Split(X_cast, Y), classification, outputs=True)
-    check_outputs(result["outputs"], raw.row)
+    result = evaluate(network, Split(X_cast, labelled.Y), labelled.classification, outputs=True)
+    check_outputs(result["outputs"], labelled.row)
     cost = float(result["cost"])
-    if classification:
-        return Evaluation(len(X), cost, classification_report(result["outputs"], Y, pre.classes, cost))
-    errors = regression_errors(pre.unscale_targets(result["outputs"]), pre.unscale_targets(Y))
-    return Evaluation(len(X), cost, None, errors)
+    if labelled.classification:
+        return Evaluation(len(X_cast), cost, classification_report(result["outputs"], labelled.Y, pre.classes, cost))
+    predicted, actual = pre.unscale_targets(result["outputs"]), pre.unscale_targets(labelled.Y)
+    return Evaluation(len(X_cast), cost, None, regression_errors(predicted, actual), predicted, actual)
 
 
 def _read_labelled(name: str, ckpt: checkpoint.Checkpoint) -> tuple[RawData, bool]:

@@ -1,5 +1,6 @@
-"""`plot_history`: a run's history.csv as a PNG (cost, validation cost, accuracies vs epoch),
-with early stopping's best epoch marked (a dashed line, from metrics.json's best_epoch).
+"""`plot_history`: a run's history.csv as a PNG, one panel per kind of figure it holds: the
+cost (and validation cost), the accuracies, the validation r2, and the learning rate, against
+epoch, with early stopping's best epoch marked (a dashed line, from metrics.json's best_epoch).
 
 matplotlib is an optional extra (`pip install 'nntrain[plot]'`), imported lazily
 with the Agg backend so plotting works without a display.
@@ -14,7 +15,7 @@ import numpy as np
 
 from nntrain.runfiles.names import RunFiles
 from nntrain.runfiles.history_csv import read_history
-from nntrain.safety.atomic import atomic_open
+from nntrain.plots.png import check_png_path, pyplot, save_png
 from nntrain.errors import UserError
 from nntrain.training.history import HISTORY_COLUMNS
 
@@ -34,17 +35,6 @@ def history_columns(path: Path) -> dict[str, np.ndarray]:
         raise UserError(f"{path}: not an nntrain history (needs a header with epoch and cost, and at least one row)")
     names = [name for name in HISTORY_COLUMNS if name in rows[0]]
     return {name: np.array([row[name] for row in rows]) for name in names}
-
-
-def _pyplot():
-    try:
-        import matplotlib
-    except ImportError:
-        raise UserError("matplotlib is not installed; pip install 'nntrain[plot]'") from None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def best_epoch(run_dir: Path) -> tuple[int, bool] | None:
@@ -82,45 +72,43 @@ def _run_name(run_dir: Path) -> str:
     return name if isinstance(name, str) and name else Path(os.path.realpath(run_dir)).name
 
 
-def plot_history(run_dir: Path, out: Path | None = None) -> Path:
-    """Draw RUN_DIR/history.csv into `out` (default RUN_DIR/history.png); returns the path written."""
+#: The panels, in order: (title, y label, history columns); a panel is drawn when the history has any of its columns.
+PANELS = (
+    ("cost", "cost", COST_COLUMNS),
+    ("accuracy", "accuracy", ACCURACY_COLUMNS),
+    ("validation r2", "r2", ("val_r2",)),
+    ("learning rate", "learning rate", ("learning_rate",)),
+)
+
+
+def history_figure(run_dir: Path):
+    """The figure of RUN_DIR/history.csv: one axes per panel of PANELS the history holds."""
     history = history_columns(run_dir / "history.csv")
-    out = out if out is not None else RunFiles(run_dir).plot
-    if out.suffix.lower() != ".png":
-        raise UserError(f"{out}: the plot is written as PNG; give a file name ending in .png")
-    if not out.parent.is_dir():  # a typo in the path should not build folders
-        raise UserError(f"{out}: the folder {out.parent} does not exist; create it or write elsewhere")
-    plt = _pyplot()
-    accuracies = [c for c in ACCURACY_COLUMNS if c in history]
-    fig, axes = plt.subplots(1, 2 if accuracies else 1, figsize=(11 if accuracies else 6.5, 4.2), squeeze=False)
-    epoch = history["epoch"]
-    run_name = _run_name(run_dir)
-    marked = best_epoch(run_dir)
-    ax = axes[0, 0]
-    for name in COST_COLUMNS:
-        if name in history:
+    plt = pyplot()
+    panels = [(title, label, [c for c in names if c in history]) for title, label, names in PANELS]
+    panels = [panel for panel in panels if panel[2]]
+    across = 1 if len(panels) == 1 else 2
+    down = (len(panels) + across - 1) // across
+    fig, axes = plt.subplots(down, across, figsize=(6.5 if across == 1 else 11, 4.2 * down), squeeze=False)
+    run_name, marked, epoch = _run_name(run_dir), best_epoch(run_dir), history["epoch"]
+    for ax, (title, label, names) in zip(axes.flat, panels):
+        for name in names:
             ax.plot(epoch, history[name], label=name.replace("_", " "))
-    costs = np.concatenate([history[c] for c in COST_COLUMNS if c in history])
-    if np.all(costs[np.isfinite(costs)] > 0):
-        ax.set_yscale("log")
-    _mark(ax, marked)
-    ax.set(xlabel="epoch", ylabel="cost", title=f"{run_name}: cost")
-    ax.grid(True, alpha=0.3)
-    ax.legend()
-    if accuracies:
-        ax = axes[0, 1]
-        for name in accuracies:
-            ax.plot(epoch, history[name], label=name.replace("_", " "))
+        values = np.concatenate([history[c] for c in names])
+        if label in ("cost", "learning rate") and np.all(values[np.isfinite(values)] > 0):
+            ax.set_yscale("log")
         _mark(ax, marked)
-        ax.set(xlabel="epoch", ylabel="accuracy", title=f"{run_name}: accuracy")
+        ax.set(xlabel="epoch", ylabel=label, title=f"{run_name}: {title}")
         ax.grid(True, alpha=0.3)
         ax.legend()
-    fig.tight_layout()
-    try:
-        with atomic_open(out, "wb") as f:  # a failed write keeps the previous PNG whole
-            fig.savefig(f, format="png", dpi=110)
-    except OSError as err:
-        raise UserError(f"{out}: cannot write the plot ({err.strerror or err})") from None
-    finally:
-        plt.close(fig)
-    return out
+    for ax in list(axes.flat)[len(panels):]:
+        ax.remove()
+    return fig
+
+
+def plot_history(run_dir: Path, out: Path | None = None) -> Path:
+    """Draw RUN_DIR/history.csv into `out` (default RUN_DIR/history.png); returns the path written."""
+    history_columns(run_dir / "history.csv")  # a missing or foreign history is said before anything else
+    out = out if out is not None else RunFiles(run_dir).plot
+    check_png_path(out)
+    return save_png(history_figure(run_dir), out)

@@ -107,6 +107,17 @@ def fit(config: RunConfig, data: RawData | Loaded | None = None, options: FitOpt
     )
 
 
+def check_data(config: RunConfig, base_dir: Path | None = None) -> RunData:
+    """Everything `fit` checks before training, without training: the config's data read and
+    prepared, the network and optimizer built against it. Problems are UserErrors placed at the
+    config's lines, as `fit`'s are (tune checks its base config this way before any trial)."""
+    streams = random_streams(config.seed)
+    with placed(config), out_of_memory_reported(config):
+        data = load_data(config, streams.split, base_dir)
+        build_training(config, data, streams)
+    return data
+
+
 def _stop_if_asked(should_stop: Callable[[], bool | str] | None) -> None:
     """A Ctrl-C or SIGTERM while the data loaded: nothing is trained, the command stops at once."""
     requested = should_stop() if should_stop is not None else False

@@ -58,7 +58,9 @@ class Plan:
         lines = []
         if config.task == AUTO:
             other = "regression" if self.task == "classification" else "classification"
-            lines.append(f"task: {self.task} ({self.task_reason}); set task: {other} to override")
+            several_targets = self.task == "regression" and self.layers[-1] > 1  # classification takes one target column
+            hint = "" if several_targets else f"; set task: {other} to override"
+            lines.append(f"task: {self.task} ({self.task_reason}){hint}")
         auto = [name for name, given in (("input", config.layers[0]), ("output", config.layers[-1])) if given == AUTO]
         if auto:
             lines.append(f"layers: {self.layers} ({' and '.join(auto)} size from the data)")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -36,6 +36,7 @@ from nntrain.safety.atomic import StagedFiles
 from nntrain.safety.lock import run_folder_lock
 from nntrain.safety.temp_files import remove_own, remove_stale
 from nntrain.training.history import History
+from nntrain.tracking import ParentRun, RunContext, track_run
 from nntrain.training.loop import EpochReport
 from nntrain.weights import checkpoint
 
@@ -51,6 +52,7 @@ class RunSummary:
     test_report: ClassificationReport | None
     training_rows: TrainingRows | None
     diverged_cost: float | None
+    tracked: list[str] = field(default_factory=list)  # where tracking recorded the run, one line each
 
 
 def run_training(
@@ -63,11 +65,13 @@ def run_training(
     resume: Path | None = None,
     on_data: Callable[[RunData], None] | None = None,
     threads: int | str | None = None,
+    tracking_parent: ParentRun | None = None,
 ) -> RunSummary:
     """Train `config` (see `fit`) and write the run files to `out_dir`. With `resume` (a
     weights.npz), start from its weights and optimizer state and continue its epoch numbering;
     `on_data(data)` hears what the data decided before training; `threads` (N or "auto") is
-    the command line's BLAS thread count; `config_dir` resolves a relative data path."""
+    the command line's BLAS thread count; `config_dir` resolves a relative data path. The
+    config's `tracking:` logs the run (nntrain.tracking), under `tracking_parent` for a tune trial."""
     files = RunFiles(Path(out_dir))
     new_folders = missing_folders(files.folder)
     # one writer for the whole run; a config that does not fit its data, or memory, leaves no empty run folder
@@ -77,23 +81,29 @@ def run_training(
         earlier = existing_history(files, same_folder)
         prepare_out_dir(files.folder, force or same_folder)
         mode = FolderMode.of(files.folder, same_folder)
-        with LiveHistory(files.history, mode, earlier) as history:
+        with track_run(RunContext(config, files.folder, same_folder, tracking_parent)) as tracker:
+            with LiveHistory(files.history, mode, earlier) as history:
 
-            def before_training(data: RunData, start_epoch: int) -> None:
-                inputs = {"data file": data.loaded.name, **({} if mode.same_folder else {"config file": config.source})}
-                refuse_overwriting_inputs(files.folder, inputs)
-                history.keep_until(start_epoch)
-                if on_data is not None:
-                    on_data(data)
+                def before_training(data: RunData, start_epoch: int) -> None:
+                    inputs = {"data file": data.loaded.name, **({} if mode.same_folder else {"config file": config.source})}
+                    refuse_overwriting_inputs(files.folder, inputs)
+                    history.keep_until(start_epoch)
+                    tracker.data(data.loaded.name, data.loaded.raw.X, data.loaded.raw.y, data.resolved_config(config))
+                    if on_data is not None:
+                        on_data(data)
 
-            def each_epoch(report: EpochReport) -> None:
-                history(report)
-                if on_epoch is not None:
-                    on_epoch(report)
+                def each_epoch(report: EpochReport) -> None:
+                    history(report)
+                    tracker.epoch(report)
+                    if on_epoch is not None:
+                        on_epoch(report)
 
-            options = FitOptions(config_dir, resume, threads, before_training, each_epoch, should_stop)
-            fitted = fit(config, None, options)
-        return _write(files, mode, fitted, History.concat(History.from_rows(history.earlier), fitted.history))
+                options = FitOptions(config_dir, resume, threads, before_training, each_epoch, should_stop)
+                fitted = fit(config, None, options)
+            summary = _write(files, mode, fitted, History.concat(History.from_rows(history.earlier), fitted.history))
+            tracker.finish(summary.metrics, [*summary.files, files.tensorboard])
+            summary.tracked = tracker.shown()
+        return summary
 
 
 @contextmanager

@@ -16,6 +16,8 @@ from nntrain.safety.atomic import write_text
 RUN_FILES = ("weights.npz", "history.csv", "config.yaml", "metrics.json")
 #: Files made from a run afterwards (`nntrain plot`'s and `nntrain export`'s default outputs): removed with the run by --force.
 DERIVED_FILES = ("history.png", "model.onnx")
+#: The folder of a run's TensorBoard event files (`tracking: {tensorboard: true}`).
+TENSORBOARD_FOLDER = "tensorboard"
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,10 @@ class RunFiles:
     @property
     def plot(self) -> Path:
         return self.folder / "history.png"
+
+    @property
+    def tensorboard(self) -> Path:
+        return self.folder / TENSORBOARD_FOLDER
 
     def __iter__(self) -> Iterator[Path]:
         """The files every run writes (RUN_FILES), in order."""

@@ -18,10 +18,11 @@ import yaml
 
 from nntrain.config import RunConfig, parse_config
 from nntrain.errors import UserError
-from nntrain.run import RunSummary, run_training
+from nntrain.run import RunSummary, check_data, run_training
+from nntrain.tracking import ParentRun
 from nntrain.training.loop import EpochReport
 from nntrain.tune.reports import TrialReports
-from nntrain.tune.space import sample, trial_data
+from nntrain.tune.space import first_values, sample, trial_data
 
 
 #: What a run needs to have each monitored figure.
@@ -40,16 +41,38 @@ class TrialOutcome:
     config: dict | None = None  # the run's resolved config (its config.yaml), for best.yaml on any machine
 
 
-def run_trial(trial, config: RunConfig, base: dict, folder: Path, should_stop: Callable[[], bool | str], config_dir) -> TrialOutcome:
-    """Run the Optuna `trial` of `config`'s search into `folder`; a config the trial's values make
-    invalid, a diverged run, or any user error is a failed trial, not the end of the study."""
+def check_base_data(config: RunConfig, base: dict, lines, config_dir) -> list[str]:
+    """The problems (one line each) of the config with its data, as a trial would meet them:
+    the config with each searched entry at its first value (a trial the search can run; the
+    config as written when those values make no valid config, which `check_space` reports),
+    read with its data and the network built, its errors at the lines of the user's file."""
+    for values in (first_values(config), {}):
+        try:
+            trial_config = parse_config(trial_data(base, values), config.source, default_name=config.name, lines=lines)
+        except UserError:
+            continue
+        try:
+            check_data(trial_config, config_dir)
+        except UserError as err:
+            return err.message.splitlines()
+        return []
+    return []
+
+
+def run_trial(trial, config: RunConfig, base: dict, folder: Path, should_stop: Callable[[], bool | str], config_dir,
+              tracking_parent: ParentRun | None = None) -> TrialOutcome:
+    """Run the Optuna `trial` of `config`'s search into `folder` (its MLflow run, if tracked,
+    under `tracking_parent`); a config the trial's values make invalid, a diverged run, or any
+    user error is a failed trial, not the end of the study."""
     values = sample(trial, config)
     try:
-        trial_config = parse_config(trial_data(base, values), str(folder / "config.yaml"), default_name=f"{config.name}-trial")
+        # problems are placed in the user's config file, at the lines of the keys the trial kept
+        trial_config = parse_config(trial_data(base, values), config.source, default_name=f"{config.name}-trial", lines=config.key_lines)
         reports = TrialReports(trial, config)
         report, stop = _reports(config, trial_config.epochs, reports, should_stop)
         try:
-            summary = run_training(trial_config, folder, force=True, on_epoch=report, should_stop=stop, config_dir=config_dir)
+            summary = run_training(trial_config, folder, force=True, on_epoch=report, should_stop=stop, config_dir=config_dir,
+                                   tracking_parent=tracking_parent)
         finally:
             reports.write()
     except UserError as err:

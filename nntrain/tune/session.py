@@ -5,6 +5,7 @@ them), then write `trials.csv` and `best.yaml`."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,8 +18,10 @@ from nntrain.config import RunConfig
 from nntrain.config.yaml_io import parse_yaml, read_text
 from nntrain.errors import UserError
 from nntrain.threads.machine import threads_per_worker
+from nntrain.tracking import ParentRun
+from nntrain.tracking.study import study_figures, track_study
 from nntrain.safety.interrupt import EXIT_INTERRUPTED, EXIT_TERMINATED
-from nntrain.tune.objective import TrialOutcome
+from nntrain.tune.objective import TrialOutcome, check_base_data
 from nntrain.tune.results import write_best_config, write_trials_csv
 from nntrain.tune.space import check_space
 from nntrain.tune.study import default_storage, open_study, run_trials
@@ -35,6 +38,7 @@ class TuneRequest:
     study: str | None = None
     timeout: float | None = None
     worker: int | None = None  # the number of a worker another `nntrain tune` started (it writes no results)
+    parent_run: str | None = None  # a worker's: the study's MLflow run, which the starting process created
 
     @property
     def storage_url(self) -> str:
@@ -54,17 +58,29 @@ class TuneResult:
 
 
 def check_request(request: TuneRequest) -> dict:
-    """The config's data (the base every trial changes), after every check a trial would fail:
-    a `tune:` section, a validation split for a `val_` monitor, each search path and value."""
+    """The config's data (the base every trial changes), after every check a trial would fail,
+    all problems at once (a UserError, one line each): a `tune:` section, a validation split
+    for a `val_` monitor, each search path and value (each choice, each range's ends), and the
+    config with its data (read, prepared, the network built: a missing `drop` column is found
+    here), placed at the lines of the user's config file."""
     config = request.config
     if config.tune is None:
         raise UserError(f"{config.source}: has no tune: section; add one with a search space (see docs/tune.md)")
-    base, _ = parse_yaml(read_text(request.config_path), str(request.config_path))
+    base, lines = parse_yaml(read_text(request.config_path), str(request.config_path))
     searched = set(config.tune.search)
+    problems = []
     if config.tune.monitor.startswith("val_") and config.dataset.val_split == 0 and "dataset.val_split" not in searched:
-        raise UserError(f"{config.where('tune.monitor')}: {config.tune.monitor} needs a validation split; set dataset.val_split (e.g. 0.2)")
-    check_space(config, base, lambda path: config.where_key(("tune", "search", path)))
+        problems.append(f"{config.where('tune.monitor')}: {config.tune.monitor} needs a validation split; set dataset.val_split (e.g. 0.2)")
+    problems += check_space(config, base, lambda path: config.where_key(("tune", "search", path)))
+    problems += check_base_data(config, base, lines, request.config_path.parent)
+    if problems:
+        raise UserError("\n".join(sorted(problems, key=_line_number)))  # in file order, as a run's config
     return base
+
+
+def _line_number(problem: str) -> int:
+    found = re.search(r": line (\d+)", problem)
+    return int(found.group(1)) if found else 0
 
 
 def tune(request: TuneRequest, should_stop: Callable[[], bool | str],
@@ -77,17 +93,36 @@ def tune(request: TuneRequest, should_stop: Callable[[], bool | str],
         request.folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise UserError(f"{request.folder}: cannot write the tune folder here ({err.strerror or err})") from None
-    study = open_study(request.config, request.storage_url, request.study_name, 0 if request.worker is None else request.worker + 1)
-    if request.workers > 1:
-        stop_reason = _run_workers(request, study, should_stop, on_poll)
-    else:
-        run_trials(study, request.config, base, request.folder, request.trials, should_stop,
-                   request.timeout, request.config_path.parent, on_trial)
-        stop_reason = should_stop() or ""  # a trial stopped by a signal was the last one
-    if request.worker is not None:
-        return TuneResult(study, None, None, stop_reason)
-    return TuneResult(study, write_trials_csv(study, request.folder),
-                      write_best_config(study, request.folder, request.config.name), stop_reason)
+    with track_study(request.config, request.folder, request.study_name, request.parent_run) as tracking:
+        parent = tracking.parent if tracking is not None else None
+        study = open_study(request.config, request.storage_url, request.study_name, 0 if request.worker is None else request.worker + 1)
+        earlier = {t.number for t in study.get_trials(deepcopy=False)}
+        if request.workers > 1:
+            stop_reason = _run_workers(request, study, should_stop, on_poll, parent)
+        else:
+            run_trials(study, request.config, base, request.folder, request.trials, should_stop,
+                       request.timeout, request.config_path.parent, on_trial, parent)
+            stop_reason = should_stop() or ""  # a trial stopped by a signal was the last one
+        if request.worker is not None:
+            return TuneResult(study, None, None, stop_reason)
+        result = TuneResult(study, write_trials_csv(study, request.folder),
+                            write_best_config(study, request.folder, request.config.name), stop_reason)
+        if tracking is not None:
+            tracking.finish(study_figures(study), [p for p in (result.trials_csv, result.best_yaml) if p is not None], stop_reason)
+    if not stop_reason:
+        refuse_all_failed(study, earlier, request.folder)
+    return result
+
+
+def refuse_all_failed(study, earlier: set[int], folder: Path) -> None:
+    """When every trial this command ran failed (none complete, none pruned), a UserError with
+    the first failure's message: the study ran, but nothing in it could train."""
+    ran = sorted((t for t in study.get_trials(deepcopy=False) if t.number not in earlier), key=lambda t: t.number)
+    if ran and all(t.state.name == "FAIL" for t in ran):
+        first = ran[0]
+        note = first.user_attrs.get("note") or "no reason recorded"
+        raise UserError(f"every trial failed ({len(ran)} of {len(ran)}); the first, trial {first.number}: {note} "
+                        f"(every trial: {folder / 'trials.csv'})")
 
 
 def shares(trials: int, workers: int) -> list[int]:
@@ -95,7 +130,7 @@ def shares(trials: int, workers: int) -> list[int]:
     return [trials // workers + (1 if k < trials % workers else 0) for k in range(workers)]
 
 
-def _run_workers(request: TuneRequest, study, should_stop, on_poll) -> str:
+def _run_workers(request: TuneRequest, study, should_stop, on_poll, parent: ParentRun | None) -> str:
     """Start the workers, each `nntrain tune --worker` on the same storage and study, with its
     share of the trials and of the cores; wait for them, polling the study's finished trials.
 
@@ -103,7 +138,7 @@ def _run_workers(request: TuneRequest, study, should_stop, on_poll) -> str:
     only; it passes the stop on once (each worker ends its trial as interrupted), and a second
     signal stops them at once. Returns the stop reason ("" when the workers finished)."""
     processes = [subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, start_new_session=True)
-                 for command, env in _worker_commands(request)]
+                 for command, env in _worker_commands(request, parent)]
     start, passed_on = len(study.get_trials(deepcopy=False)), False
     try:
         while any(p.poll() is None for p in processes):
@@ -127,8 +162,9 @@ def _run_workers(request: TuneRequest, study, should_stop, on_poll) -> str:
     return reason if isinstance(reason, str) and reason else ("interrupted" if passed_on else "")
 
 
-def _worker_commands(request: TuneRequest) -> list[tuple[list[str], dict]]:
-    """(command, environment) of each worker: its share of the trials and of the cores."""
+def _worker_commands(request: TuneRequest, parent: ParentRun | None = None) -> list[tuple[list[str], dict]]:
+    """(command, environment) of each worker: its share of the trials and of the cores (and the
+    study's MLflow run, for the trials' runs to go under)."""
     threads = threads_per_worker(request.workers)
     commands = []
     for index, share in enumerate(shares(request.trials, request.workers)):
@@ -140,6 +176,8 @@ def _worker_commands(request: TuneRequest) -> list[tuple[list[str], dict]]:
                        "--out", str(request.folder), "--storage", request.storage_url, "--study", request.study_name]
             if request.timeout is not None:
                 command += ["--timeout", str(request.timeout)]
+            if parent is not None:
+                command += ["--parent-run", parent.run_id]
             commands.append((command, env))
     return commands
 

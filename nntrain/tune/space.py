@@ -21,19 +21,28 @@ def trial_data(base: dict, values: dict[str, Any]) -> dict:
     return apply_values(data, values)
 
 
-def check_space(config: RunConfig, base: dict, where) -> None:
+def check_space(config: RunConfig, base: dict, where) -> list[str]:
     """Every path must name a config field, and every value the search can sample (each choice,
-    each range's bounds) must make a valid config: a UserError at the `tune.search` entry
-    (`where(path)` places it) before any trial runs."""
+    each range's bounds) must make a valid config: one problem line per entry and value, at the
+    `tune.search` entry (`where(path)` places it), found before any trial runs."""
+    problems = []
     for path, spec in config.tune.search.items():
         for value in _extremes(spec):
             try:
                 parse_config(trial_data(base, {path: value}), "trial", default_name=config.name)
             except UserError as err:
-                problem = err.message.split(": ", 1)[1] if ": " in err.message else err.message
+                first = err.message.splitlines()[0]
+                problem = first.split(": ", 1)[1] if ": " in first else first
                 if "unknown key" in problem or "is a list of" in problem:
-                    raise UserError(f"{where(path)}: not a path in the config: {problem}") from None
-                raise UserError(f"{where(path)}: the value {value!r} does not make a valid config: {problem}") from None
+                    problems.append(f"{where(path)}: not a path in the config: {problem}")
+                    break
+                problems.append(f"{where(path)}: the value {value!r} does not make a valid config: {problem}")
+    return problems
+
+
+def first_values(config: RunConfig) -> dict[str, Any]:
+    """A trial's values the search can give: each entry's first choice, or its range's low end."""
+    return {path: _extremes(spec)[0] for path, spec in config.tune.search.items()}
 
 
 def _extremes(spec) -> list[Any]:

@@ -19,6 +19,7 @@ from typing import Callable
 from nntrain.config import RunConfig
 from nntrain.config.tune_schema import PRUNER_STARTUP_TRIALS, pruner_warmup
 from nntrain.errors import UserError
+from nntrain.tracking import ParentRun
 from nntrain.tune.objective import TrialOutcome, run_trial
 
 
@@ -128,9 +129,11 @@ class Progress:
 def run_trials(
     study, config: RunConfig, base: dict, folder: Path, trials: int, should_stop: Callable[[], bool | str],
     timeout: float | None = None, config_dir: Path | None = None, on_trial: Callable[[int, TrialOutcome, float], None] | None = None,
+    tracking_parent: ParentRun | None = None,
 ) -> Progress:
     """Run up to `trials` trials of `study` in this process (fewer when `timeout` seconds pass or
-    `should_stop()`); each in `folder/trials/NNNN/`."""
+    `should_stop()`); each in `folder/trials/NNNN/`, tracked under `tracking_parent` (the
+    study's MLflow run) when the config tracks."""
     optuna = optuna_module()
     states = {"complete": None, "pruned": optuna.trial.TrialState.PRUNED, "failed": optuna.trial.TrialState.FAIL,
               "interrupted": optuna.trial.TrialState.FAIL}
@@ -141,7 +144,7 @@ def run_trials(
         trial = study.ask()
         begun = time.monotonic()
         try:
-            outcome = run_trial(trial, config, base, folder / "trials" / f"{trial.number:04d}", should_stop, config_dir)
+            outcome = run_trial(trial, config, base, folder / "trials" / f"{trial.number:04d}", should_stop, config_dir, tracking_parent)
         except BaseException:
             study.tell(trial, state=optuna.trial.TrialState.FAIL)  # the study stays consistent
             raise

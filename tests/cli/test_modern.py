@@ -75,7 +75,7 @@ def test_the_summary_and_the_plot_name_the_epoch_whose_weights_were_kept(tmp_pat
         plot.plot_history(tmp_path / "run", tmp_path / "h.png")
     finally:
         plot._mark = real
-    assert drawn == [(best, True), (best, True)]  # on the cost and on the accuracy panel
+    assert drawn == [(best, True)] * 3  # on the cost, the accuracy and the learning-rate panels
     assert (tmp_path / "h.png").read_bytes()[:4] == b"\x89PNG"
     kept_last = dict(metrics, kept_epoch=metrics["epochs_run"])
     (tmp_path / "run/metrics.json").write_text(json.dumps(kept_last))

@@ -75,3 +75,40 @@ def test_trial_data_sets_dotted_paths_and_list_entries():
     data = trial_data(base, {"layers.1": 32, "optimizer.name": "momentum", "optimizer.beta": 0.8})
     assert data == {"layers": ["auto", 32, "auto"], "optimizer": {"name": "momentum", "beta": 0.8}}
     assert base["layers"] == ["auto", 8, "auto"]  # the base every trial starts from is left alone
+
+
+def test_a_missing_drop_column_is_found_before_any_trial_at_the_users_line(tmp_path):
+    config = write_config(tmp_path)
+    config.write_text(config.read_text().replace("drop: [id]", "drop: [row_id]"))
+    proc = run_cli("tune", config.name, cwd=tmp_path)
+    assert_user_error(proc, "study.yaml: line 1: dataset.drop: no column 'row_id' in table.csv")
+    assert "trial 0" not in proc.stdout + proc.stderr and "trials/" not in proc.stderr
+    assert not (tmp_path / "runs").exists()  # no study was made, no trial ran
+
+
+def test_every_problem_of_the_space_and_the_data_is_reported_at_once(tmp_path):
+    search = "    optimizer.name: [adam, adamax]\n    dataset.val_split: [0.2, 1.5]\n    layers.1: [4, 8]\n"
+    config = write_config(tmp_path, search=search)
+    config.write_text(config.read_text().replace("drop: [id]", "drop: [row_id]"))
+    proc = run_cli("tune", config.name, cwd=tmp_path)
+    assert_user_error(proc, "study.yaml: line 10: tune.search.optimizer.name: the value 'adamax'",
+                      "study.yaml: line 11: tune.search.dataset.val_split: the value 1.5",
+                      "study.yaml: line 1: dataset.drop: no column 'row_id'")
+    assert proc.stderr.count("error:") == 3
+
+
+def test_a_layer_size_the_data_refuses_is_found_before_any_trial(tmp_path):
+    config = write_config(tmp_path)
+    config.write_text(config.read_text().replace("layers: [auto, 8, auto]", "layers: [3, 8, auto]"))
+    proc = run_cli("tune", config.name, cwd=tmp_path)
+    assert_user_error(proc, "study.yaml: line 2: layers")
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.slow
+def test_when_every_trial_fails_the_exit_status_is_2_with_the_first_failure(tmp_path):
+    search = "    learning_rate: [1.0e+30]\n    optimizer.name: [sgd]\n"
+    config = write_config(tmp_path, trials=2, epochs=3, pruner="none", search=search)
+    proc = run_cli("tune", config.name, cwd=tmp_path)
+    assert_user_error(proc, "every trial failed (2 of 2); the first, trial 0: training diverged")
+    assert (tmp_path / "runs" / "study-tune" / "trials.csv").exists()  # the study's record is still written
